@@ -1,0 +1,1 @@
+"""aiusage: a hosted gateway for AI model APIs."""

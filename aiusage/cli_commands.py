@@ -1,0 +1,221 @@
+"""CLI commands for keys, credits, prices and the proxy (registered on import)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sqlalchemy import func, select
+
+from aiusage.cli import command, print_json
+from aiusage.db import session_scope
+from aiusage.models import UsageRecord, User
+from aiusage.money import format_usd, nano_to_usd, usd_to_nano
+from aiusage.services import accounts, billing, keys, pricing
+from aiusage.services.errors import NotFound
+
+
+async def _user(session, email: str) -> User:
+    user = await accounts.get_by_email(session, accounts.normalize_email(email))
+    if user is None:
+        raise NotFound("user_not_found", f"No account for {email}.")
+    return user
+
+
+def _email_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--email", required=True)
+
+
+# --- users --------------------------------------------------------------------------------
+
+
+@command("user", "show", help="the account as JSON (no secrets)", args=_email_arg)
+async def user_show(args: argparse.Namespace) -> None:
+    async with session_scope() as session:
+        user = await _user(session, args.email)
+        proxy_keys = await keys.list_proxy_keys(session, user.id)
+        provider_keys = await keys.list_provider_keys(session, user.id)
+        usage_count = (
+            await session.execute(
+                select(func.count()).select_from(UsageRecord).where(UsageRecord.user_id == user.id)
+            )
+        ).scalar_one()
+    print_json(
+        {
+            "id": user.id,
+            "email": user.email,
+            "verified": user.email_verified_at is not None,
+            "balance_usd": str(nano_to_usd(user.balance_nano)),
+            "held_usd": str(nano_to_usd(user.held_nano)),
+            "proxy_keys": [
+                {
+                    "id": k.id,
+                    "prefix": k.prefix,
+                    "name": k.name,
+                    "revoked": k.revoked_at is not None,
+                }
+                for k in proxy_keys
+            ],
+            "provider_keys": [{"provider": k.provider, "last4": k.last4} for k in provider_keys],
+            "usage_count": usage_count,
+        }
+    )
+
+
+# --- keys ---------------------------------------------------------------------------------
+
+
+def _apikey_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--email", required=True)
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--spend-limit-usd")
+    parser.add_argument("--rpm", type=int)
+
+
+@command("apikey", "create", help="create a proxy key; prints it once", args=_apikey_args)
+async def apikey_create(args: argparse.Namespace) -> None:
+    async with session_scope() as session:
+        user = await _user(session, args.email)
+        _, plaintext = await keys.create_proxy_key(
+            session,
+            user.id,
+            args.name,
+            spend_limit_nano=usd_to_nano(args.spend_limit_usd) if args.spend_limit_usd else None,
+            rpm_limit=args.rpm,
+        )
+    print(plaintext)
+
+
+def _apikey_revoke_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--email", required=True)
+    parser.add_argument("--id", type=int, required=True)
+
+
+@command("apikey", "revoke", help="revoke a proxy key by id", args=_apikey_revoke_args)
+async def apikey_revoke(args: argparse.Namespace) -> None:
+    async with session_scope() as session:
+        user = await _user(session, args.email)
+        await keys.revoke_proxy_key(session, user.id, args.id)
+    print("revoked")
+
+
+def _provider_key_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--email", required=True)
+    parser.add_argument("--provider", required=True, choices=keys.PROVIDERS)
+
+
+@command(
+    "provider-key",
+    "set",
+    help="store the user's own provider key, read from stdin",
+    args=_provider_key_args,
+)
+async def provider_key_set(args: argparse.Namespace) -> None:
+    plaintext = sys.stdin.readline().strip()
+    async with session_scope() as session:
+        user = await _user(session, args.email)
+        info = await keys.set_provider_key(session, user.id, args.provider, plaintext)
+    print(f"{info.provider} key ending in {info.last4} stored")
+
+
+@command("keys", "rotate-master", help="re-seal every provider key with the active master key")
+async def keys_rotate_master(_args: argparse.Namespace) -> None:
+    async with session_scope() as session:
+        changed = await keys.rotate_master_key(session)
+    print(f"re-sealed {changed} provider keys")
+
+
+# --- credits and prices ------------------------------------------------------------------
+
+
+def _credits_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--email", required=True)
+    parser.add_argument("--usd", required=True, help="amount in dollars; negative debits")
+    parser.add_argument("--reason", default="granted by the operator")
+
+
+@command("credits", "grant", help="add credit (a ledger row)", args=_credits_args)
+async def credits_grant(args: argparse.Namespace) -> None:
+    async with session_scope() as session:
+        user = await _user(session, args.email)
+        entry = await billing.grant(session, user.id, usd_to_nano(args.usd), args.reason)
+    print(f"balance {format_usd(entry.balance_after_nano, 9)}")
+
+
+@command("prices", "list", help="the price table (USD per million tokens)")
+async def prices_list(_args: argparse.Namespace) -> None:
+    async with session_scope() as session:
+        rows = await pricing.list_prices(session)
+    print_json(
+        [
+            {
+                "provider": r.provider,
+                "model": r.model,
+                **{
+                    name: str(nano_to_usd(getattr(r, f"{name}_micro") * 1000))
+                    for name in (
+                        "input",
+                        "output",
+                        "cache_write_5m",
+                        "cache_write_1h",
+                        "cache_read",
+                    )
+                },
+            }
+            for r in rows
+        ]
+    )
+
+
+def _price_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--provider", required=True, choices=keys.PROVIDERS)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--input", required=True, help="USD per million input tokens")
+    parser.add_argument("--output", required=True, help="USD per million output tokens")
+    parser.add_argument("--cache-write-5m")
+    parser.add_argument("--cache-write-1h")
+    parser.add_argument("--cache-read")
+
+
+@command("prices", "set", help="add or change a model's prices", args=_price_args)
+async def prices_set(args: argparse.Namespace) -> None:
+    async with session_scope() as session:
+        await pricing.set_price(
+            session,
+            args.provider,
+            args.model,
+            input_usd=args.input,
+            output_usd=args.output,
+            cache_write_5m_usd=args.cache_write_5m,
+            cache_write_1h_usd=args.cache_write_1h,
+            cache_read_usd=args.cache_read,
+        )
+    print(f"{args.provider} {args.model} priced")
+
+
+# --- proxy --------------------------------------------------------------------------------
+
+
+def _serve_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8100)
+    parser.add_argument("--workers", type=int, default=1)
+
+
+@command(
+    "proxy", "serve", help="serve only the proxy (several workers, same database)", args=_serve_args
+)
+def proxy_serve(args: argparse.Namespace) -> None:
+    from granian.constants import Interfaces
+    from granian.server import Server
+
+    from aiusage.migrations import upgrade_to_head
+
+    upgrade_to_head()
+    Server(
+        "aiusage.proxy.standalone:app",
+        address=args.host,
+        port=args.port,
+        interface=Interfaces.ASGI,
+        workers=args.workers,
+    ).serve()

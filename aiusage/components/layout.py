@@ -1,0 +1,120 @@
+"""Page frames: the public shell and the dashboard shell with its navigation."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from aiusage.state.auth import SessionState
+
+# Later pages plug into the dashboard by adding an entry here.
+DASHBOARD_NAV: list[tuple[str, str, str]] = [
+    ("Overview", "/dashboard", "layout-dashboard"),
+]
+
+
+def brand() -> rx.Component:
+    return rx.link(
+        rx.hstack(rx.icon("gauge", size=22), rx.heading("aiusage", size="5"), align="center"),
+        href="/",
+        underline="none",
+        color=rx.color("gray", 12),
+    )
+
+
+def flash() -> rx.Component:
+    return rx.fragment(
+        rx.cond(
+            SessionState.flash_error != "",
+            rx.callout(
+                SessionState.flash_error,
+                icon="triangle-alert",
+                color_scheme="red",
+                role="alert",
+                id="flash-error",
+            ),
+        ),
+        rx.cond(
+            SessionState.flash_notice != "",
+            rx.callout(
+                SessionState.flash_notice,
+                icon="info",
+                color_scheme="green",
+                role="status",
+                id="flash-notice",
+            ),
+        ),
+    )
+
+
+def logout_button() -> rx.Component:
+    # A real form POST: the route clears the HttpOnly cookie and ends the session server-side.
+    return rx.el.form(
+        rx.button("Log out", type="submit", variant="soft", id="logout-button"),
+        action="/api/auth/logout",
+        method="post",
+    )
+
+
+def public_shell(*children: rx.Component) -> rx.Component:
+    return rx.box(
+        rx.hstack(
+            brand(),
+            rx.spacer(),
+            rx.cond(
+                SessionState.signed_in,
+                rx.link(rx.button("Dashboard"), href="/dashboard"),
+                rx.hstack(
+                    rx.link(rx.button("Log in", variant="soft"), href="/login"),
+                    rx.link(rx.button("Sign up"), href="/signup"),
+                ),
+            ),
+            padding="1em 1.5em",
+            align="center",
+            border_bottom=f"1px solid {rx.color('gray', 5)}",
+        ),
+        rx.container(rx.vstack(flash(), *children, spacing="5", padding_y="2em"), size="3"),
+    )
+
+
+def _nav_link(label: str, href: str, icon: str) -> rx.Component:
+    return rx.link(
+        rx.hstack(rx.icon(icon, size=18), rx.text(label), align="center"),
+        href=href,
+        underline="none",
+        padding="0.5em 0.75em",
+        border_radius="8px",
+        _hover={"background": rx.color("accent", 3)},
+    )
+
+
+def dashboard_shell(title: str, *children: rx.Component) -> rx.Component:
+    return rx.box(
+        rx.hstack(
+            brand(),
+            rx.spacer(),
+            rx.text(SessionState.email, id="user-email", color_scheme="gray"),
+            logout_button(),
+            padding="1em 1.5em",
+            align="center",
+            border_bottom=f"1px solid {rx.color('gray', 5)}",
+            wrap="wrap",
+        ),
+        rx.flex(
+            rx.vstack(
+                *[_nav_link(label, href, icon) for label, href, icon in DASHBOARD_NAV],
+                padding="1em",
+                min_width="200px",
+                spacing="1",
+            ),
+            rx.vstack(
+                flash(),
+                rx.heading(title, size="7"),
+                *children,
+                spacing="4",
+                padding="1.5em",
+                width="100%",
+            ),
+            direction=rx.breakpoints(initial="column", sm="row"),
+            width="100%",
+        ),
+    )

@@ -1,0 +1,217 @@
+"""All configuration, from AIUSAGE_* environment variables, in one place.
+
+A fresh checkout runs with no configuration at all: SQLite under ./data and development
+secrets generated once into ./data/dev-secrets.json (with a loud warning), so that encrypted
+provider keys still decrypt after a restart.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import logging
+import os
+import secrets
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger("aiusage.config")
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "AIUSAGE_"
+
+
+class ConfigError(SystemExit):
+    """Bad configuration: the message names the variable. Exits the process when uncaught."""
+
+
+def _decode_key(value: str) -> bytes:
+    raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    if len(raw) != 32:
+        raise ValueError("must be 32 bytes, base64-encoded")
+    return raw
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    # Where the app lives and what it stores.
+    site_url: str = "http://localhost:3000"
+    data_dir: Path = PROJECT_ROOT / "data"
+    database_url: str = ""  # default: sqlite file under data_dir
+    redis_url: str | None = None
+
+    # Secrets. Empty means "generate a development secret" (with a warning).
+    # encryption_key: "kid:base64(32 bytes)"; old keys (same form, comma-separated) still decrypt.
+    encryption_key: str = ""
+    encryption_old_keys: str = ""
+    secret_key: str = ""  # HMAC of client IPs, signed one-off tokens
+
+    # Upstream providers.
+    anthropic_base_url: str = "https://api.anthropic.com"
+    openai_base_url: str = "https://api.openai.com"
+    platform_anthropic_key: str = ""
+    platform_openai_key: str = ""
+    upstream_connect_timeout: float = Field(10.0, gt=0)
+    upstream_read_timeout: float = Field(600.0, gt=0)
+    max_request_bytes: int = Field(32 * 1024 * 1024, gt=0)
+
+    # Money. Fees in basis points (1/100 of a percent) so they stay exact.
+    byok_service_fee_bps: int = Field(500, ge=0, le=100_000)
+    platform_markup_bps: int = Field(1000, ge=0, le=100_000)
+    unknown_model_input_usd_per_mtok: Decimal = Field(Decimal("15"), ge=0)
+    unknown_model_output_usd_per_mtok: Decimal = Field(Decimal("75"), ge=0)
+
+    # Accounts and sessions.
+    session_ttl_days: int = Field(30, gt=0)
+    login_max_failures_per_account: int = Field(5, gt=0)
+    login_max_attempts_per_ip: int = Field(30, gt=0)
+    login_window_seconds: int = Field(900, gt=0)
+    verification_ttl_hours: int = Field(48, gt=0)
+    reset_ttl_minutes: int = Field(60, gt=0)
+
+    # Email.
+    email_backend: Literal["console", "smtp"] = "console"
+    email_from: str = "aiusage <no-reply@localhost>"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(25, gt=0, lt=65536)
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    email_send_interval: float = Field(2.0, gt=0)
+
+    # Proxy key cache: revocation takes effect within this many seconds.
+    key_cache_ttl: float = Field(1.0, ge=0)
+
+    @field_validator("site_url", "anthropic_base_url", "openai_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http(s) URL such as https://example.com")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_url(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql", "postgres")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+    @field_validator("encryption_key")
+    @classmethod
+    def _enc_key(cls, value: str) -> str:
+        if value:
+            _parse_keyring_entry(value)
+        return value
+
+    @field_validator("encryption_old_keys")
+    @classmethod
+    def _old_keys(cls, value: str) -> str:
+        for entry in filter(None, (v.strip() for v in value.split(","))):
+            _parse_keyring_entry(entry)
+        return value
+
+    # Derived values -----------------------------------------------------------------
+    @property
+    def site_origin(self) -> str:
+        parts = urlsplit(self.site_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        return (self.site_origin,)
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.site_url.startswith("https://")
+
+    @property
+    def async_database_url(self) -> str:
+        url = self.database_url or f"sqlite:///{self.data_dir / 'aiusage.db'}"
+        if url.startswith("sqlite:"):
+            return "sqlite+aiosqlite:" + url.split(":", 1)[1]
+        if url.startswith(("postgres://", "postgresql://")):
+            return "postgresql+asyncpg://" + url.split("://", 1)[1]
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.async_database_url.startswith("sqlite")
+
+    @property
+    def encryption_keyring(self) -> dict[str, bytes]:
+        """Key id → key; the first entry is the one new secrets are sealed with."""
+        entries = [self.encryption_key, *self.encryption_old_keys.split(",")]
+        ring: dict[str, bytes] = {}
+        for entry in filter(None, (e.strip() for e in entries)):
+            kid, key = _parse_keyring_entry(entry)
+            ring.setdefault(kid, key)
+        return ring
+
+    @property
+    def active_key_id(self) -> str:
+        return next(iter(self.encryption_keyring))
+
+    @property
+    def secret_key_bytes(self) -> bytes:
+        return self.secret_key.encode()
+
+
+def _parse_keyring_entry(entry: str) -> tuple[str, bytes]:
+    kid, sep, key = entry.partition(":")
+    if not sep or not kid:
+        raise ValueError("must look like 'keyid:base64key'")
+    return kid, _decode_key(key)
+
+
+def _dev_secrets(data_dir: Path) -> dict[str, str]:
+    """Development secrets, generated once and kept under data_dir."""
+    path = data_dir / "dev-secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    data_dir.mkdir(parents=True, exist_ok=True)
+    generated = {
+        "encryption_key": "dev1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "secret_key": secrets.token_urlsafe(32),
+    }
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(generated, fh)
+    return generated
+
+
+def _variable_errors(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        name = ENV_PREFIX + str(item["loc"][0]).upper() if item["loc"] else ENV_PREFIX
+        lines.append(f"{name}: {item['msg']}")
+    return "; ".join(lines)
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process's settings. Bad configuration exits with a message naming the variable."""
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        raise ConfigError(f"aiusage: bad configuration: {_variable_errors(error)}") from None
+    missing = [name for name in ("encryption_key", "secret_key") if not getattr(settings, name)]
+    if missing:
+        generated = _dev_secrets(settings.data_dir)
+        names = ", ".join(ENV_PREFIX + name.upper() for name in missing)
+        print(
+            f"WARNING: {names} not set: using development secrets from "
+            f"{settings.data_dir / 'dev-secrets.json'}. Set them in production.",
+            file=sys.stderr,
+        )
+        settings = settings.model_copy(update={name: generated[name] for name in missing})
+    return settings

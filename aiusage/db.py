@@ -1,0 +1,82 @@
+"""Database engine and sessions. Everything in the server is async: no request or event
+handler blocks the event loop the proxy and the dashboard share."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from aiusage.config import get_settings
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets the dashboard read while the proxy writes; NORMAL is durable across app crashes.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+@functools.cache
+def get_engine() -> AsyncEngine:
+    settings = get_settings()
+    url = settings.async_database_url
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, pool_size=8, max_overflow=8)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return engine
+
+
+@functools.cache
+def _session_factory() -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(get_engine(), class_=AsyncSession, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def session_scope() -> AsyncIterator[AsyncSession]:
+    """A session whose transaction commits on success and rolls back on any error."""
+    async with _session_factory()() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+_sqlite_write_lock: asyncio.Lock | None = None
+
+
+def write_lock() -> contextlib.AbstractAsyncContextManager[object]:
+    """Serialises this process's write transactions on SQLite (one writer at a time anyway):
+    waiting on an asyncio lock is cheaper and fairer than SQLite's sleeping busy handler."""
+    global _sqlite_write_lock
+    if not get_settings().is_sqlite:
+        return contextlib.nullcontext()
+    if _sqlite_write_lock is None:
+        _sqlite_write_lock = asyncio.Lock()
+    return _sqlite_write_lock
+
+
+async def dispose_engine() -> None:
+    if get_engine.cache_info().currsize:
+        await get_engine().dispose()
+        get_engine.cache_clear()
+        _session_factory.cache_clear()

@@ -1,0 +1,231 @@
+"""The whole schema, in one place. Every change here comes with an alembic migration.
+
+Money columns are integers in nano-USD (10⁻⁹ dollar) so that per-token prices stay exact;
+prices are integers in micro-USD per million tokens. Times are stored as UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Column, Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC; always hands back an aware UTC datetime (SQLite keeps no zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: store times as aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _time(*, nullable: bool = True, index: bool = False) -> Column:
+    return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+def _created() -> Column:
+    return Column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+def _money(*, nullable: bool = False) -> Column:
+    return Column(sa.BigInteger(), nullable=nullable, default=0 if not nullable else None)
+
+
+def _fk(target: str, *, index: bool = True, nullable: bool = False) -> Column:
+    return Column(sa.Integer(), sa.ForeignKey(target), nullable=nullable, index=index)
+
+
+# --- accounts -----------------------------------------------------------------------------
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(sa_column=Column(sa.String(320), unique=True, nullable=False))
+    password_hash: str | None = Field(default=None, sa_column=Column(sa.String(255)))
+    email_verified_at: datetime | None = Field(default=None, sa_column=_time())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_created())
+    locale: str = Field(default="en", sa_column=Column(sa.String(8), nullable=False))
+    closed_at: datetime | None = Field(default=None, sa_column=_time())
+    # balance = sum of this user's ledger; held = worst-case cost of requests in flight.
+    balance_nano: int = Field(default=0, sa_column=_money())
+    held_nano: int = Field(default=0, sa_column=_money())
+
+
+class UserSession(SQLModel, table=True):
+    """A signed-in browser. Only the SHA-256 of the cookie's token is kept."""
+
+    __tablename__ = "sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=_fk("users.id"))
+    token_hash: str = Field(sa_column=Column(sa.String(64), unique=True, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_created())
+    expires_at: datetime = Field(sa_column=_time(nullable=False))
+    user_agent: str = Field(default="", sa_column=Column(sa.String(512), nullable=False))
+    ip_hash: str = Field(default="", sa_column=Column(sa.String(64), nullable=False))
+
+
+class EmailToken(SQLModel, table=True):
+    """One-off links (verify email, reset password); only the token's hash is kept."""
+
+    __tablename__ = "email_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=_fk("users.id"))
+    purpose: str = Field(sa_column=Column(sa.String(16), nullable=False))
+    token_hash: str = Field(sa_column=Column(sa.String(64), unique=True, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_created())
+    expires_at: datetime = Field(sa_column=_time(nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=_time())
+
+
+class OutboxEmail(SQLModel, table=True):
+    """Mail waiting to be sent: written in the same transaction as what caused it."""
+
+    __tablename__ = "email_outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    to_address: str = Field(sa_column=Column(sa.String(320), nullable=False))
+    subject: str = Field(sa_column=Column(sa.String(255), nullable=False))
+    body_text: str = Field(sa_column=Column(sa.Text(), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_created())
+    sent_at: datetime | None = Field(default=None, sa_column=_time(index=True))
+    attempts: int = Field(default=0, sa_column=Column(sa.Integer(), nullable=False, default=0))
+    last_error: str | None = Field(default=None, sa_column=Column(sa.String(255)))
+
+
+# --- keys ---------------------------------------------------------------------------------
+
+
+class ProxyKey(SQLModel, table=True):
+    """What tools send. Only the SHA-256 of the key is kept, plus a visible prefix."""
+
+    __tablename__ = "proxy_keys"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=_fk("users.id"))
+    name: str = Field(sa_column=Column(sa.String(100), nullable=False))
+    prefix: str = Field(sa_column=Column(sa.String(24), nullable=False))
+    key_hash: str = Field(sa_column=Column(sa.String(64), unique=True, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_created())
+    last_used_at: datetime | None = Field(default=None, sa_column=_time())
+    revoked_at: datetime | None = Field(default=None, sa_column=_time())
+    spend_limit_nano: int | None = Field(default=None, sa_column=_money(nullable=True))
+    rpm_limit: int | None = Field(default=None, sa_column=Column(sa.Integer()))
+    spent_nano: int = Field(default=0, sa_column=_money())
+    # Worst-case cost of this key's requests in flight, so a spend limit holds under load.
+    held_nano: int = Field(default=0, sa_column=_money())
+
+
+class ProviderKey(SQLModel, table=True):
+    """A user's own Anthropic/OpenAI key, sealed with AES-256-GCM (see services/crypto.py)."""
+
+    __tablename__ = "provider_keys"
+    __table_args__ = (sa.UniqueConstraint("user_id", "provider"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=_fk("users.id"))
+    provider: str = Field(sa_column=Column(sa.String(16), nullable=False))
+    master_key_id: str = Field(sa_column=Column(sa.String(32), nullable=False))
+    nonce: bytes = Field(sa_column=Column(sa.LargeBinary(12), nullable=False))
+    ciphertext: bytes = Field(sa_column=Column(sa.LargeBinary(), nullable=False))
+    last4: str = Field(sa_column=Column(sa.String(4), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_created())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_created())
+
+
+# --- money --------------------------------------------------------------------------------
+
+
+class ModelPrice(SQLModel, table=True):
+    """List prices in micro-USD per million tokens. `model` matches as a prefix."""
+
+    __tablename__ = "model_prices"
+    __table_args__ = (sa.UniqueConstraint("provider", "model"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = Field(sa_column=Column(sa.String(16), nullable=False))
+    model: str = Field(sa_column=Column(sa.String(100), nullable=False))
+    input_micro: int = Field(sa_column=Column(sa.BigInteger(), nullable=False))
+    output_micro: int = Field(sa_column=Column(sa.BigInteger(), nullable=False))
+    cache_write_5m_micro: int = Field(sa_column=Column(sa.BigInteger(), nullable=False))
+    cache_write_1h_micro: int = Field(sa_column=Column(sa.BigInteger(), nullable=False))
+    cache_read_micro: int = Field(sa_column=Column(sa.BigInteger(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_created())
+
+
+class LedgerEntry(SQLModel, table=True):
+    """Every change of a balance. A user's balance always equals the sum of amount_nano."""
+
+    __tablename__ = "ledger"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=_fk("users.id"))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_created())
+    kind: str = Field(sa_column=Column(sa.String(16), nullable=False))
+    amount_nano: int = Field(sa_column=Column(sa.BigInteger(), nullable=False))
+    balance_after_nano: int = Field(sa_column=Column(sa.BigInteger(), nullable=False))
+    description: str = Field(default="", sa_column=Column(sa.String(255), nullable=False))
+    # Idempotency for external events (e.g. a Stripe event id): one row per reference.
+    reference: str | None = Field(default=None, sa_column=Column(sa.String(128), unique=True))
+    usage_id: int | None = Field(
+        default=None, sa_column=_fk("usage.id", nullable=True, index=False)
+    )
+
+
+class UsageRecord(SQLModel, table=True):
+    """One row per proxied request: metadata only, never prompt or response content."""
+
+    __tablename__ = "usage"
+    __table_args__ = (sa.Index("ix_usage_user_created", "user_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: str = Field(sa_column=Column(sa.String(40), unique=True, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=_time(nullable=False, index=True)
+    )
+    user_id: int = Field(sa_column=_fk("users.id", index=False))
+    proxy_key_id: int | None = Field(default=None, sa_column=_fk("proxy_keys.id", nullable=True))
+    provider: str = Field(sa_column=Column(sa.String(16), nullable=False))
+    endpoint: str = Field(sa_column=Column(sa.String(64), nullable=False))
+    model: str = Field(sa_column=Column(sa.String(100), nullable=False))
+    key_source: str = Field(sa_column=Column(sa.String(16), nullable=False))
+    input_tokens: int = Field(default=0, sa_column=Column(sa.Integer(), nullable=False))
+    output_tokens: int = Field(default=0, sa_column=Column(sa.Integer(), nullable=False))
+    cache_write_5m_tokens: int = Field(default=0, sa_column=Column(sa.Integer(), nullable=False))
+    cache_write_1h_tokens: int = Field(default=0, sa_column=Column(sa.Integer(), nullable=False))
+    cache_read_tokens: int = Field(default=0, sa_column=Column(sa.Integer(), nullable=False))
+    cost_nano: int = Field(default=0, sa_column=_money())
+    charged_nano: int = Field(default=0, sa_column=_money())
+    priced_by_default: bool = Field(default=False, sa_column=Column(sa.Boolean(), nullable=False))
+    tokens_estimated: bool = Field(default=False, sa_column=Column(sa.Boolean(), nullable=False))
+    status: int = Field(sa_column=Column(sa.Integer(), nullable=False))
+    error_type: str | None = Field(default=None, sa_column=Column(sa.String(64)))
+    latency_ms: int = Field(default=0, sa_column=Column(sa.Integer(), nullable=False))
+    ttfb_ms: int | None = Field(default=None, sa_column=Column(sa.Integer()))
+    request_bytes: int = Field(default=0, sa_column=Column(sa.Integer(), nullable=False))
+    response_bytes: int = Field(default=0, sa_column=Column(sa.Integer(), nullable=False))
+    streamed: bool = Field(default=False, sa_column=Column(sa.Boolean(), nullable=False))
+    ip_hash: str = Field(default="", sa_column=Column(sa.String(64), nullable=False))
+    user_agent: str = Field(default="", sa_column=Column(sa.String(512), nullable=False))
+    client_session_id: str | None = Field(default=None, sa_column=Column(sa.String(128)))

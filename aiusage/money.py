@@ -1,0 +1,34 @@
+"""Conversions between dollars (Decimal) and the integer nano-USD every balance is kept in."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from aiusage.services.errors import ServiceError
+
+NANO_PER_USD = 1_000_000_000
+
+
+def usd_to_nano(value: str | Decimal) -> int:
+    try:
+        amount = Decimal(value)
+    except (InvalidOperation, TypeError):
+        raise ServiceError("bad_amount", "Give the amount in dollars, e.g. 10 or 2.50.") from None
+    if not amount.is_finite():
+        raise ServiceError("bad_amount", "Give the amount in dollars, e.g. 10 or 2.50.")
+    nano = amount * NANO_PER_USD
+    if nano != nano.to_integral_value():
+        raise ServiceError("bad_amount", "Amounts go to at most 9 decimal places.")
+    return int(nano)
+
+
+def nano_to_usd(nano: int) -> Decimal:
+    return Decimal(nano) / NANO_PER_USD
+
+
+def format_usd(nano: int, places: int = 2) -> str:
+    """For display: rounded half-up to `places` (cents by default), e.g. '$12.34'."""
+    quantum = Decimal(1).scaleb(-places)
+    value = nano_to_usd(nano).quantize(quantum, rounding=ROUND_HALF_UP)
+    sign = "-" if value < 0 else ""
+    return f"{sign}${abs(value):,}"

@@ -1,0 +1,71 @@
+"""Proxy-key authentication from an in-memory cache.
+
+Entries (including "no such key") live `key_cache_ttl` seconds (1 s by default), so a revoked
+key stops working within that time on every instance without a database read per request."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from aiusage.config import get_settings
+from aiusage.db import session_scope
+from aiusage.services import keys
+from aiusage.services.crypto import Sealed
+
+MAX_ENTRIES = 50_000
+
+
+@dataclass(frozen=True)
+class KeyGrant:
+    """What the proxy needs to know about a valid key (no plaintext secrets)."""
+
+    key_id: int
+    user_id: int
+    rpm_limit: int | None
+    spend_limit_nano: int | None
+    provider_keys: dict[str, Sealed]
+
+
+class KeyCache:
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, KeyGrant | None]] = {}
+
+    async def lookup(self, presented: str) -> KeyGrant | None:
+        key_hash = keys.hash_proxy_key(presented)
+        now = time.monotonic()
+        hit = self._entries.get(key_hash)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        grant = await self._load(key_hash)
+        if len(self._entries) >= MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[key_hash] = (now + get_settings().key_cache_ttl, grant)
+        return grant
+
+    async def _load(self, key_hash: str) -> KeyGrant | None:
+        async with session_scope() as session:
+            found = await keys.active_key_by_hash(session, key_hash)
+            if found is None:
+                return None
+            key, user = found
+            sealed = await keys.sealed_provider_keys(session, user.id)
+        return KeyGrant(key.id, user.id, key.rpm_limit, key.spend_limit_nano, sealed)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+def presented_key(headers: dict[bytes, bytes]) -> str | None:
+    """The proxy key from `x-api-key` or `Authorization: Bearer` (what each SDK sends)."""
+    value = headers.get(b"x-api-key")
+    if not value:
+        auth = headers.get(b"authorization", b"")
+        if auth[:7].lower() == b"bearer ":
+            value = auth[7:].strip()
+    if not value or len(value) > 256:
+        return None
+    try:
+        return value.decode("ascii")
+    except UnicodeDecodeError:
+        return None

@@ -1,0 +1,370 @@
+"""One proxied request: authenticate, read the body, hold the worst-case cost, forward,
+relay, settle. Settlement happens exactly once, whatever ends the request."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from sqlalchemy import select, update
+from starlette.types import Receive, Scope, Send
+
+from aiusage.config import get_settings
+from aiusage.db import get_engine, write_lock
+from aiusage.models import ProxyKey, User
+from aiusage.proxy.auth import KeyGrant, presented_key
+from aiusage.proxy.errors import ProxyError, error_body
+from aiusage.proxy.metering import Settlement
+from aiusage.proxy.meters import AnthropicMeter, Meter, OpenAIMeter
+from aiusage.proxy.relay import RelayOutcome, relay_body, relay_stream
+from aiusage.proxy.runtime import ProxyRuntime
+from aiusage.proxy.upstream import request_headers
+from aiusage.services import pricing
+from aiusage.services.crypto import SealError, open_sealed
+from aiusage.services.security import ip_hash
+
+log = logging.getLogger("aiusage.proxy")
+DEFAULT_OUTPUT_BOUND = 32_768  # when a request names no max tokens (OpenAI allows that)
+
+
+@dataclass(frozen=True)
+class Route:
+    provider: str  # "anthropic" | "openai"
+    upstream_path: str
+    metered: bool
+
+
+async def send_error(send: Send, provider: str, error: ProxyError) -> None:
+    body = error_body(provider, error.status, error.message)
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if error.retry_after is not None:
+        headers.append((b"retry-after", str(error.retry_after).encode()))
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def read_body(receive: Receive, limit: int, declared: bytes | None) -> bytes:
+    too_large = ProxyError(413, f"Request body is larger than {limit} bytes.")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise too_large
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ProxyError(400, "The client disconnected before sending the whole body.")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        parts.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(parts)
+
+
+async def authenticate(rt: ProxyRuntime, headers: dict[bytes, bytes]) -> KeyGrant:
+    presented = presented_key(headers)
+    if presented is None:
+        raise ProxyError(
+            401, "Missing API key: send your aiusage key as x-api-key or Authorization: Bearer."
+        )
+    grant = await rt.keys.lookup(presented)
+    if grant is None:
+        raise ProxyError(401, "Invalid API key: it is unknown or has been revoked.")
+    if grant.rpm_limit is not None:
+        wait = rt.rpm.try_hit(str(grant.key_id), grant.rpm_limit)
+        if wait:
+            raise ProxyError(
+                429,
+                f"This key's limit of {grant.rpm_limit} requests per minute is reached.",
+                retry_after=wait,
+            )
+    return grant
+
+
+def upstream_credentials(grant: KeyGrant, provider: str) -> tuple[str, bool]:
+    """(upstream key, is it the user's own). The user's key wins over the platform's."""
+    sealed = grant.provider_keys.get(provider)
+    if sealed is not None:
+        try:
+            return open_sealed(sealed, grant.user_id, provider), True
+        except SealError:
+            log.error("a stored %s key of user %s cannot be opened", provider, grant.user_id)
+            raise ProxyError(
+                500,
+                "Your stored provider key cannot be used; please enter it again in the dashboard.",
+            ) from None
+    settings = get_settings()
+    platform = (
+        settings.platform_anthropic_key if provider == "anthropic" else settings.platform_openai_key
+    )
+    if not platform:
+        name = "Anthropic" if provider == "anthropic" else "OpenAI"
+        raise ProxyError(
+            403, f"No {name} key is set up for this account: add your own key in the dashboard."
+        )
+    return platform, False
+
+
+def credential_headers(provider: str, key: str) -> list[tuple[bytes, bytes]]:
+    if provider == "anthropic":
+        return [(b"x-api-key", key.encode())]
+    return [(b"authorization", b"Bearer " + key.encode())]
+
+
+async def place_holds(grant: KeyGrant, hold: int) -> int:
+    """Holds `hold` on the balance (and on the key if it has a spend limit), atomically.
+    Returns the part held on the key. Raises 402 when either does not fit."""
+    async with write_lock(), get_engine().begin() as connection:
+        fits = await connection.execute(
+            update(User)
+            .where(User.id == grant.user_id, User.balance_nano - User.held_nano >= max(hold, 1))
+            .values(held_nano=User.held_nano + hold)
+        )
+        if fits.rowcount != 1:
+            held = (
+                await connection.execute(select(User.held_nano).where(User.id == grant.user_id))
+            ).scalar_one_or_none()
+            raise ProxyError(
+                402,
+                "Your aiusage credit is too low for this request. Top up in the dashboard."
+                + (" Requests in flight may free some soon." if held else ""),
+                retry_after=5 if held else None,
+            )
+        if grant.spend_limit_nano is None:
+            return 0
+        fits = await connection.execute(
+            update(ProxyKey)
+            .where(
+                ProxyKey.id == grant.key_id,
+                ProxyKey.spent_nano + ProxyKey.held_nano + hold <= grant.spend_limit_nano,
+            )
+            .values(held_nano=ProxyKey.held_nano + hold)
+        )
+        if fits.rowcount != 1:  # raising rolls back the balance hold with it
+            raise ProxyError(402, "This key has reached its spend limit.")
+        return hold
+
+
+def output_bound(provider: str, payload: dict[str, Any]) -> int:
+    names = ("max_tokens",) if provider == "anthropic" else ("max_completion_tokens", "max_tokens")
+    for name in names:
+        value = payload.get(name)
+        if isinstance(value, int) and value > 0:
+            return value
+    return DEFAULT_OUTPUT_BOUND
+
+
+def parse_json_body(body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise ProxyError(400, "The request body is not valid JSON.") from None
+    if not isinstance(payload, dict):
+        raise ProxyError(400, "The request body must be a JSON object.")
+    return payload
+
+
+def ask_for_stream_usage(payload: dict[str, Any]) -> bytes | None:
+    """OpenAI streams carry usage only if asked: the proxy asks (the one change it makes to a
+    body). Returns the new body, or None if the client asked already."""
+    options = payload.get("stream_options")
+    if isinstance(options, dict) and options.get("include_usage") is True:
+        return None
+    payload["stream_options"] = {
+        **(options if isinstance(options, dict) else {}),
+        "include_usage": True,
+    }
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class ProxyCall:
+    """State of one request from arrival to settlement."""
+
+    def __init__(self, rt: ProxyRuntime, route: Route, scope: Scope) -> None:
+        self.rt = rt
+        self.route = route
+        self.scope = scope
+        self.started = time.perf_counter()
+        self.started_at = datetime.now(UTC)
+        self.request_id = "req_" + secrets.token_hex(12)
+        self.headers: dict[bytes, bytes] = dict(scope["headers"])
+
+    @property
+    def provider(self) -> str:
+        return self.route.provider
+
+    def upstream_url(self) -> str:
+        settings = get_settings()
+        base = (
+            settings.anthropic_base_url
+            if self.provider == "anthropic"
+            else settings.openai_base_url
+        )
+        query = self.scope.get("query_string", b"")
+        return base + self.route.upstream_path + ("?" + query.decode("latin-1") if query else "")
+
+    async def open_upstream(
+        self,
+        method: str,
+        body: bytes,
+        credentials: list[tuple[bytes, bytes]],
+        *,
+        identity: bool = False,
+    ) -> httpx.Response:
+        assert self.rt.client is not None
+        request = self.rt.client.build_request(
+            method,
+            self.upstream_url(),
+            headers=request_headers(self.scope["headers"], credentials, identity=identity),
+            content=body if method != "GET" else None,
+        )
+        try:
+            return await self.rt.client.send(request, stream=True)
+        except httpx.TimeoutException:
+            raise ProxyError(504, "The upstream provider did not answer in time.") from None
+        except httpx.HTTPError as error:
+            log.warning("upstream unreachable (%s)", type(error).__name__)
+            raise ProxyError(502, "Could not reach the upstream provider.") from None
+
+    async def passthrough(self, receive: Receive, send: Send) -> None:
+        """Unmetered routes (models, count_tokens): forward and relay, nothing charged."""
+        grant = await authenticate(self.rt, self.headers)
+        body = await read_body(
+            receive, get_settings().max_request_bytes, self.headers.get(b"content-length")
+        )
+        key, _ = upstream_credentials(grant, self.provider)
+        response = await self.open_upstream(
+            self.scope["method"], body, credential_headers(self.provider, key)
+        )
+        try:
+            await relay_body(response, send, None, self._extra_headers())
+        finally:
+            await response.aclose()
+
+    def _extra_headers(self) -> list[tuple[bytes, bytes]]:
+        return [(b"x-aiusage-request-id", self.request_id.encode())]
+
+    async def metered(self, receive: Receive, send: Send) -> None:
+        grant = await authenticate(self.rt, self.headers)
+        body = await read_body(
+            receive, get_settings().max_request_bytes, self.headers.get(b"content-length")
+        )
+        payload = parse_json_body(body)
+        model = payload.get("model")
+        if not isinstance(model, str) or not model or len(model) > 100:
+            raise ProxyError(400, "model: a model name is required.")
+        upstream_body, strip_usage = body, False
+        if self.provider == "openai" and payload.get("stream") is True:
+            rewritten = ask_for_stream_usage(payload)
+            if rewritten is not None:
+                upstream_body, strip_usage = rewritten, True
+        key, byok = upstream_credentials(grant, self.provider)
+        price = await self.rt.price(self.provider, model)
+        hold = pricing.charge_nano(
+            pricing.worst_case_cost_nano(price, len(body), output_bound(self.provider, payload)),
+            byok=byok,
+        )
+        key_hold = await place_holds(grant, hold)
+        meter: Meter = (AnthropicMeter if self.provider == "anthropic" else OpenAIMeter)(len(body))
+        outcome = RelayOutcome()
+        try:
+            response = await self.open_upstream(
+                "POST", upstream_body, credential_headers(self.provider, key), identity=strip_usage
+            )
+            try:
+                if response.headers.get("content-type", "").startswith("text/event-stream"):
+                    outcome = await relay_stream(
+                        response,
+                        send,
+                        receive,
+                        meter,
+                        self._extra_headers(),
+                        provider=self.provider,
+                        strip_usage=strip_usage,
+                    )
+                else:
+                    outcome = await relay_body(response, send, meter, self._extra_headers())
+            finally:
+                await response.aclose()
+        except ProxyError as error:
+            outcome.status = error.status
+            outcome.error_type = (
+                "upstream_timeout" if error.status == 504 else "upstream_unreachable"
+            )
+            raise
+        except httpx.TimeoutException:
+            outcome.status = outcome.status or 504
+            outcome.error_type = "upstream_timeout"
+            raise ProxyError(504, "The upstream provider did not answer in time.") from None
+        except httpx.HTTPError:
+            outcome.status = outcome.status or 502
+            outcome.error_type = "upstream_error"
+            raise ProxyError(502, "The upstream provider failed to answer.") from None
+        finally:
+            self.settle(grant, model, price, byok, hold, key_hold, meter, outcome, len(body))
+
+    def settle(
+        self,
+        grant: KeyGrant,
+        model: str,
+        price: pricing.Price,
+        byok: bool,
+        hold: int,
+        key_hold: int,
+        meter: Meter,
+        outcome: RelayOutcome,
+        request_bytes: int,
+    ) -> None:
+        counts = meter.result()
+        cost = pricing.cost_nano(price, counts)
+        charge = pricing.charge_nano(cost, byok=byok)
+        ended = time.perf_counter()
+        client = self.scope.get("client")
+        session_id = self.headers.get(b"x-claude-code-session-id")
+        self.rt.writer.submit(
+            Settlement(
+                user_id=grant.user_id,
+                key_id=grant.key_id,
+                hold_nano=hold,
+                key_hold_nano=key_hold,
+                charge_nano=charge,
+                usage=dict(
+                    request_id=self.request_id,
+                    created_at=self.started_at,
+                    provider=self.provider,
+                    endpoint=self.route.upstream_path,
+                    model=(meter.model or model)[:100],
+                    key_source="byok" if byok else "platform",
+                    input_tokens=counts.input,
+                    output_tokens=counts.output,
+                    cache_write_5m_tokens=counts.cache_write_5m,
+                    cache_write_1h_tokens=counts.cache_write_1h,
+                    cache_read_tokens=counts.cache_read,
+                    cost_nano=cost,
+                    charged_nano=charge,
+                    priced_by_default=price.is_default,
+                    tokens_estimated=counts.estimated,
+                    status=outcome.status or 502,
+                    error_type=outcome.error_type,
+                    latency_ms=round((ended - self.started) * 1000),
+                    ttfb_ms=(
+                        round((outcome.first_byte_at - self.started) * 1000)
+                        if outcome.first_byte_at
+                        else None
+                    ),
+                    request_bytes=request_bytes,
+                    response_bytes=outcome.response_bytes,
+                    streamed=outcome.streamed,
+                    ip_hash=ip_hash(client[0] if client else None),
+                    user_agent=self.headers.get(b"user-agent", b"").decode("latin-1")[:512],
+                    client_session_id=(session_id.decode("latin-1")[:128] if session_id else None),
+                ),
+            )
+        )

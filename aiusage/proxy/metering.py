@@ -1,0 +1,124 @@
+"""Usage rows and charges, written off the response path.
+
+The request handler places its hold synchronously (it decides 402 before forwarding) and
+then hands a Settlement to the writer, which books a batch in one transaction: the usage
+row, the ledger row with its balance change, the hold's release and the key's spend. On a
+graceful shutdown the queue is drained before the process exits."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import update
+
+from aiusage.db import session_scope, write_lock
+from aiusage.models import ProxyKey, UsageRecord, utcnow
+from aiusage.services import billing
+
+log = logging.getLogger("aiusage.metering")
+BATCH = 500
+
+
+@dataclass
+class Settlement:
+    user_id: int
+    key_id: int
+    hold_nano: int
+    key_hold_nano: int  # the part of the hold also placed on the key (keys with spend limits)
+    charge_nano: int
+    usage: dict[str, Any] = field(default_factory=dict)  # UsageRecord columns
+
+
+class UsageWriter:
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[Settlement] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def submit(self, settlement: Settlement) -> None:
+        self._idle.clear()
+        self._queue.put_nowait(settlement)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="aiusage-usage-writer")
+
+    async def stop(self) -> None:
+        """Writes everything still queued, then stops."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        while not self._queue.empty():
+            await self._write_with_retry(self._take_batch())
+        self._idle.set()
+
+    async def flushed(self) -> None:
+        """Waits until everything submitted so far is written."""
+        await self._idle.wait()
+
+    def _take_batch(self) -> list[Settlement]:
+        batch = []
+        while len(batch) < BATCH and not self._queue.empty():
+            batch.append(self._queue.get_nowait())
+        return batch
+
+    async def _run(self) -> None:
+        while True:
+            first = await self._queue.get()
+            batch = [first, *self._take_batch()]
+            await self._write_with_retry(batch)
+            if self._queue.empty():
+                self._idle.set()
+
+    async def _write_with_retry(self, batch: list[Settlement]) -> None:
+        delay = 0.05
+        while True:
+            try:
+                await write_batch(batch)
+                return
+            except asyncio.CancelledError:
+                # Cancelled mid-write (shutdown): the transaction rolled back; requeue.
+                for settlement in batch:
+                    self._queue.put_nowait(settlement)
+                raise
+            except Exception:  # keep the batch and retry: a charge is never dropped
+                log.exception("writing %d usage rows failed; retrying", len(batch))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+
+async def write_batch(batch: list[Settlement]) -> None:
+    now = utcnow()
+    async with write_lock(), session_scope() as session:
+        rows = [UsageRecord(user_id=s.user_id, proxy_key_id=s.key_id, **s.usage) for s in batch]
+        session.add_all(rows)
+        await session.flush()
+        for settlement, row in zip(batch, rows, strict=True):
+            if settlement.charge_nano:
+                await billing.book(
+                    session,
+                    settlement.user_id,
+                    -settlement.charge_nano,
+                    billing.USAGE,
+                    f"{row.provider} {row.model}",
+                    usage_id=row.id,
+                    release_nano=settlement.hold_nano,
+                )
+            else:
+                await billing.release_hold(session, settlement.user_id, settlement.hold_nano)
+            await session.execute(
+                update(ProxyKey)
+                .where(ProxyKey.id == settlement.key_id)
+                .values(
+                    last_used_at=now,
+                    spent_nano=ProxyKey.spent_nano + settlement.charge_nano,
+                    held_nano=ProxyKey.held_nano - settlement.key_hold_nano,
+                )
+            )

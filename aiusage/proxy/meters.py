@@ -1,0 +1,159 @@
+"""Reading token usage from provider responses, streamed or not, without keeping content.
+
+Anthropic: `message_start.message.usage` has input and cache counts; `message_delta.usage`
+counts are cumulative (keep the latest, never add them up). `input_tokens` excludes cache.
+OpenAI: `prompt_tokens` includes `prompt_tokens_details.cached_tokens`."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from aiusage.proxy.sse import event_fields
+from aiusage.services.pricing import TokenCounts
+
+# Estimates, used only when a stream ends before its final count (and marked so):
+CHARS_PER_TOKEN = 4
+DELTA_ENVELOPE = 70  # bytes of JSON around an Anthropic text delta, not counted as text
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and value >= 0 else 0
+
+
+def anthropic_counts(usage: dict[str, Any], counts: TokenCounts) -> None:
+    """Applies an Anthropic usage object (from a message or a message_delta) to counts."""
+    if "input_tokens" in usage:
+        counts.input = _int(usage["input_tokens"])
+    if "output_tokens" in usage:
+        counts.output = _int(usage["output_tokens"])
+    if "cache_read_input_tokens" in usage:
+        counts.cache_read = _int(usage["cache_read_input_tokens"])
+    split = usage.get("cache_creation")
+    if isinstance(split, dict):
+        counts.cache_write_5m = _int(split.get("ephemeral_5m_input_tokens"))
+        counts.cache_write_1h = _int(split.get("ephemeral_1h_input_tokens"))
+    elif "cache_creation_input_tokens" in usage:
+        # A total without the split (message_delta sends only the total): keep the 1-hour part
+        # already known and count the rest as 5-minute writes (the default lifetime).
+        total = _int(usage["cache_creation_input_tokens"])
+        counts.cache_write_1h = min(counts.cache_write_1h, total)
+        counts.cache_write_5m = total - counts.cache_write_1h
+
+
+def openai_counts(usage: dict[str, Any], counts: TokenCounts) -> None:
+    prompt = _int(usage.get("prompt_tokens"))
+    details = usage.get("prompt_tokens_details") or {}
+    cached = min(_int(details.get("cached_tokens")) if isinstance(details, dict) else 0, prompt)
+    counts.input = prompt - cached
+    counts.cache_read = cached
+    counts.output = _int(usage.get("completion_tokens"))
+
+
+class Meter:
+    """Collects usage from one response. Subclasses know one provider's format."""
+
+    def __init__(self, request_bytes: int) -> None:
+        self.counts = TokenCounts()
+        self.model: str | None = None
+        self.final = False  # the upstream reported final counts
+        self.started = False  # the upstream reported input counts
+        self.estimated_output = 0  # tokens, from the deltas seen
+        self.request_bytes = request_bytes
+
+    def feed_body(self, body: bytes) -> None:
+        raise NotImplementedError
+
+    def feed_event(self, block: bytes) -> None:
+        raise NotImplementedError
+
+    def result(self) -> TokenCounts:
+        """Final counts, or an estimate (marked so) if the stream ended early."""
+        counts = self.counts
+        if self.final:
+            return counts
+        if self.estimated_output > counts.output:
+            counts.output = self.estimated_output
+            counts.estimated = True
+        if not self.started and self.estimated_output:
+            counts.input = math.ceil(self.request_bytes / CHARS_PER_TOKEN)
+            counts.estimated = True
+        return counts
+
+
+class AnthropicMeter(Meter):
+    def feed_body(self, body: bytes) -> None:
+        try:
+            message = json.loads(body)
+        except ValueError:
+            return
+        if isinstance(message, dict) and isinstance(message.get("usage"), dict):
+            anthropic_counts(message["usage"], self.counts)
+            self.model = message.get("model") if isinstance(message.get("model"), str) else None
+            self.final = self.started = True
+
+    def feed_event(self, block: bytes) -> None:
+        name, data = event_fields(block)
+        if name == b"content_block_delta":
+            self.estimated_output += max(
+                math.ceil((len(data) - DELTA_ENVELOPE) / CHARS_PER_TOKEN), 1
+            )
+        elif name in (b"message_start", b"message_delta"):
+            try:
+                event = json.loads(data)
+            except ValueError:
+                return
+            if name == b"message_start":
+                message = event.get("message") or {}
+                usage = message.get("usage")
+                if isinstance(message.get("model"), str):
+                    self.model = message["model"]
+                if isinstance(usage, dict):
+                    anthropic_counts(usage, self.counts)
+                    self.started = True
+            else:
+                usage = event.get("usage")
+                if isinstance(usage, dict):
+                    anthropic_counts(usage, self.counts)
+                    self.final = True
+
+
+class OpenAIMeter(Meter):
+    def feed_body(self, body: bytes) -> None:
+        try:
+            completion = json.loads(body)
+        except ValueError:
+            return
+        if isinstance(completion, dict) and isinstance(completion.get("usage"), dict):
+            openai_counts(completion["usage"], self.counts)
+            self.model = (
+                completion.get("model") if isinstance(completion.get("model"), str) else None
+            )
+            self.final = self.started = True
+
+    def usage_event(self, data: bytes) -> dict[str, Any] | None:
+        """The parsed chunk if this data line carries the usage object, else None."""
+        if b'"usage":{' not in data and b'"usage": {' not in data:
+            return None
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            return None
+        return chunk if isinstance(chunk, dict) and isinstance(chunk.get("usage"), dict) else None
+
+    def feed_event(self, block: bytes) -> None:
+        self.feed_data(event_fields(block)[1])
+
+    def feed_data(self, data: bytes) -> dict[str, Any] | None:
+        """Meters one chunk; returns it parsed when it is the usage chunk."""
+        chunk = self.usage_event(data)
+        if chunk is not None:
+            openai_counts(chunk["usage"], self.counts)
+            self.final = self.started = True
+            if isinstance(chunk.get("model"), str):
+                self.model = chunk["model"]
+            return chunk
+        if b'"content":"' in data or b'"content": "' in data:
+            self.estimated_output += 1  # OpenAI streams about one token per chunk
+        return None

@@ -1,0 +1,47 @@
+"""The proxy's process-wide parts: pooled upstream client, key cache, price book, usage
+writer, per-key request counters. Started and stopped with the server's lifespan."""
+
+from __future__ import annotations
+
+import httpx
+
+from aiusage.db import session_scope
+from aiusage.proxy.auth import KeyCache
+from aiusage.proxy.metering import UsageWriter
+from aiusage.proxy.upstream import new_client
+from aiusage.services.pricing import Price, PriceBook
+from aiusage.services.ratelimit import SlidingWindow
+
+
+class ProxyRuntime:
+    def __init__(self) -> None:
+        self.client: httpx.AsyncClient | None = None
+        self.keys = KeyCache()
+        self.prices = PriceBook()
+        self.writer = UsageWriter()
+        self.rpm = SlidingWindow(limit=0, window_seconds=60)
+
+    @property
+    def started(self) -> bool:
+        return self.client is not None
+
+    async def start(self) -> None:
+        if self.client is None:
+            self.client = new_client()
+            self.writer.start()
+
+    async def stop(self) -> None:
+        """Graceful: every queued usage row and charge is written before returning."""
+        await self.writer.stop()
+        if self.client is not None:
+            await self.client.aclose()
+            self.client = None
+
+    async def price(self, provider: str, model: str) -> Price:
+        if self.prices.stale():
+            async with session_scope() as session:
+                await self.prices.reload(session)
+        return self.prices.lookup(provider, model)
+
+
+runtime = ProxyRuntime()

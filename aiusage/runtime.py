@@ -1,0 +1,35 @@
+"""What runs beside the request handlers for the app's lifetime: migrations at start, the
+email outbox sender, and the proxy's runtime (upstream client, usage writer)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import anyio
+
+from aiusage.db import dispose_engine
+from aiusage.migrations import upgrade_to_head
+from aiusage.proxy.runtime import runtime as proxy_runtime
+from aiusage.services import email
+
+log = logging.getLogger("aiusage.runtime")
+
+
+@contextlib.asynccontextmanager
+async def app_lifespan() -> AsyncIterator[None]:
+    await anyio.to_thread.run_sync(upgrade_to_head)
+    await proxy_runtime.start()
+    stop = asyncio.Event()
+    sender = asyncio.create_task(email.run_sender(stop), name="aiusage-email-outbox")
+    try:
+        yield
+    finally:
+        stop.set()
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sender
+        await proxy_runtime.stop()  # writes every pending usage row and charge
+        await dispose_engine()

@@ -1,0 +1,226 @@
+"""Accounts: sign-up, email verification, log-in checks, password reset and change."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiusage.config import get_settings
+from aiusage.models import EmailToken, User, UserSession, utcnow
+from aiusage.services import email
+from aiusage.services.errors import ServiceError
+from aiusage.services.security import hash_password, new_token, token_hash, verify_password
+
+EMAIL_MAX = 254
+PASSWORD_MIN = 8
+PASSWORD_MAX = 256
+_EMAIL_RE = re.compile(
+    r"^[^@\s\x00-\x1f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
+
+VERIFY = "verify"
+RESET = "reset"
+
+
+def normalize_email(raw: str) -> str:
+    value = (raw or "").strip()
+    if not value:
+        raise ServiceError("email_required", "Enter your email address.")
+    if len(value) > EMAIL_MAX or not _EMAIL_RE.match(value):
+        raise ServiceError("email_invalid", "That does not look like an email address.")
+    local, _, domain = value.rpartition("@")
+    return f"{local}@{domain.lower()}".lower()
+
+
+def check_password(password: str) -> None:
+    if not password:
+        raise ServiceError("password_required", "Enter a password.")
+    if len(password) < PASSWORD_MIN:
+        raise ServiceError("password_too_short", f"Use at least {PASSWORD_MIN} characters.")
+    if len(password) > PASSWORD_MAX:
+        raise ServiceError("password_too_long", f"Use at most {PASSWORD_MAX} characters.")
+
+
+async def get_by_email(session: AsyncSession, address: str) -> User | None:
+    return (await session.execute(select(User).where(User.email == address))).scalar_one_or_none()
+
+
+async def create_user(
+    session: AsyncSession, address: str, password: str, *, verified: bool = False
+) -> User:
+    """Creates the account. Raises email_taken if it exists (checked again by the DB)."""
+    address = normalize_email(address)
+    check_password(password)
+    if await get_by_email(session, address) is not None:
+        raise ServiceError("email_taken", "An account with this email already exists.", status=409)
+    user = User(
+        email=address,
+        password_hash=await hash_password(password),
+        email_verified_at=utcnow() if verified else None,
+    )
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError:  # a concurrent sign-up with the same email won the race
+        raise ServiceError(
+            "email_taken", "An account with this email already exists.", status=409
+        ) from None
+    return user
+
+
+async def _issue_token(session: AsyncSession, user: User, purpose: str, ttl: timedelta) -> str:
+    token = new_token()
+    session.add(
+        EmailToken(
+            user_id=user.id,
+            purpose=purpose,
+            token_hash=token_hash(token),
+            expires_at=utcnow() + ttl,
+        )
+    )
+    return token
+
+
+async def _consume_token(session: AsyncSession, token: str, purpose: str) -> User:
+    invalid = ServiceError("token_invalid", "This link is invalid or has expired.")
+    if not token or len(token) > 200:
+        raise invalid
+    row = (
+        await session.execute(
+            select(EmailToken).where(
+                EmailToken.token_hash == token_hash(token), EmailToken.purpose == purpose
+            )
+        )
+    ).scalar_one_or_none()
+    if row is None or row.used_at is not None or row.expires_at <= utcnow():
+        raise invalid
+    # Mark used with a guarded update so two clicks cannot both succeed.
+    result = await session.execute(
+        update(EmailToken)
+        .where(EmailToken.id == row.id, EmailToken.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+    if result.rowcount != 1:
+        raise invalid
+    user = await session.get(User, row.user_id)
+    if user is None or user.closed_at is not None:
+        raise invalid
+    return user
+
+
+async def sign_up(session: AsyncSession, address: str, password: str) -> User:
+    """A new, unverified account and its verification mail (same transaction)."""
+    user = await create_user(session, address, password)
+    await send_verification(session, user)
+    return user
+
+
+async def send_verification(session: AsyncSession, user: User) -> None:
+    settings = get_settings()
+    token = await _issue_token(
+        session, user, VERIFY, timedelta(hours=settings.verification_ttl_hours)
+    )
+    link = f"{settings.site_url}/api/auth/verify?token={token}"
+    await email.enqueue(
+        session,
+        user.email,
+        "Confirm your aiusage email address",
+        "Welcome to aiusage.\n\n"
+        f"Confirm your email address by opening this link:\n{link}\n\n"
+        f"The link works once and expires in {settings.verification_ttl_hours} hours. "
+        "If you did not sign up, ignore this mail.\n",
+    )
+
+
+async def resend_verification(session: AsyncSession, address: str) -> None:
+    """Silently does nothing for unknown or verified addresses (no account probing)."""
+    try:
+        address = normalize_email(address)
+    except ServiceError:
+        return
+    user = await get_by_email(session, address)
+    if user is not None and user.email_verified_at is None and user.closed_at is None:
+        await send_verification(session, user)
+
+
+async def verify_email(session: AsyncSession, token: str) -> User:
+    user = await _consume_token(session, token, VERIFY)
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+    return user
+
+
+async def authenticate(session: AsyncSession, address: str, password: str) -> User:
+    """The user for these credentials, or invalid_credentials (same for unknown email)."""
+    invalid = ServiceError("invalid_credentials", "Wrong email or password.", status=401)
+    try:
+        address = normalize_email(address)
+    except ServiceError:
+        await verify_password(password or "", None)
+        raise invalid from None
+    if not password or len(password) > PASSWORD_MAX:
+        raise invalid
+    user = await get_by_email(session, address)
+    ok = await verify_password(password, user.password_hash if user else None)
+    if user is None or not ok or user.closed_at is not None:
+        raise invalid
+    if user.email_verified_at is None:
+        raise ServiceError(
+            "email_not_verified",
+            "Confirm your email address first: we sent you a link.",
+            status=403,
+        )
+    return user
+
+
+async def request_password_reset(session: AsyncSession, address: str) -> None:
+    """Mails a reset link if the account exists; says nothing either way."""
+    try:
+        address = normalize_email(address)
+    except ServiceError:
+        return
+    user = await get_by_email(session, address)
+    if user is None or user.closed_at is not None:
+        return
+    settings = get_settings()
+    token = await _issue_token(session, user, RESET, timedelta(minutes=settings.reset_ttl_minutes))
+    link = f"{settings.site_url}/reset-password?token={token}"
+    await email.enqueue(
+        session,
+        user.email,
+        "Reset your aiusage password",
+        f"Someone asked to reset the password of this aiusage account.\n\n"
+        f"Choose a new password here:\n{link}\n\n"
+        f"The link works once and expires in {settings.reset_ttl_minutes} minutes. "
+        "If it was not you, ignore this mail: your password stays as it is.\n",
+    )
+
+
+async def _set_password(session: AsyncSession, user: User, password: str) -> None:
+    check_password(password)
+    user.password_hash = await hash_password(password)
+    # A new password ends every session: whoever knew the old one is signed out.
+    await session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+
+
+async def reset_password(session: AsyncSession, token: str, password: str) -> User:
+    check_password(password)
+    user = await _consume_token(session, token, RESET)
+    await _set_password(session, user, password)
+    if user.email_verified_at is None:  # the link proved control of the mailbox
+        user.email_verified_at = utcnow()
+    return user
+
+
+async def change_password(session: AsyncSession, user: User, current: str, new: str) -> None:
+    if not await verify_password(current or "", user.password_hash):
+        raise ServiceError("wrong_password", "Your current password is not right.", status=403)
+    await _set_password(session, user, new)
+
+
+async def count_users(session: AsyncSession) -> int:
+    return (await session.execute(select(func.count()).select_from(User))).scalar_one()

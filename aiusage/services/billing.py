@@ -1,0 +1,117 @@
+"""Balances, holds and the ledger. Every balance change is a ledger row written in the same
+transaction as the balance update, so a balance always equals the sum of its ledger.
+
+A request first *holds* its worst-case cost (an atomic conditional update, so concurrent
+requests cannot overspend), then *settles*: the hold is released and the real charge booked."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiusage.models import LedgerEntry, User
+from aiusage.services.errors import NotFound, ServiceError
+
+TOPUP = "topup"
+USAGE = "usage"
+REFUND = "refund"
+ADJUSTMENT = "adjustment"
+GRANT = "grant"
+KINDS = (TOPUP, USAGE, REFUND, ADJUSTMENT, GRANT)
+
+
+async def place_hold(session: AsyncSession, user_id: int, amount_nano: int) -> bool:
+    """Reserves `amount_nano` of the available balance; False when it does not fit.
+    A user with nothing available is refused even for a free request."""
+    result = await session.execute(
+        update(User)
+        .where(
+            User.id == user_id,
+            User.balance_nano - User.held_nano >= max(amount_nano, 1),
+        )
+        .values(held_nano=User.held_nano + amount_nano)
+    )
+    return result.rowcount == 1
+
+
+async def release_hold(session: AsyncSession, user_id: int, amount_nano: int) -> None:
+    if amount_nano:
+        await session.execute(
+            update(User).where(User.id == user_id).values(held_nano=User.held_nano - amount_nano)
+        )
+
+
+async def book(
+    session: AsyncSession,
+    user_id: int,
+    amount_nano: int,
+    kind: str,
+    description: str = "",
+    *,
+    reference: str | None = None,
+    usage_id: int | None = None,
+    release_nano: int = 0,
+) -> LedgerEntry:
+    """Changes the balance by `amount_nano` (negative = debit) and writes its ledger row,
+    optionally releasing a hold in the same statement."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown ledger kind {kind!r}")
+    balance_after = (
+        await session.execute(
+            update(User)
+            .where(User.id == user_id)
+            .values(
+                balance_nano=User.balance_nano + amount_nano,
+                held_nano=User.held_nano - release_nano,
+            )
+            .returning(User.balance_nano)
+        )
+    ).scalar_one_or_none()
+    if balance_after is None:
+        raise NotFound("user_not_found", "No such account.")
+    entry = LedgerEntry(
+        user_id=user_id,
+        kind=kind,
+        amount_nano=amount_nano,
+        balance_after_nano=balance_after,
+        description=description[:255],
+        reference=reference,
+        usage_id=usage_id,
+    )
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+async def grant(
+    session: AsyncSession,
+    user_id: int,
+    amount_nano: int,
+    description: str,
+    *,
+    kind: str = GRANT,
+    reference: str | None = None,
+) -> LedgerEntry:
+    if amount_nano == 0:
+        raise ServiceError("bad_amount", "The amount must not be zero.")
+    return await book(session, user_id, amount_nano, kind, description, reference=reference)
+
+
+async def ledger_sum(session: AsyncSession, user_id: int) -> int:
+    return (
+        await session.execute(
+            select(func.coalesce(func.sum(LedgerEntry.amount_nano), 0)).where(
+                LedgerEntry.user_id == user_id
+            )
+        )
+    ).scalar_one()
+
+
+async def balance(session: AsyncSession, user_id: int) -> tuple[int, int]:
+    """(balance, held) in nano-USD."""
+    row = (
+        await session.execute(select(User.balance_nano, User.held_nano).where(User.id == user_id))
+    ).one_or_none()
+    if row is None:
+        raise NotFound("user_not_found", "No such account.")
+    return row[0], row[1]

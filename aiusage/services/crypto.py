@@ -1,0 +1,52 @@
+"""Provider keys at rest: AES-256-GCM, a random 96-bit nonce per seal, and the owner and
+provider bound in as associated data (a ciphertext moved to another row will not open).
+
+The master key comes from configuration with a key id, so it can be rotated: new seals use
+the active key; old key ids still open until `aiusage keys rotate-master` re-seals them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from aiusage.config import get_settings
+
+
+class SealError(Exception):
+    """A sealed secret could not be opened (unknown key id, or tampered). No secret inside."""
+
+
+@dataclass(frozen=True)
+class Sealed:
+    key_id: str
+    nonce: bytes
+    ciphertext: bytes
+
+
+def _aad(user_id: int, provider: str) -> bytes:
+    return f"aiusage/provider-key/v1/{user_id}/{provider}".encode()
+
+
+def seal(plaintext: str, user_id: int, provider: str) -> Sealed:
+    settings = get_settings()
+    key_id = settings.active_key_id
+    nonce = os.urandom(12)
+    ciphertext = AESGCM(settings.encryption_keyring[key_id]).encrypt(
+        nonce, plaintext.encode(), _aad(user_id, provider)
+    )
+    return Sealed(key_id, nonce, ciphertext)
+
+
+def open_sealed(sealed: Sealed, user_id: int, provider: str) -> str:
+    key = get_settings().encryption_keyring.get(sealed.key_id)
+    if key is None:
+        raise SealError(f"master key {sealed.key_id!r} is not configured")
+    try:
+        return (
+            AESGCM(key).decrypt(sealed.nonce, sealed.ciphertext, _aad(user_id, provider)).decode()
+        )
+    except InvalidTag:
+        raise SealError("sealed secret failed authentication") from None

@@ -1,0 +1,168 @@
+"""Model prices and the cost of a request, exact in integers.
+
+Prices are micro-USD per million tokens; a cost is nano-USD. tokens × (micro-USD / MTok)
+is 10⁻¹² USD, so dividing by 1000 (rounding up: never under-bill) gives nano-USD."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiusage.config import get_settings
+from aiusage.models import ModelPrice, utcnow
+from aiusage.services.errors import ServiceError
+
+_DATE_SUFFIX = re.compile(r"-(\d{8}|\d{4}-\d{2}-\d{2}|latest)$")
+
+
+def usd_per_mtok_to_micro(value: str | Decimal) -> int:
+    micro = Decimal(value) * 1_000_000
+    if micro != micro.to_integral_value() or micro < 0:
+        raise ServiceError("bad_price", "Prices must be ≥ 0 with at most 6 decimals (USD/MTok).")
+    return int(micro)
+
+
+@dataclass(frozen=True)
+class Price:
+    input: int
+    output: int
+    cache_write_5m: int
+    cache_write_1h: int
+    cache_read: int
+    is_default: bool = False
+
+    @property
+    def max_input(self) -> int:
+        return max(self.input, self.cache_write_5m, self.cache_write_1h, self.cache_read)
+
+
+@dataclass
+class TokenCounts:
+    input: int = 0  # uncached input (Anthropic's input_tokens; OpenAI's prompt minus cached)
+    output: int = 0
+    cache_write_5m: int = 0
+    cache_write_1h: int = 0
+    cache_read: int = 0
+    estimated: bool = False
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def cost_nano(price: Price, tokens: TokenCounts) -> int:
+    units = (
+        tokens.input * price.input
+        + tokens.output * price.output
+        + tokens.cache_write_5m * price.cache_write_5m
+        + tokens.cache_write_1h * price.cache_write_1h
+        + tokens.cache_read * price.cache_read
+    )
+    return _ceil_div(units, 1000)
+
+
+def worst_case_cost_nano(price: Price, input_bound: int, output_bound: int) -> int:
+    return _ceil_div(input_bound * price.max_input + output_bound * price.output, 1000)
+
+
+def charge_nano(cost: int, *, byok: bool) -> int:
+    """What the user pays: a service fee on their own key's cost, or cost plus markup."""
+    settings = get_settings()
+    if byok:
+        return _ceil_div(cost * settings.byok_service_fee_bps, 10_000)
+    return cost + _ceil_div(cost * settings.platform_markup_bps, 10_000)
+
+
+def default_price() -> Price:
+    settings = get_settings()
+    inp = usd_per_mtok_to_micro(settings.unknown_model_input_usd_per_mtok)
+    out = usd_per_mtok_to_micro(settings.unknown_model_output_usd_per_mtok)
+    # Unknown cache rates: charge cache tokens at twice the input (the highest list ratio).
+    return Price(inp, out, inp * 2, inp * 2, inp, is_default=True)
+
+
+class PriceBook:
+    """The price table cached in memory, reloaded every `ttl` seconds (operator edits apply)."""
+
+    def __init__(self, ttl: float = 30.0) -> None:
+        self.ttl = ttl
+        self._prices: dict[tuple[str, str], Price] = {}
+        self._loaded_at = -1e9
+
+    def stale(self) -> bool:
+        return time.monotonic() - self._loaded_at > self.ttl
+
+    async def reload(self, session: AsyncSession) -> None:
+        rows = (await session.execute(select(ModelPrice))).scalars().all()
+        self._prices = {
+            (r.provider, r.model): Price(
+                r.input_micro,
+                r.output_micro,
+                r.cache_write_5m_micro,
+                r.cache_write_1h_micro,
+                r.cache_read_micro,
+            )
+            for r in rows
+        }
+        self._loaded_at = time.monotonic()
+
+    def lookup(self, provider: str, model: str) -> Price:
+        """Exact name, then without a date/`-latest` suffix; else the flagged default."""
+        price = self._prices.get((provider, model))
+        if price is None:
+            price = self._prices.get((provider, _DATE_SUFFIX.sub("", model)))
+        return price or default_price()
+
+
+async def set_price(
+    session: AsyncSession,
+    provider: str,
+    model: str,
+    *,
+    input_usd: str,
+    output_usd: str,
+    cache_write_5m_usd: str | None = None,
+    cache_write_1h_usd: str | None = None,
+    cache_read_usd: str | None = None,
+) -> ModelPrice:
+    model = model.strip()
+    if provider not in ("anthropic", "openai") or not model or len(model) > 100:
+        raise ServiceError("bad_model", "Give a provider (anthropic|openai) and a model name.")
+    row = (
+        await session.execute(
+            select(ModelPrice).where(ModelPrice.provider == provider, ModelPrice.model == model)
+        )
+    ).scalar_one_or_none()
+    inp = usd_per_mtok_to_micro(input_usd)
+    values = dict(
+        input_micro=inp,
+        output_micro=usd_per_mtok_to_micro(output_usd),
+        cache_write_5m_micro=usd_per_mtok_to_micro(cache_write_5m_usd)
+        if cache_write_5m_usd
+        else inp,
+        cache_write_1h_micro=usd_per_mtok_to_micro(cache_write_1h_usd)
+        if cache_write_1h_usd
+        else inp,
+        cache_read_micro=usd_per_mtok_to_micro(cache_read_usd) if cache_read_usd else inp,
+    )
+    if row is None:
+        row = ModelPrice(provider=provider, model=model, **values)
+        session.add(row)
+    else:
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.updated_at = utcnow()
+    await session.flush()
+    return row
+
+
+async def list_prices(session: AsyncSession) -> list[ModelPrice]:
+    result = await session.execute(
+        select(ModelPrice).order_by(ModelPrice.provider, ModelPrice.model)
+    )
+    return list(result.scalars())

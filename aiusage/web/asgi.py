@@ -1,0 +1,32 @@
+"""The backend's front door, installed as Reflex's `api_transformer`.
+
+A plain ASGI dispatcher in front of Reflex: `/api/v1/*` (and the `HEAD /api` preflight) go to
+the proxy, other `/api/*` routes to the web routes, everything else to Reflex. The proxy's
+hot path never passes through Reflex's state machinery."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from aiusage.proxy.app import is_proxy_path, proxy_app
+from aiusage.web import auth_routes, health
+
+
+def web_app() -> Starlette:
+    return Starlette(routes=[*auth_routes.routes, *health.routes])
+
+
+class FrontDoor:
+    def __init__(self, reflex_app: ASGIApp) -> None:
+        self.reflex_app = reflex_app
+        self.web = web_app()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and is_proxy_path(scope["path"]):
+            await proxy_app(scope, receive, send)
+            return
+        if scope["type"] == "http" and scope["path"].startswith("/api/"):
+            await self.web(scope, receive, send)
+            return
+        await self.reflex_app(scope, receive, send)

@@ -1,0 +1,201 @@
+"""Auth over plain HTTP: Reflex events cannot set HttpOnly cookies, so log-in and log-out are
+routes that set/clear `bai_session` and then send the browser to a full page load."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from aiusage.config import get_settings
+from aiusage.db import session_scope
+from aiusage.services import accounts, sessions
+from aiusage.services.errors import RateLimited, ServiceError
+from aiusage.services.ratelimit import SlidingWindow
+from aiusage.web.http import (
+    client_ip,
+    error_response,
+    ok_response,
+    read_fields,
+    same_origin,
+)
+
+_settings = get_settings()
+login_failures = SlidingWindow(
+    _settings.login_max_failures_per_account, _settings.login_window_seconds
+)
+login_attempts = SlidingWindow(_settings.login_max_attempts_per_ip, _settings.login_window_seconds)
+
+CSRF = ServiceError(
+    "csrf", "This form was not sent from this site. Reload the page and try again.", status=403
+)
+
+
+def set_session_cookie(response: Response, token: str) -> None:
+    settings = get_settings()
+    response.set_cookie(
+        sessions.COOKIE_NAME,
+        token,
+        max_age=settings.session_ttl_days * 86400,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
+
+
+def clear_session_cookie(response: Response) -> None:
+    response.delete_cookie(
+        sessions.COOKIE_NAME,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=get_settings().secure_cookies,
+    )
+
+
+def _check_login_rate(ip: str, address: str) -> None:
+    wait = login_attempts.try_hit(ip) or login_failures.retry_after(address)
+    if wait:
+        raise RateLimited("Too many log-in attempts. Try again later.", wait)
+
+
+async def login(request: Request) -> Response:
+    try:
+        if not same_origin(request):
+            raise CSRF
+        fields = await read_fields(request, "email", "password")
+        address = fields["email"].strip().lower()
+        _check_login_rate(client_ip(request), address)
+        async with session_scope() as db:
+            try:
+                user = await accounts.authenticate(db, fields["email"], fields["password"])
+            except ServiceError as error:
+                if error.code == "invalid_credentials":
+                    login_failures.hit(address)
+                raise
+            token = await sessions.create_session(
+                db, user, user_agent=request.headers.get("user-agent", ""), ip=client_ip(request)
+            )
+        login_failures.clear(address)
+    except RateLimited as error:
+        return error_response(request, error, "/login", {"Retry-After": str(error.retry_after)})
+    except ServiceError as error:
+        return error_response(request, error, "/login")
+    response = ok_response(request, "/dashboard")
+    set_session_cookie(response, token)
+    return response
+
+
+async def logout(request: Request) -> Response:
+    if not same_origin(request):
+        return error_response(request, CSRF, "/dashboard")
+    token = request.cookies.get(sessions.COOKIE_NAME)
+    async with session_scope() as db:
+        await sessions.end_session(db, token)
+    response = ok_response(request, "/", notice="signed_out")
+    clear_session_cookie(response)
+    return response
+
+
+async def signup(request: Request) -> Response:
+    try:
+        if not same_origin(request):
+            raise CSRF
+        fields = await read_fields(request, "email", "password")
+        async with session_scope() as db:
+            await accounts.sign_up(db, fields["email"], fields["password"])
+    except ServiceError as error:
+        return error_response(request, error, "/signup")
+    return ok_response(request, "/login", notice="check_email")
+
+
+async def verify(request: Request) -> Response:
+    try:
+        async with session_scope() as db:
+            await accounts.verify_email(db, request.query_params.get("token", ""))
+    except ServiceError as error:
+        return error_response(request, error, "/login")
+    return ok_response(request, "/login", notice="verified")
+
+
+async def resend_verification(request: Request) -> Response:
+    try:
+        if not same_origin(request):
+            raise CSRF
+        fields = await read_fields(request, "email")
+        async with session_scope() as db:
+            await accounts.resend_verification(db, fields["email"])
+    except ServiceError as error:
+        return error_response(request, error, "/login")
+    return ok_response(request, "/login", notice="check_email")
+
+
+async def forgot_password(request: Request) -> Response:
+    try:
+        if not same_origin(request):
+            raise CSRF
+        fields = await read_fields(request, "email")
+        accounts.normalize_email(fields["email"])  # a typo deserves an error; unknown does not
+        async with session_scope() as db:
+            await accounts.request_password_reset(db, fields["email"])
+    except ServiceError as error:
+        return error_response(request, error, "/forgot-password")
+    return ok_response(request, "/login", notice="reset_sent")
+
+
+async def reset_password(request: Request) -> Response:
+    fields: dict[str, str] = {}
+    try:
+        if not same_origin(request):
+            raise CSRF
+        fields = await read_fields(request, "token", "password")
+        async with session_scope() as db:
+            await accounts.reset_password(db, fields["token"], fields["password"])
+    except ServiceError as error:
+        if error.code == "token_invalid" or not fields.get("token"):
+            return error_response(request, error, "/forgot-password")
+        response = error_response(request, error, "/reset-password")
+        if response.status_code == 303:  # keep the token so the user can try again
+            response.headers["location"] += f"&token={fields['token']}"
+        return response
+    response = ok_response(request, "/login", notice="password_reset")
+    clear_session_cookie(response)
+    return response
+
+
+async def change_password(request: Request) -> Response:
+    try:
+        if not same_origin(request):
+            raise CSRF
+        fields = await read_fields(request, "current_password", "new_password")
+        token = request.cookies.get(sessions.COOKIE_NAME)
+        async with session_scope() as db:
+            user = await sessions.user_for_token(db, token)
+            if user is None:
+                raise ServiceError("signed_out", "Sign in again.", status=401)
+            await accounts.change_password(
+                db, user, fields["current_password"], fields["new_password"]
+            )
+            # Every other session ended with the change; keep this browser signed in.
+            new_token = await sessions.create_session(
+                db, user, user_agent=request.headers.get("user-agent", ""), ip=client_ip(request)
+            )
+    except ServiceError as error:
+        back_to = "/login" if error.code == "signed_out" else "/dashboard/settings"
+        return error_response(request, error, back_to)
+    response = ok_response(request, "/dashboard/settings", notice="password_changed")
+    set_session_cookie(response, new_token)
+    return response
+
+
+routes = [
+    Route("/api/auth/login", login, methods=["POST"]),
+    Route("/api/auth/logout", logout, methods=["POST"]),
+    Route("/api/auth/signup", signup, methods=["POST"]),
+    Route("/api/auth/verify", verify, methods=["GET"]),
+    Route("/api/auth/resend-verification", resend_verification, methods=["POST"]),
+    Route("/api/auth/forgot-password", forgot_password, methods=["POST"]),
+    Route("/api/auth/reset-password", reset_password, methods=["POST"]),
+    Route("/api/auth/change-password", change_password, methods=["POST"]),
+]

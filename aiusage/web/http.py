@@ -1,0 +1,102 @@
+"""Helpers for the cookie-authenticated routes: CSRF origin check, bounded form reading,
+answers as JSON for fetch() callers and as redirects for plain HTML forms."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from aiusage.config import get_settings
+from aiusage.services.errors import ServiceError
+
+MAX_FORM_BYTES = 16 * 1024
+
+
+class BadRequest(ServiceError):
+    pass
+
+
+def wants_json(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    ctype = request.headers.get("content-type", "")
+    return "application/json" in accept or ctype.startswith("application/json")
+
+
+def same_origin(request: Request) -> bool:
+    """CSRF defence for cookie-authenticated POSTs: the browser's Origin (or Referer) must be
+    this site, either as configured or as the Host the request was sent to."""
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if not source or source == "null":
+        return False
+    parts = urlsplit(source)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if origin == get_settings().site_origin:
+        return True
+    host = request.headers.get("host", "")
+    return bool(host) and parts.netloc == host
+
+
+async def read_fields(request: Request, *names: str) -> dict[str, str]:
+    """Named string fields from a form or JSON body, refusing bodies over MAX_FORM_BYTES."""
+    declared = request.headers.get("content-length")
+    if declared and (not declared.isdigit() or int(declared) > MAX_FORM_BYTES):
+        raise ServiceError("too_large", "The form is too large.", status=413)
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise ServiceError("too_large", "The form is too large.", status=413)
+    values: dict[str, Any]
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            values = json.loads(body or b"{}")
+        except ValueError:
+            raise BadRequest("bad_request", "The request body is not valid JSON.") from None
+        if not isinstance(values, dict):
+            raise BadRequest("bad_request", "The request body must be a JSON object.")
+    else:
+        try:
+            parsed = parse_qs(body.decode("utf-8"), keep_blank_values=True)
+        except UnicodeDecodeError:
+            raise BadRequest("bad_request", "The form is not valid UTF-8.") from None
+        values = {key: items[0] for key, items in parsed.items()}
+    return {
+        name: value if isinstance(value, str) else ""
+        for name in names
+        for value in [values.get(name, "")]
+    }
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def redirect(path: str, **query: str) -> RedirectResponse:
+    target = f"{path}?{urlencode(query)}" if query else path
+    return RedirectResponse(target, status_code=303)
+
+
+def error_response(
+    request: Request, error: ServiceError, back_to: str, headers: dict[str, str] | None = None
+) -> Response:
+    if wants_json(request):
+        return JSONResponse(
+            {"error": {"code": error.code, "message": error.message}},
+            status_code=error.status,
+            headers=headers,
+        )
+    response = redirect(back_to, error=error.code)
+    response.headers.update(headers or {})
+    return response
+
+
+def ok_response(
+    request: Request, to: str, payload: dict[str, Any] | None = None, **query: str
+) -> Response:
+    if wants_json(request):
+        return JSONResponse({"ok": True, "redirect": to, **(payload or {})})
+    return redirect(to, **query)

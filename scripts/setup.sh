@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Everything a fresh machine needs, idempotent: the venv, the project and its dependencies.
+# Usage: scripts/setup.sh [--test]   (--test adds the test tools and Debian's chromium)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+if [ "${1:-}" = "--test" ]; then
+    .venv/bin/python -m pip install --quiet -e ".[test]"
+    # Browser tests drive Debian's chromium (Playwright's own browser download is not possible).
+    if [ ! -x /usr/bin/chromium ]; then
+        SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+    fi
+else
+    .venv/bin/python -m pip install --quiet -e .
+fi

@@ -1,0 +1,145 @@
+"""Session-wide real parts: a fake upstream on loopback, a real SMTP server, and the app
+running as a real server (`reflex run --env prod`) over a fresh SQLite database built by the
+migrations. The test process points its own settings at the same database so tests can
+arrange data through the services and check what the server wrote."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import ARTIFACTS, ROOT, AppServer, Mailbox, free_port, start_smtp
+
+# Configuration must be in place before anything imports aiusage.config.
+RUN_DIR = Path(tempfile.mkdtemp(prefix="aiusage-tests-"))
+APP_PORT, SMTP_PORT, UPSTREAM_PORT = free_port(), free_port(), free_port()
+UPSTREAM_URL = f"http://127.0.0.1:{UPSTREAM_PORT}"
+APP_URL = f"http://127.0.0.1:{APP_PORT}"
+MAX_REQUEST_BYTES = 2_000_000
+TEST_ENV = {
+    "AIUSAGE_DATA_DIR": str(RUN_DIR / "data"),
+    "AIUSAGE_SITE_URL": APP_URL,
+    "AIUSAGE_ENCRYPTION_KEY": "t1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+    "AIUSAGE_SECRET_KEY": secrets.token_urlsafe(32),
+    "AIUSAGE_EMAIL_BACKEND": "smtp",
+    "AIUSAGE_SMTP_HOST": "127.0.0.1",
+    "AIUSAGE_SMTP_PORT": str(SMTP_PORT),
+    "AIUSAGE_EMAIL_SEND_INTERVAL": "0.1",
+    "AIUSAGE_ANTHROPIC_BASE_URL": UPSTREAM_URL,
+    "AIUSAGE_OPENAI_BASE_URL": UPSTREAM_URL,
+    "AIUSAGE_MAX_REQUEST_BYTES": str(MAX_REQUEST_BYTES),
+    "AIUSAGE_UPSTREAM_READ_TIMEOUT": "3",
+    "AIUSAGE_UPSTREAM_CONNECT_TIMEOUT": "3",
+    "AIUSAGE_PLATFORM_OPENAI_KEY": "sk-platform-openai-" + secrets.token_hex(12),
+    "AIUSAGE_LOGIN_MAX_FAILURES_PER_ACCOUNT": "5",
+    "AIUSAGE_LOGIN_MAX_ATTEMPTS_PER_IP": "1000",
+}
+os.environ.update(TEST_ENV)
+ARTIFACTS.mkdir(exist_ok=True)
+
+
+@pytest.fixture(scope="session")
+def upstream() -> Iterator:
+    from tests.fakes.upstream import FakeUpstream
+
+    fake = FakeUpstream(port=UPSTREAM_PORT).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake(upstream):
+    """The fake upstream, reset to its default behaviour for this test."""
+    upstream.reset()
+    yield upstream
+    upstream.reset()
+
+
+@pytest.fixture(scope="session")
+def mailbox() -> Iterator[Mailbox]:
+    controller, box = start_smtp(SMTP_PORT)
+    yield box
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def app_server(upstream, mailbox) -> Iterator[AppServer]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REFLEX_")}
+    env.update(TEST_ENV)
+    env["PATH"] = f"{ROOT / '.venv/bin'}:{env.get('PATH', '')}"
+    server = AppServer(APP_PORT, env, RUN_DIR / "server.log")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def app_url(app_server) -> str:
+    return app_server.url
+
+
+@pytest.fixture
+def http(app_url) -> Iterator[httpx.Client]:
+    """A browser-like HTTP client of the running app (same-origin Origin header)."""
+    with httpx.Client(base_url=app_url, headers={"Origin": app_url}, timeout=30) as client:
+        yield client
+
+
+@dataclass
+class Account:
+    id: int
+    email: str
+    password: str
+    proxy_key: str
+    key_id: int
+
+
+@pytest.fixture
+async def make_account(app_server):
+    """Creates verified accounts with credit, a proxy key and optionally a provider key
+    (after the app has migrated the database)."""
+    from aiusage.db import session_scope
+    from aiusage.money import usd_to_nano
+    from aiusage.services import accounts, billing, keys
+
+    async def create(
+        *,
+        usd: str = "10",
+        provider_keys: dict[str, str] | None = None,
+        spend_limit_usd: str | None = None,
+        rpm: int | None = None,
+    ) -> Account:
+        email = f"user-{secrets.token_hex(6)}@example.com"
+        password = secrets.token_urlsafe(12)
+        async with session_scope() as session:
+            user = await accounts.create_user(session, email, password, verified=True)
+            if usd != "0":
+                await billing.grant(session, user.id, usd_to_nano(usd), "test credit")
+            key, plaintext = await keys.create_proxy_key(
+                session,
+                user.id,
+                "test key",
+                spend_limit_nano=usd_to_nano(spend_limit_usd) if spend_limit_usd else None,
+                rpm_limit=rpm,
+            )
+            for provider, secret in (provider_keys or {}).items():
+                await keys.set_provider_key(session, user.id, provider, secret)
+        return Account(user.id, email, password, plaintext, key.id)
+
+    return create
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _dispose_engine() -> AsyncIterator[None]:
+    yield
+    from aiusage.db import dispose_engine
+
+    await dispose_engine()
