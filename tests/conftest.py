@@ -74,6 +74,9 @@ def mailbox() -> Iterator[Mailbox]:
 def app_server(upstream, mailbox) -> Iterator[AppServer]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("REFLEX_")}
     env.update(TEST_ENV)
+    # Each test session builds its own frontend, so parallel sessions never share one .web.
+    env["REFLEX_WEB_WORKDIR"] = str(RUN_DIR / "web")
+    env["REFLEX_STATES_WORKDIR"] = str(RUN_DIR / "states")
     env["PATH"] = f"{ROOT / '.venv/bin'}:{env.get('PATH', '')}"
     server = AppServer(APP_PORT, env, RUN_DIR / "server.log")
     server.start()

@@ -4,7 +4,7 @@ routes that set/clear `bai_session` and then send the browser to a full page loa
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from aiusage.config import get_settings
@@ -199,3 +199,17 @@ routes = [
     Route("/api/auth/reset-password", reset_password, methods=["POST"]),
     Route("/api/auth/change-password", change_password, methods=["POST"]),
 ]
+
+
+async def me(request: Request) -> Response:
+    """Who the session cookie belongs to (401 when signed out): for scripts and tests."""
+    async with session_scope() as db:
+        user = await sessions.user_for_token(db, request.cookies.get(sessions.COOKIE_NAME))
+    if user is None:
+        return JSONResponse(
+            {"error": {"code": "signed_out", "message": "Not signed in."}}, status_code=401
+        )
+    return JSONResponse({"id": user.id, "email": user.email})
+
+
+routes.append(Route("/api/auth/me", me, methods=["GET"]))
