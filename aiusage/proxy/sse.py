@@ -12,9 +12,9 @@ class SSESplitter:
         self._buffer = b""
 
     def feed(self, chunk: bytes) -> list[bytes]:
-        if b"\r" in chunk:
-            chunk = chunk.replace(b"\r\n", b"\n")
         data = self._buffer + chunk
+        if b"\r" in data:  # on the joined bytes: a \r\n may straddle two chunks
+            data = data.replace(b"\r\n", b"\n")
         events = data.split(b"\n\n")
         self._buffer = events.pop()
         return [event for event in events if event]

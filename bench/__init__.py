@@ -1,0 +1,1 @@
+"""Benchmarks of the aiusage proxy (see bench/README.md)."""

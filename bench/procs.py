@@ -1,0 +1,86 @@
+"""Reading a process tree's CPU time and memory from /proc (Linux only)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """Fields of /proc/<pid>/stat after the command name (which may contain spaces)."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    return raw[raw.rindex(")") + 2 :].split()
+
+
+def children(pid: int) -> list[int]:
+    """Direct children of `pid`, from every process's parent id."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        fields = _stat_fields(int(entry.name))
+        # After the name: state (0), ppid (1).
+        if fields is not None and int(fields[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def tree(pid: int) -> list[int]:
+    """`pid` and all its descendants (granian's main process and its workers)."""
+    out = [pid]
+    i = 0
+    while i < len(out):
+        out.extend(children(out[i]))
+        i += 1
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of one process (all its threads), in seconds."""
+    fields = _stat_fields(pid)
+    if fields is None:
+        return 0.0
+    # utime and stime are fields 14 and 15 of stat, i.e. 11 and 12 after the name.
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def rss_bytes(pid: int) -> int:
+    try:
+        resident = Path(f"/proc/{pid}/statm").read_text().split()[1]
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
+    return int(resident) * PAGE_SIZE
+
+
+@dataclass
+class TreeSample:
+    cpu_s: float
+    rss: dict[int, int]  # pid -> bytes
+    pids: list[int]
+
+    @property
+    def rss_total(self) -> int:
+        return sum(self.rss.values())
+
+
+def sample(pid: int) -> TreeSample:
+    pids = tree(pid)
+    return TreeSample(
+        cpu_s=sum(cpu_seconds(p) for p in pids),
+        rss={p: rss_bytes(p) for p in pids},
+        pids=pids,
+    )
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    except FileNotFoundError:
+        return ""

@@ -1,0 +1,114 @@
+"""The exact parts in isolation: money, prices, usage parsing, SSE splitting, sealing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from aiusage.money import format_usd, usd_to_nano
+from aiusage.proxy.meters import AnthropicMeter, OpenAIMeter
+from aiusage.proxy.sse import SSESplitter
+from aiusage.services import crypto
+from aiusage.services.errors import ServiceError
+from aiusage.services.pricing import Price, TokenCounts, cost_nano, usd_per_mtok_to_micro
+from aiusage.services.ratelimit import SlidingWindow
+
+
+def test_dollars_convert_exactly():
+    assert usd_to_nano("0.000000001") == 1
+    assert usd_to_nano("12.34") == 12_340_000_000
+    assert usd_to_nano("-0.5") == -500_000_000
+    for bad in ("ten", "0.0000000001", "NaN", "Infinity"):
+        with pytest.raises(ServiceError):
+            usd_to_nano(bad)
+    assert format_usd(12_345_000_000) == "$12.35"
+    assert format_usd(-1_000_000_000) == "-$1.00"
+
+
+def test_cost_is_exact_and_rounds_up_only_at_the_end():
+    haiku = Price(*(usd_per_mtok_to_micro(p) for p in ("0.80", "4", "1", "1.60", "0.08")))
+    # 1 cache-read token is 0.08 micro-USD = 80 nano-USD: exact.
+    assert cost_nano(haiku, TokenCounts(cache_read=1)) == 80
+    # 3 input tokens at $0.80/MTok = 2.4 micro-USD = 2400 nano-USD.
+    assert cost_nano(haiku, TokenCounts(input=3)) == 2400
+    mini = Price(*(usd_per_mtok_to_micro(p) for p in ("0.15", "0.60", "0.15", "0.15", "0.075")))
+    # 1 token at $0.075/MTok is 75 nano; 1 at $0.15 is 150: summed before any rounding.
+    assert cost_nano(mini, TokenCounts(input=1, cache_read=1)) == 225
+    tiny = Price(1, 1, 1, 1, 1)  # 1 micro-USD per MTok: 0.001 nano per token
+    assert cost_nano(tiny, TokenCounts(input=1)) == 1  # rounded up, never down to free
+    assert cost_nano(tiny, TokenCounts(input=1000)) == 1
+
+
+def _events(*pairs: tuple[str, dict]) -> list[bytes]:
+    return [f"event: {name}\ndata: {json.dumps(data)}".encode() for name, data in pairs]
+
+
+def test_anthropic_stream_usage_keeps_the_latest_cumulative_counts():
+    meter = AnthropicMeter(request_bytes=100)
+    start = {"type": "message_start", "message": {"model": "claude-x", "usage": {
+        "input_tokens": 10, "output_tokens": 1, "cache_read_input_tokens": 500,
+        "cache_creation_input_tokens": 70,
+        "cache_creation": {"ephemeral_5m_input_tokens": 30, "ephemeral_1h_input_tokens": 40}}}}
+    deltas = [{"type": "message_delta", "usage": {"output_tokens": n}} for n in (5, 9, 14)]
+    for block in _events(("message_start", start), *[("message_delta", d) for d in deltas]):
+        meter.feed_event(block)
+    counts = meter.result()
+    assert (counts.input, counts.output, counts.cache_read) == (10, 14, 500)
+    assert (counts.cache_write_5m, counts.cache_write_1h) == (30, 40)
+    assert not counts.estimated and meter.model == "claude-x"
+
+
+def test_anthropic_stream_cut_short_is_estimated_and_marked():
+    meter = AnthropicMeter(request_bytes=100)
+    start = {"type": "message_start", "message": {"usage": {"input_tokens": 50,
+                                                            "output_tokens": 1}}}
+    delta = {"type": "content_block_delta", "index": 0,
+             "delta": {"type": "text_delta", "text": "x" * 400}}
+    for block in _events(("message_start", start), ("content_block_delta", delta)):
+        meter.feed_event(block)
+    counts = meter.result()
+    assert counts.input == 50 and counts.estimated and 90 <= counts.output <= 110
+
+
+def test_openai_prompt_tokens_include_the_cached_ones():
+    meter = OpenAIMeter(request_bytes=10)
+    meter.feed_body(json.dumps({"model": "gpt-4o", "usage": {
+        "prompt_tokens": 2000, "completion_tokens": 30,
+        "prompt_tokens_details": {"cached_tokens": 1536}}}).encode())
+    counts = meter.result()
+    assert (counts.input, counts.cache_read, counts.output) == (464, 1536, 30)
+
+
+def test_sse_splitter_handles_any_chunking_and_crlf():
+    stream = b"event: a\r\ndata: {\"x\":1}\r\n\r\nevent: b\ndata: 2\n\n"
+    for size in (1, 3, 7, len(stream)):
+        splitter = SSESplitter()
+        blocks = []
+        for i in range(0, len(stream), size):
+            blocks += splitter.feed(stream[i:i + size])
+        assert blocks == [b'event: a\ndata: {"x":1}', b"event: b\ndata: 2"]
+
+
+def test_provider_keys_are_sealed_to_their_owner_and_provider():
+    secret = "sk-ant-api03-" + "s" * 40
+    sealed = crypto.seal(secret, 7, "anthropic")
+    assert len(sealed.nonce) == 12 and secret.encode() not in sealed.ciphertext
+    assert crypto.seal(secret, 7, "anthropic").nonce != sealed.nonce
+    assert crypto.open_sealed(sealed, 7, "anthropic") == secret
+    for user_id, provider in ((8, "anthropic"), (7, "openai")):
+        with pytest.raises(crypto.SealError) as raised:
+            crypto.open_sealed(sealed, user_id, provider)
+        assert secret not in str(raised.value)
+    tampered = crypto.Sealed(sealed.key_id, sealed.nonce, bytes([sealed.ciphertext[0] ^ 1])
+                             + sealed.ciphertext[1:])
+    with pytest.raises(crypto.SealError):
+        crypto.open_sealed(tampered, 7, "anthropic")
+
+
+def test_sliding_window_counts_and_tells_when_to_retry():
+    window = SlidingWindow(limit=2, window_seconds=60)
+    assert window.try_hit("k") == 0 and window.try_hit("k") == 0
+    wait = window.try_hit("k")
+    assert 0 < wait <= 60
+    assert window.try_hit("other") == 0
