@@ -19,6 +19,8 @@ if [ "${1:-}" = "--test" ]; then
         $SUDO apt-get update -qq
         DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
     fi
+    # The real Claude Code CLI, from the npm registry, for the end-to-end proxy test.
+    scripts/install_claude_code.sh
 else
     .venv/bin/python -m pip install --quiet -e .
 fi

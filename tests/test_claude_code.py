@@ -11,7 +11,6 @@ import asyncio
 import dataclasses
 import json
 import os
-import socket
 import subprocess
 import tempfile
 import threading
@@ -106,7 +105,9 @@ def parse_http(data: bytes, *, responses_to: list[HttpMessage] | None = None) ->
         for line in lines[1:]:
             name, _, value = line.partition(":")
             name = name.strip().lower()
-            headers[name] = f"{headers[name]}, {value.strip()}" if name in headers else value.strip()
+            headers[name] = (
+                f"{headers[name]}, {value.strip()}" if name in headers else value.strip()
+            )
         pos = head_end + 4
         message = HttpMessage(lines[0], headers, b"")
         is_response = responses_to is not None
@@ -294,14 +295,6 @@ def streamed_text(body: bytes) -> str:
     )
 
 
-def messages_calls(relay: RecordingRelay) -> list[Exchange]:
-    return [
-        e
-        for e in relay.exchanges()
-        if e.request.method == "POST" and e.request.path == "/api/v1/messages"
-    ]
-
-
 def assert_forwarded_unchanged(sent: HttpMessage, seen, proxy_key: str) -> None:
     """What the upstream received (`seen`) is what the CLI sent, but for the credentials."""
     assert seen.query == sent.query
@@ -339,9 +332,7 @@ async def test_claude_code_print_mode_through_the_proxy(
 
     # A one-turn prompt that uses no tool is one streamed Messages call, and nothing else.
     exchanges = relay.exchanges()
-    assert [(e.request.method, e.request.path) for e in exchanges] == [
-        ("POST", "/api/v1/messages")
-    ]
+    assert [(e.request.method, e.request.path) for e in exchanges] == [("POST", "/api/v1/messages")]
     (call,) = exchanges
     (seen,) = fake.requests
     sent = call.request
@@ -389,10 +380,11 @@ async def test_claude_code_retries_without_streaming_when_the_stream_drops(
     fake.behavior.reply_text = f"Recovered: {marker}."
     fake.behavior.n_deltas = 4
     fake.behavior.drop_after_deltas = 1
+    fake.behavior.response_delay = 0.3  # time for heal() below before the drop and the retry
 
     # The fake binds a request to the Behavior object current when it arrived, so swapping
     # in a new one once the first request is recorded keeps that request's drop in place.
-    healthy = dataclasses.replace(fake.behavior, drop_after_deltas=None)
+    healthy = dataclasses.replace(fake.behavior, drop_after_deltas=None, response_delay=0)
     stop = threading.Event()
 
     def heal() -> None:
