@@ -23,10 +23,19 @@ mkdir -p "$DIR"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 if ! npm install --prefix "$DIR" --no-audit --no-fund --no-save --loglevel=error \
+    --engine-strict=false --ignore-scripts=false \
     "@anthropic-ai/claude-code@$VERSION" >"$log" 2>&1; then
     cat "$log" >&2
     echo "install_claude_code: npm install of @anthropic-ai/claude-code@$VERSION failed" >&2
     exit 1
+fi
+# Should npm have skipped the postinstall (newer npm may hold back install scripts until they
+# are approved), run it: it puts the native binary in place of the bin/claude.exe stub.
+if ! "$BIN" --version >/dev/null 2>&1; then
+    (cd "$DIR/node_modules/@anthropic-ai/claude-code" && node install.cjs) >>"$log" 2>&1 || {
+        cat "$log" >&2
+        exit 1
+    }
 fi
 
 installed=$("$BIN" --version 2>/dev/null | cut -d' ' -f1 || true)

@@ -1,27 +1,37 @@
 """A real browser for the end-to-end tests: Debian's chromium driven by Playwright's async API.
 
 The suites run under pytest-asyncio with one session-wide loop, where Playwright's sync API
-refuses to start, so everything here is async. `launch_chromium()` starts the browser,
-`new_page()` opens a page in a fresh context (no cookies, no storage), `screenshot()` saves
-what the page shows under `tests.support.ARTIFACTS`.
+refuses to start, so everything here is async:
+
+- `launch_chromium()` starts the browser (the system one: never `playwright install`);
+- `new_page()` opens a page in a fresh context (no cookies, no storage) and records every
+  websocket frame it sends and receives (`frames(page)`);
+- `hydrated(page)` wraps a navigation and waits until the new page's Reflex state has arrived
+  (its on_load ran), so a test acts on the page a user sees, not on the server-rendered shell
+  whose forms React has not taken over yet;
+- `screenshot()` saves what the page shows under `tests.support.ARTIFACTS`.
 
     @pytest.fixture(scope="module")
-    async def browser():
+    async def browser(app_server):
         async with launch_chromium() as launched:
             yield launched
 
     async def test_x(browser, app_url):
         async with new_page(browser, app_url) as page:
-            await page.goto("/login")
+            async with hydrated(page):
+                await page.goto("/login")
 """
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, WebSocket, async_playwright
 
 from tests.support import ARTIFACTS
 
@@ -35,14 +45,15 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-# Auto-waiting limit for actions and expect(): a first page load compiles nothing (prod build),
-# but the websocket hydrates the page a moment after the HTML arrives.
+# Limit for Playwright's auto-waiting (actions, expect()) and for hydrated().
 TIMEOUT_MS = 15_000
+# Reflex's last delta of a page load: the state is hydrated and on_load has run.
+HYDRATED_MARK = '"is_hydrated_rx_state_":true'
 
 
 @asynccontextmanager
 async def launch_chromium() -> AsyncIterator[Browser]:
-    """Headless chromium (the system one: never `playwright install`)."""
+    """Headless chromium from /usr/bin."""
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
@@ -53,15 +64,80 @@ async def launch_chromium() -> AsyncIterator[Browser]:
             await browser.close()
 
 
+@dataclass
+class Frames:
+    """Every websocket frame of one page, in order, as text; one list per socket opened."""
+
+    received: list[str] = field(default_factory=list)
+    sent: list[str] = field(default_factory=list)
+    sockets: list[list[str]] = field(default_factory=list)  # received frames per socket
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def attach(self, ws: WebSocket) -> None:
+        mine: list[str] = []
+        self.sockets.append(mine)
+
+        def on_received(payload: str | bytes) -> None:
+            text = _text(payload)
+            self.received.append(text)
+            mine.append(text)
+            self.changed.set()
+
+        ws.on("framereceived", on_received)
+        ws.on("framesent", lambda payload: self.sent.append(_text(payload)))
+        self.changed.set()
+
+
+def _text(payload: str | bytes) -> str:
+    return payload if isinstance(payload, str) else payload.decode("utf-8", "replace")
+
+
+_frames: weakref.WeakKeyDictionary[Page, Frames] = weakref.WeakKeyDictionary()
+
+
+def frames(page: Page) -> Frames:
+    """The websocket frames recorded for a page opened with new_page()."""
+    return _frames[page]
+
+
 @asynccontextmanager
 async def new_page(browser: Browser, base_url: str) -> AsyncIterator[Page]:
     """A page in a fresh context, so each test starts signed out with an empty cookie jar."""
     context = await browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 800})
     context.set_default_timeout(TIMEOUT_MS)
     try:
-        yield await context.new_page()
+        page = await context.new_page()
+        recorded = _frames[page] = Frames()
+        page.on("websocket", recorded.attach)
+        yield page
     finally:
         await context.close()
+
+
+@asynccontextmanager
+async def hydrated(page: Page, timeout_ms: float = TIMEOUT_MS) -> AsyncIterator[None]:
+    """Waits, after the wrapped navigation, until a page loaded by it has its Reflex state
+    (a websocket opened after entering the block delivered the hydrated mark)."""
+    recorded = frames(page)
+    first_new = len(recorded.sockets)
+    yield
+
+    def done() -> bool:
+        return any(HYDRATED_MARK in f for s in recorded.sockets[first_new:] for f in s)
+
+    async def wait() -> None:
+        while not done():
+            recorded.changed.clear()
+            if done():
+                return
+            await recorded.changed.wait()
+
+    try:
+        await asyncio.wait_for(wait(), timeout_ms / 1000)
+    except TimeoutError:
+        raise AssertionError(
+            f"no page load hydrated its state within {timeout_ms / 1000:g}s (now at {page.url})"
+        ) from None
 
 
 async def screenshot(page: Page, name: str) -> Path:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import secrets
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, WebSocket, expect
+from playwright.async_api import Browser, Locator, Page, expect
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from tests.browser import TIMEOUT_MS, launch_chromium, new_page, screenshot
+from tests.browser import TIMEOUT_MS, frames, hydrated, launch_chromium, new_page, screenshot
 from tests.support import link_in
 
 expect.set_options(timeout=TIMEOUT_MS)
@@ -37,15 +39,39 @@ def path_is(path: str) -> re.Pattern[str]:
     return re.compile(r"^https?://[^/]+" + re.escape(path.rstrip("/")) + r"/?(\?.*)?$")
 
 
+async def visit(page: Page, url: str) -> None:
+    """Opens a page and waits until it is live (React hydrated, on_load ran)."""
+    async with hydrated(page):
+        await page.goto(url)
+
+
+async def click_submit(page: Page, button: Locator) -> None:
+    """Clicks a form's submit button as a user would; the browser must then POST the form to
+    its action and load the page the server answers with."""
+    form = button.locator("xpath=ancestor::form")
+    action = await form.get_attribute("action")
+    async with hydrated(page):
+        try:
+            async with page.expect_request(
+                lambda r: r.method == "POST" and urlsplit(r.url).path == action, timeout=5_000
+            ):
+                await button.click()
+        except PlaywrightTimeout:
+            raise AssertionError(
+                f"clicking {await button.inner_text()!r} sent no POST {action}: "
+                "the page cancelled the form's native submission"
+            ) from None
+
+
 async def fill_and_submit(page: Page, form_id: str, email: str, password: str) -> None:
     form = page.locator(f"#{form_id}")
     await form.locator("input#email").fill(email)
     await form.locator("input#password").fill(password)
-    await form.evaluate("f => HTMLFormElement.prototype.submit.call(f)")
+    await click_submit(page, form.locator("button[type=submit]"))
 
 
 async def log_in(page: Page, email: str, password: str) -> None:
-    await page.goto("/login")
+    await visit(page, "/login")
     await fill_and_submit(page, "login-form", email, password)
 
 
@@ -64,7 +90,7 @@ async def assert_no_stack_trace(page: Page) -> None:
 async def test_sign_up_verify_log_in_dashboard_log_out(browser, app_url, mailbox):
     email, password = new_email(), new_password()
     async with new_page(browser, app_url) as page:
-        await page.goto("/signup")
+        await visit(page, "/signup")
         await expect(page.locator("#signup-form")).to_be_visible()
         await screenshot(page, "auth-signup")
         await fill_and_submit(page, "signup-form", email, password)
@@ -78,7 +104,7 @@ async def test_sign_up_verify_log_in_dashboard_log_out(browser, app_url, mailbox
         assert not [c for c in await page.context.cookies() if c["name"] == "bai_session"]
 
         mail = mailbox.wait_for(email, "confirm")
-        await page.goto(link_in(mail, "/api/auth/verify"))
+        await visit(page, link_in(mail, "/api/auth/verify"))
         await expect(page).to_have_url(path_is("/login"))
         await expect(page.locator("#flash-notice")).to_contain_text("email address is confirmed")
         await screenshot(page, "auth-login")
@@ -100,7 +126,7 @@ async def test_sign_up_verify_log_in_dashboard_log_out(browser, app_url, mailbox
         assert me.status_code == 200
         assert me.json()["email"] == email
 
-        await page.locator("#logout-button").evaluate("b => HTMLFormElement.prototype.submit.call(b.form)")
+        await click_submit(page, page.locator("#logout-button"))
         await expect(page).to_have_url(path_is("/"))
         await expect(page.locator("#flash-notice")).to_contain_text("signed out")
         assert not [c for c in await page.context.cookies() if c["name"] == "bai_session"]
@@ -132,7 +158,7 @@ async def test_wrong_password_and_taken_email_show_clear_errors(browser, app_url
         await assert_no_stack_trace(page)
         assert not [c for c in await page.context.cookies() if c["name"] == "bai_session"]
 
-        await page.goto("/signup")
+        await visit(page, "/signup")
         await fill_and_submit(page, "signup-form", account.email, new_password())
         await expect(page).to_have_url(path_is("/signup"))
         await expect(page.locator("#flash-error")).to_contain_text(
@@ -152,24 +178,15 @@ async def test_secrets_never_reach_the_browser(browser, app_url, app_server, mak
         password_hash = user.password_hash
     assert password_hash
 
-    received: list[str] = []
-    sent: list[str] = []
-
-    def as_text(payload: str | bytes) -> str:
-        return payload if isinstance(payload, str) else payload.decode("utf-8", "replace")
-
-    def record(ws: WebSocket) -> None:
-        ws.on("framereceived", lambda payload: received.append(as_text(payload)))
-        ws.on("framesent", lambda payload: sent.append(as_text(payload)))
-
     async with new_page(browser, app_url) as page:
-        page.on("websocket", record)
         await log_in(page, account.email, account.password)
         await expect(page).to_have_url(path_is("/dashboard"))
         await expect(page.locator("#overview-email")).to_have_text(account.email)
-        await page.reload()
+        async with hydrated(page):
+            await page.reload()
         await expect(page.locator("#user-email")).to_have_text(account.email)
         token = (await session_cookie(page))["value"]
+        received, sent = frames(page).received, frames(page).sent
         storage = await page.evaluate(
             "() => JSON.stringify([document.cookie, {...localStorage}, {...sessionStorage}])"
         )
