@@ -51,6 +51,44 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds of one process's threads, grouped: the main thread (granian runs the
+    ASGI event loop there), granian's Rust threads (tokio), and other Python threads
+    (aiosqlite runs one per open connection, plus any executor threads)."""
+    groups: dict[str, float] = {"main": 0.0, "tokio": 0.0, "other": 0.0}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return groups
+    for tid in tids:
+        try:
+            comm = Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
+            raw = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a thread that ended; its time went to the process total
+        fields = raw[raw.rindex(")") + 2 :].split()
+        seconds = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        if int(tid) == pid:
+            groups["main"] += seconds
+        elif comm.startswith(("tokio", "granian")):
+            groups["tokio"] += seconds
+        else:
+            groups["other"] += seconds
+    return groups
+
+
+def cpu_busy_seconds(cpus: set[int]) -> float:
+    """Busy time (all but idle and iowait) of these CPUs since boot, from /proc/stat."""
+    busy = 0
+    for line in Path("/proc/stat").read_text().splitlines():
+        name = line.split(" ", 1)[0]
+        if name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cpus:
+            values = [int(v) for v in line.split()[1:]]
+            # user nice system idle iowait irq softirq steal (guest is inside user)
+            busy += sum(values[:8]) - values[3] - values[4]
+    return busy / CLOCK_TICKS
+
+
 def rss_bytes(pid: int) -> int:
     try:
         resident = Path(f"/proc/{pid}/statm").read_text().split()[1]
@@ -64,6 +102,7 @@ class TreeSample:
     cpu_s: float
     rss: dict[int, int]  # pid -> bytes
     pids: list[int]
+    threads: dict[str, float]  # thread group -> CPU seconds, summed over the processes
 
     @property
     def rss_total(self) -> int:
@@ -72,10 +111,15 @@ class TreeSample:
 
 def sample(pid: int) -> TreeSample:
     pids = tree(pid)
+    threads: dict[str, float] = {}
+    for p in pids:
+        for group, seconds in thread_cpu(p).items():
+            threads[group] = threads.get(group, 0.0) + seconds
     return TreeSample(
         cpu_s=sum(cpu_seconds(p) for p in pids),
         rss={p: rss_bytes(p) for p in pids},
         pids=pids,
+        threads=threads,
     )
 
 

@@ -47,7 +47,7 @@ CHROMIUM_ARGS = [
 ]
 # Limit for Playwright's auto-waiting (actions, expect()) and for hydrated().
 TIMEOUT_MS = 15_000
-# Reflex's last delta of a page load: the state is hydrated and on_load has run.
+# Reflex's last delta of a page load (or client-side route change): on_load has run.
 HYDRATED_MARK = '"is_hydrated_rx_state_":true'
 
 
@@ -66,26 +66,19 @@ async def launch_chromium() -> AsyncIterator[Browser]:
 
 @dataclass
 class Frames:
-    """Every websocket frame of one page, in order, as text; one list per socket opened."""
+    """Every websocket frame of one page (all its page loads), in order, as text."""
 
     received: list[str] = field(default_factory=list)
     sent: list[str] = field(default_factory=list)
-    sockets: list[list[str]] = field(default_factory=list)  # received frames per socket
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def attach(self, ws: WebSocket) -> None:
-        mine: list[str] = []
-        self.sockets.append(mine)
-
         def on_received(payload: str | bytes) -> None:
-            text = _text(payload)
-            self.received.append(text)
-            mine.append(text)
+            self.received.append(_text(payload))
             self.changed.set()
 
         ws.on("framereceived", on_received)
         ws.on("framesent", lambda payload: self.sent.append(_text(payload)))
-        self.changed.set()
 
 
 def _text(payload: str | bytes) -> str:
@@ -116,14 +109,14 @@ async def new_page(browser: Browser, base_url: str) -> AsyncIterator[Page]:
 
 @asynccontextmanager
 async def hydrated(page: Page, timeout_ms: float = TIMEOUT_MS) -> AsyncIterator[None]:
-    """Waits, after the wrapped navigation, until a page loaded by it has its Reflex state
-    (a websocket opened after entering the block delivered the hydrated mark)."""
+    """Waits, after the wrapped navigation, until the page it led to has its Reflex state
+    (the server sent the hydrated mark after the block was entered)."""
     recorded = frames(page)
-    first_new = len(recorded.sockets)
+    first_new = len(recorded.received)
     yield
 
     def done() -> bool:
-        return any(HYDRATED_MARK in f for s in recorded.sockets[first_new:] for f in s)
+        return any(HYDRATED_MARK in f for f in recorded.received[first_new:])
 
     async def wait() -> None:
         while not done():

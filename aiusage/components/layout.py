@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from aiusage.components.forms import native_form
 from aiusage.state.auth import SessionState
 
 # Later pages plug into the dashboard by adding an entry here.
@@ -48,7 +49,7 @@ def flash() -> rx.Component:
 
 def logout_button() -> rx.Component:
     # A real form POST: the route clears the HttpOnly cookie and ends the session server-side.
-    return rx.el.form(
+    return native_form(
         rx.button("Log out", type="submit", variant="soft", id="logout-button"),
         action="/api/auth/logout",
         method="post",

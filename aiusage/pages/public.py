@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from aiusage.components.forms import field, native_form
 from aiusage.components.layout import public_shell
 from aiusage.state.auth import SessionState
 
@@ -14,17 +15,8 @@ class ResetPasswordState(rx.State):
         return self.router.url.query_parameters.get("token", "")
 
 
-def _field(label: str, name: str, kind: str = "text", **props) -> rx.Component:
-    return rx.vstack(
-        rx.text(label, as_="label", html_for=name, size="2", weight="medium"),
-        rx.input(name=name, id=name, type=kind, width="100%", size="3", **props),
-        spacing="1",
-        width="100%",
-    )
-
-
 def _form(action: str, *fields: rx.Component, submit: str, form_id: str) -> rx.Component:
-    return rx.el.form(
+    return native_form(
         rx.vstack(
             *fields,
             rx.button(submit, type="submit", size="3", width="100%"),
@@ -77,8 +69,8 @@ def login() -> rx.Component:
             "Log in",
             _form(
                 "/api/auth/login",
-                _field("Email", "email", "email", auto_complete="email", required=True),
-                _field(
+                field("Email", "email", "email", auto_complete="email", required=True),
+                field(
                     "Password",
                     "password",
                     "password",
@@ -105,8 +97,8 @@ def signup() -> rx.Component:
             "Create your account",
             _form(
                 "/api/auth/signup",
-                _field("Email", "email", "email", auto_complete="email", required=True),
-                _field(
+                field("Email", "email", "email", auto_complete="email", required=True),
+                field(
                     "Password (at least 8 characters)",
                     "password",
                     "password",
@@ -129,7 +121,7 @@ def forgot_password() -> rx.Component:
             rx.text("We will mail you a link to choose a new password.", color_scheme="gray"),
             _form(
                 "/api/auth/forgot-password",
-                _field("Email", "email", "email", auto_complete="email", required=True),
+                field("Email", "email", "email", auto_complete="email", required=True),
                 submit="Send the link",
                 form_id="forgot-form",
             ),
@@ -144,7 +136,7 @@ def reset_password() -> rx.Component:
             _form(
                 "/api/auth/reset-password",
                 rx.el.input(type="hidden", name="token", value=ResetPasswordState.token),
-                _field(
+                field(
                     "New password",
                     "password",
                     "password",
