@@ -72,8 +72,8 @@ def thread_cpu(pid: int) -> dict[str, float]:
             groups["main"] += seconds
         elif comm.startswith(("tokio", "granian")):
             groups["tokio"] += seconds
-        else:
-            groups["other"] += seconds
+    # The rest, including threads that already ended (their time stays in the process's).
+    groups["other"] = max(cpu_seconds(pid) - groups["main"] - groups["tokio"], 0.0)
     return groups
 
 

@@ -432,8 +432,9 @@ def profile_run(rig: Rig, stamp: str) -> dict[str, Any] | None:
         spy = subprocess.Popen(
             [
                 py_spy, "record", "--pid", str(rig.proxy.pid), "--subprocesses",
-                "--rate", str(a.profile_rate), "--format", "raw", "--nonblocking",
+                "--rate", str(a.profile_rate), "--format", "raw",
                 "--output", str(out), *(["--gil"] if a.profile_gil else []),
+                *(["--native"] if a.profile_native else ["--nonblocking"]),
             ],
             stdout=rig.log("py-spy.log"), stderr=subprocess.STDOUT, text=True,
             preexec_fn=pinned(rig.placement.rig),
@@ -464,6 +465,7 @@ def profile_run(rig: Rig, stamp: str) -> dict[str, Any] | None:
         "rps_while_profiled": result["rps"],
         "proxy_cpu_ms_per_request_while_profiled": result["proxy_cpu_ms_per_request"],
         "gil_only": a.profile_gil,
+        "native": a.profile_native,
         "hotspots": found.as_dict(),
     }
 
@@ -609,6 +611,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "holder only, i.e. Python CPU time; with one pinned core, runnable threads waiting "
         "for the CPU would otherwise count as busy)",
     )
+    p.add_argument("--profile-native", action="store_true",
+                   help="include native (C/Rust) frames; pauses the proxy at each sample")
     p.add_argument("--profile-kinds", default="anthropic,openai",
                    help="request kinds sent while profiling")
     p.add_argument("--only-extras", action="store_true",

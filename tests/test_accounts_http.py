@@ -188,3 +188,28 @@ def test_health_reports_the_database(app_url):
     response = httpx.get(f"{app_url}/api/health")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def _websocket_handshake_status(app_url: str, origin: str) -> int:
+    import base64
+    import os
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(app_url)
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (
+        f"GET /_event/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+        f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+        f"Sec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n\r\n"
+    )
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(request.encode())
+        status_line = sock.recv(4096).split(b"\r\n", 1)[0]
+    return int(status_line.split()[1])
+
+
+def test_state_websocket_accepts_only_the_sites_origin(app_url):
+    # Otherwise any web page could open a signed-in websocket with the visitor's cookie.
+    assert _websocket_handshake_status(app_url, app_url) == 101
+    assert _websocket_handshake_status(app_url, "https://evil.example") != 101

@@ -35,7 +35,7 @@ class Settlement:
 
 class UsageWriter:
     def __init__(self) -> None:
-        self._queue: asyncio.Queue[Settlement] = asyncio.Queue()
+        self._queue: asyncio.Queue[Settlement | None] = asyncio.Queue()  # None: stop
         self._task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
@@ -49,33 +49,45 @@ class UsageWriter:
             self._task = asyncio.create_task(self._run(), name="aiusage-usage-writer")
 
     async def stop(self) -> None:
-        """Writes everything still queued, then stops."""
+        """Writes everything queued, then stops. The writer is asked to finish, never
+        cancelled mid-transaction (that could leave SQLite's write lock held)."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._queue.put_nowait(None)
+            await self._task
             self._task = None
-        while not self._queue.empty():
-            await self._write_with_retry(self._take_batch())
+        while not self._queue.empty():  # submitted while stopping
+            batch, _ = self._take_batch(self._queue.get_nowait())
+            if batch:
+                await self._write_with_retry(batch)
         self._idle.set()
 
     async def flushed(self) -> None:
         """Waits until everything submitted so far is written."""
         await self._idle.wait()
 
-    def _take_batch(self) -> list[Settlement]:
-        batch = []
-        while len(batch) < BATCH and not self._queue.empty():
-            batch.append(self._queue.get_nowait())
-        return batch
+    def _take_batch(self, first: Settlement | None) -> tuple[list[Settlement], bool]:
+        """`first` and what else is queued, up to BATCH; and whether a stop was asked."""
+        batch: list[Settlement] = []
+        stop = False
+        item = first
+        while True:
+            if item is None:
+                stop = True
+            else:
+                batch.append(item)
+            if len(batch) >= BATCH or self._queue.empty():
+                return batch, stop
+            item = self._queue.get_nowait()
 
     async def _run(self) -> None:
         while True:
-            first = await self._queue.get()
-            batch = [first, *self._take_batch()]
-            await self._write_with_retry(batch)
+            batch, stop = self._take_batch(await self._queue.get())
+            if batch:
+                await self._write_with_retry(batch)
             if self._queue.empty():
                 self._idle.set()
+            if stop:
+                return
 
     async def _write_with_retry(self, batch: list[Settlement]) -> None:
         delay = 0.05
@@ -84,7 +96,7 @@ class UsageWriter:
                 await write_batch(batch)
                 return
             except asyncio.CancelledError:
-                # Cancelled mid-write (shutdown): the transaction rolled back; requeue.
+                # The loop itself is going away: keep the batch for stop() to write.
                 for settlement in batch:
                     self._queue.put_nowait(settlement)
                 raise
