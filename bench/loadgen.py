@@ -147,9 +147,7 @@ class Run:
             if conn.closed:
                 conn = await connect(host, port)
             try:
-                start, headers, first, end, status = await conn.request(
-                    requests[i % len(requests)]
-                )
+                start, headers, first, end, status = await conn.request(requests[i % len(requests)])
             except (ConnectionError, OSError, httptools.HttpParserError) as error:
                 self.errors[type(error).__name__] += 1
                 self.statuses[0] += 1
@@ -166,7 +164,11 @@ class Run:
 
 
 async def run_phase(
-    conns: list[Connection], requests: list[bytes], total: int, host: str, port: int,
+    conns: list[Connection],
+    requests: list[bytes],
+    total: int,
+    host: str,
+    port: int,
     progress_every: int = 0,
 ) -> Run:
     run = Run(requests, total, progress_every)

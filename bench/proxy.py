@@ -153,18 +153,32 @@ class Rig:
         a = self.args
         subprocess.run(
             [str(BIN / "aiusage"), "db", "upgrade"],
-            env=self.env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
+            env=self.env,
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         self.user_id, self.proxy_key = asyncio.run(create_account(a.key_source))
         self.fake_port = free_port()
         reply = " ".join(["token"] * max(a.reply_words, 1))
         self.fake = subprocess.Popen(
             [
-                sys.executable, "-m", "tests.fakes.upstream", "--port", str(self.fake_port),
-                "--set", f"reply_text={reply}", "--set", f"n_deltas={a.deltas}",
+                sys.executable,
+                "-m",
+                "tests.fakes.upstream",
+                "--port",
+                str(self.fake_port),
+                "--set",
+                f"reply_text={reply}",
+                "--set",
+                f"n_deltas={a.deltas}",
             ],
-            cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=self.log("fake.log"),
-            text=True, preexec_fn=pinned(self.placement.rig),
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=self.log("fake.log"),
+            text=True,
+            preexec_fn=pinned(self.placement.rig),
         )
         assert self.fake.stdout is not None
         line = self.fake.stdout.readline()
@@ -175,11 +189,23 @@ class Rig:
         self.proxy_port = free_port()
         self.proxy = subprocess.Popen(
             [
-                str(BIN / "aiusage"), "proxy", "serve", "--host", "127.0.0.1",
-                "--port", str(self.proxy_port), "--workers", str(a.workers),
+                str(BIN / "aiusage"),
+                "proxy",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.proxy_port),
+                "--workers",
+                str(a.workers),
             ],
-            cwd=ROOT, env=self.env, stdout=self.log("proxy.log"), stderr=subprocess.STDOUT,
-            text=True, preexec_fn=pinned(self.placement.proxy), start_new_session=True,
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log("proxy.log"),
+            stderr=subprocess.STDOUT,
+            text=True,
+            preexec_fn=pinned(self.placement.proxy),
+            start_new_session=True,
         )
         wait_http(self.proxy_port, "/api/health", 60, self.proxy)
         time.sleep(0.5)  # let every worker come up
@@ -237,15 +263,35 @@ class Rig:
         """Runs the generator once; measures CPU of proxy and fake around its measured phase."""
         port = self.proxy_port if target == "proxy" else self.fake_port
         cmd = [
-            sys.executable, "-m", "bench.loadgen", "--port", str(port), "--target", target,
-            "--kinds", ",".join(k.name for k in kinds), "--concurrency", str(concurrency),
-            "--requests", str(requests), "--warmup", str(warmup),
-            "--body-bytes", str(int(self.args.body_kb * 1024)),
-            "--key", self.proxy_key if target == "proxy" else "sk-bench-direct",
-            "--progress-every", str(progress_every), "--handshake",
+            sys.executable,
+            "-m",
+            "bench.loadgen",
+            "--port",
+            str(port),
+            "--target",
+            target,
+            "--kinds",
+            ",".join(k.name for k in kinds),
+            "--concurrency",
+            str(concurrency),
+            "--requests",
+            str(requests),
+            "--warmup",
+            str(warmup),
+            "--body-bytes",
+            str(int(self.args.body_kb * 1024)),
+            "--key",
+            self.proxy_key if target == "proxy" else "sk-bench-direct",
+            "--progress-every",
+            str(progress_every),
+            "--handshake",
         ]
         gen = subprocess.Popen(
-            cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            cmd,
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
             preexec_fn=pinned(self.placement.rig),
         )
         assert gen.stdin is not None and gen.stdout is not None
@@ -343,12 +389,13 @@ def scenario_matrix(rig: Rig) -> list[dict[str, Any]]:
     rows = []
     for concurrency in a.concurrency:
         for kind in kinds:
-            row: dict[str, Any] = {"kind": kind.name, "stream": kind.stream,
-                                   "concurrency": concurrency}
+            row: dict[str, Any] = {
+                "kind": kind.name,
+                "stream": kind.stream,
+                "concurrency": concurrency,
+            }
             for target in ("direct", "proxy"):
-                row[target] = rig.load(
-                    target, [kind], concurrency, a.requests, warmup=a.warmup
-                )
+                row[target] = rig.load(target, [kind], concurrency, a.requests, warmup=a.warmup)
             row["added"] = added(row["direct"], row["proxy"])
             rows.append(row)
             print_row(row)
@@ -382,8 +429,14 @@ def rss_run(rig: Rig) -> dict[str, Any]:
 
     started = time.monotonic()
     result = rig.load(
-        "proxy", list(ALL_KINDS), 32, a.rss_requests, warmup=a.warmup,
-        progress_every=every, on_progress=take, on_ready=lambda: take(0),
+        "proxy",
+        list(ALL_KINDS),
+        32,
+        a.rss_requests,
+        warmup=a.warmup,
+        progress_every=every,
+        on_progress=take,
+        on_ready=lambda: take(0),
     )
     warm = next((s for s in samples if s["requests"] >= a.rss_requests * 0.1), samples[0])
     last = samples[-1]
@@ -431,18 +484,33 @@ def profile_run(rig: Rig, stamp: str) -> dict[str, Any] | None:
         assert rig.proxy is not None
         spy = subprocess.Popen(
             [
-                py_spy, "record", "--pid", str(rig.proxy.pid), "--subprocesses",
-                "--rate", str(a.profile_rate), "--format", "raw",
-                "--output", str(out), *(["--gil"] if a.profile_gil else []),
+                py_spy,
+                "record",
+                "--pid",
+                str(rig.proxy.pid),
+                "--subprocesses",
+                "--rate",
+                str(a.profile_rate),
+                "--format",
+                "raw",
+                "--output",
+                str(out),
+                *(["--gil"] if a.profile_gil else []),
                 *(["--native"] if a.profile_native else ["--nonblocking"]),
             ],
-            stdout=rig.log("py-spy.log"), stderr=subprocess.STDOUT, text=True,
+            stdout=rig.log("py-spy.log"),
+            stderr=subprocess.STDOUT,
+            text=True,
             preexec_fn=pinned(rig.placement.rig),
         )
         time.sleep(1.0)  # py-spy attaches to every worker before the load starts
 
     result = rig.load(
-        "proxy", kinds, a.profile_concurrency, a.profile_requests, warmup=a.warmup,
+        "proxy",
+        kinds,
+        a.profile_concurrency,
+        a.profile_requests,
+        warmup=a.warmup,
         on_ready=start_spy,
     )
     if spy is None:
@@ -525,20 +593,29 @@ def check_targets(rows: list[dict[str, Any]], rss: dict[str, Any] | None) -> lis
         name, conc, p, x = row["kind"], row["concurrency"], row["proxy"], row["added"]
         if not row["stream"]:
             cpu = p["proxy_cpu_ms_per_request"]
-            add(f"CPU per request, {name} c={conc}", cpu, TARGET_CPU_MS, cpu <= TARGET_CPU_MS,
-                "ms")
+            add(f"CPU per request, {name} c={conc}", cpu, TARGET_CPU_MS, cpu <= TARGET_CPU_MS, "ms")
         if conc == 1:
             v = x["latency_p50_ms"]
             add(f"added p50, {name} c=1", v, TARGET_ADDED_P50_MS, v <= TARGET_ADDED_P50_MS, "ms")
             if row["stream"]:
                 v = x["ttfb_p50_ms"]
-                add(f"added TTFB p50, {name} c=1", v, TARGET_ADDED_TTFB_MS,
-                    v <= TARGET_ADDED_TTFB_MS, "ms")
+                add(
+                    f"added TTFB p50, {name} c=1",
+                    v,
+                    TARGET_ADDED_TTFB_MS,
+                    v <= TARGET_ADDED_TTFB_MS,
+                    "ms",
+                )
         if conc == 32 and not row["stream"]:
             add(f"throughput, {name} c=32", p["rps"], TARGET_RPS, p["rps"] >= TARGET_RPS, "req/s")
     if rss is not None:
-        add(f"RSS growth over {rss['requests']} requests", rss["growth_mib"], 0.0, rss["flat"],
-            "MiB")
+        add(
+            f"RSS growth over {rss['requests']} requests",
+            rss["growth_mib"],
+            0.0,
+            rss["flat"],
+            "MiB",
+        )
     return checks
 
 
@@ -578,47 +655,73 @@ def machine_info() -> dict[str, Any]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        prog="python -m bench.proxy", description=__doc__,
+        prog="python -m bench.proxy",
+        description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--requests", type=int, default=2000, help="measured requests per run")
     p.add_argument("--warmup", type=int, default=200, help="unmeasured requests before each run")
     p.add_argument(
-        "--concurrency", type=lambda s: [int(c) for c in s.split(",")], default=[1, 32],
+        "--concurrency",
+        type=lambda s: [int(c) for c in s.split(",")],
+        default=[1, 32],
         help="comma-separated connection counts (default 1,32)",
     )
     p.add_argument(
-        "--kinds", default=",".join(k.name for k in ALL_KINDS),
+        "--kinds",
+        default=",".join(k.name for k in ALL_KINDS),
         help="comma-separated: anthropic, anthropic-stream, openai, openai-stream",
     )
-    p.add_argument("--body-kb", type=float, default=2, help="request body size (100 = Claude "
-                   "Code-sized)")
+    p.add_argument(
+        "--body-kb", type=float, default=2, help="request body size (100 = Claude Code-sized)"
+    )
     p.add_argument("--workers", type=int, default=1, help="granian workers")
-    p.add_argument("--key-source", choices=("byok", "platform"), default="byok",
-                   help="user's own provider keys (decrypted per request) or the platform's")
+    p.add_argument(
+        "--key-source",
+        choices=("byok", "platform"),
+        default="byok",
+        help="user's own provider keys (decrypted per request) or the platform's",
+    )
     p.add_argument("--deltas", type=int, default=20, help="content deltas per streamed reply")
     p.add_argument("--reply-words", type=int, default=80, help="words in each reply")
-    p.add_argument("--rss-requests", type=int, default=0,
-                   help="also run this many mixed requests at c=32 and sample the proxy's RSS")
+    p.add_argument(
+        "--rss-requests",
+        type=int,
+        default=0,
+        help="also run this many mixed requests at c=32 and sample the proxy's RSS",
+    )
     p.add_argument("--rss-every", type=int, default=0, help="RSS sample interval (requests)")
     p.add_argument("--profile", action="store_true", help="also profile the proxy with py-spy")
     p.add_argument("--profile-requests", type=int, default=20000)
     p.add_argument("--profile-concurrency", type=int, default=32)
     p.add_argument("--profile-rate", type=int, default=250, help="py-spy samples per second")
     p.add_argument(
-        "--profile-all-threads", dest="profile_gil", action="store_false",
+        "--profile-all-threads",
+        dest="profile_gil",
+        action="store_false",
         help="sample every running thread, not only the one holding the GIL (default: GIL "
         "holder only, i.e. Python CPU time; with one pinned core, runnable threads waiting "
         "for the CPU would otherwise count as busy)",
     )
-    p.add_argument("--profile-native", action="store_true",
-                   help="include native (C/Rust) frames; pauses the proxy at each sample")
-    p.add_argument("--profile-kinds", default="anthropic,openai",
-                   help="request kinds sent while profiling")
-    p.add_argument("--only-extras", action="store_true",
-                   help="skip the scenario matrix (just --rss-requests / --profile)")
-    p.add_argument("--no-pin", dest="pin", action="store_false",
-                   help="do not pin the proxy and the rig to separate CPUs")
+    p.add_argument(
+        "--profile-native",
+        action="store_true",
+        help="include native (C/Rust) frames; pauses the proxy at each sample",
+    )
+    p.add_argument(
+        "--profile-kinds", default="anthropic,openai", help="request kinds sent while profiling"
+    )
+    p.add_argument(
+        "--only-extras",
+        action="store_true",
+        help="skip the scenario matrix (just --rss-requests / --profile)",
+    )
+    p.add_argument(
+        "--no-pin",
+        dest="pin",
+        action="store_false",
+        help="do not pin the proxy and the rig to separate CPUs",
+    )
     p.add_argument("--keep", action="store_true", help="keep the temporary data directory")
     p.add_argument("--output", type=Path, help="JSON results file (default bench/results/...)")
     return p.parse_args(argv)
@@ -654,9 +757,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": now.isoformat(timespec="seconds"),
         "command": "python -m bench.proxy " + " ".join(sys.argv[1:] if argv is None else argv),
         "machine": machine_info(),
-        "config": {
-            k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
-        },
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "placement": {
             "proxy_cpus": sorted(placement.proxy or []),
             "rig_cpus": sorted(placement.rig or []),
@@ -702,8 +803,11 @@ def main(argv: list[str] | None = None) -> int:
                 )
             report["rss"] = rss
             if args.profile:
-                print(f"\nprofile ({args.profile_requests} requests, "
-                      f"{args.profile_kinds}, c={args.profile_concurrency}):", flush=True)
+                print(
+                    f"\nprofile ({args.profile_requests} requests, "
+                    f"{args.profile_kinds}, c={args.profile_concurrency}):",
+                    flush=True,
+                )
                 report["profile"] = profile_run(rig, stamp)
             rig.drain()
             rows_written = rig.usage_rows()
@@ -733,10 +837,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"  {'met ' if c['met'] else 'MISS'}  {c['target']:<44} "
                 f"{c['measured']:>9.2f} {c['unit']} (goal {c['goal']:g})"
             )
-    print(f"\nresults: {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}"
-          f"  ({report['runtime_s']} s)")
-    ok = u["equal"] and u["held_nano"] == 0 and all(
-        r["proxy"]["ok"] == r["proxy"]["requests"] for r in report["scenarios"]
+    print(
+        f"\nresults: {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}"
+        f"  ({report['runtime_s']} s)"
+    )
+    ok = (
+        u["equal"]
+        and u["held_nano"] == 0
+        and all(r["proxy"]["ok"] == r["proxy"]["requests"] for r in report["scenarios"])
     )
     return 0 if ok else 1
 

@@ -31,8 +31,11 @@ def test_sign_up_verify_log_in_and_log_out(http, mailbox):
     assert signed_up.headers["location"] == "/login?notice=check_email"
 
     # Not verified yet: log-in is refused with a clear reason.
-    early = http.post("/api/auth/login", json={"email": email, "password": password},
-                      headers={"Accept": "application/json"})
+    early = http.post(
+        "/api/auth/login",
+        json={"email": email, "password": password},
+        headers={"Accept": "application/json"},
+    )
     assert early.status_code == 403
     assert early.json()["error"]["code"] == "email_not_verified"
 
@@ -98,8 +101,9 @@ def test_duplicate_sign_up_and_nothing_half_written(http, mailbox):
 
 
 def test_oversized_form_is_refused(http):
-    response = http.post("/api/auth/signup", data={"email": "a@example.com",
-                                                   "password": "p" * 100_000})
+    response = http.post(
+        "/api/auth/signup", data={"email": "a@example.com", "password": "p" * 100_000}
+    )
     assert response.status_code == 303 and error_code(response) == "too_large"
 
 
@@ -118,18 +122,27 @@ def test_log_in_is_rate_limited_per_account(http, mailbox):
     form(http, "/api/auth/signup", email=email, password="right-password")
     http.get(link_in(mailbox.wait_for(email, "confirm"), "/api/auth/verify"))
     for _ in range(5):  # the test server allows 5 failures per account
-        assert error_code(form(http, "/api/auth/login", email=email, password="nope-nope")) \
+        assert (
+            error_code(form(http, "/api/auth/login", email=email, password="nope-nope"))
             == "invalid_credentials"
-    limited = http.post("/api/auth/login", json={"email": email, "password": "right-password"},
-                        headers={"Accept": "application/json"})
+        )
+    limited = http.post(
+        "/api/auth/login",
+        json={"email": email, "password": "right-password"},
+        headers={"Accept": "application/json"},
+    )
     assert limited.status_code == 429
     assert int(limited.headers["retry-after"]) > 0
 
 
 def test_cross_site_posts_are_refused(app_url):
     evil = {"Origin": "https://evil.example"}
-    response = httpx.post(f"{app_url}/api/auth/login", data={"email": "a@b.co", "password": "x"},
-                          headers=evil, follow_redirects=False)
+    response = httpx.post(
+        f"{app_url}/api/auth/login",
+        data={"email": "a@b.co", "password": "x"},
+        headers=evil,
+        follow_redirects=False,
+    )
     assert error_code(response) == "csrf"
     no_origin = httpx.post(f"{app_url}/api/auth/logout", follow_redirects=False)
     assert error_code(no_origin) == "csrf"
@@ -137,8 +150,9 @@ def test_cross_site_posts_are_refused(app_url):
 
 def test_cors_allows_only_the_sites_own_origin(app_url):
     preflight = {"Access-Control-Request-Method": "POST"}
-    evil = httpx.options(f"{app_url}/api/auth/login",
-                         headers={"Origin": "https://evil.example", **preflight})
+    evil = httpx.options(
+        f"{app_url}/api/auth/login", headers={"Origin": "https://evil.example", **preflight}
+    )
     assert evil.headers.get("access-control-allow-origin") != "https://evil.example"
     assert evil.headers.get("access-control-allow-origin") != "*"
     own = httpx.options(f"{app_url}/api/auth/login", headers={"Origin": app_url, **preflight})
@@ -152,29 +166,49 @@ def test_password_reset_and_change(http, mailbox):
     form(http, "/api/auth/login", email=email, password="old-password")
     old_token = http.cookies["bai_session"]
 
-    assert form(http, "/api/auth/forgot-password", email=email).headers["location"] \
+    assert (
+        form(http, "/api/auth/forgot-password", email=email).headers["location"]
         == "/login?notice=reset_sent"
+    )
     reset_link = link_in(mailbox.wait_for(email, "reset"), "/reset-password")
     token = parse_qs(urlsplit(reset_link).query)["token"][0]
     done = form(http, "/api/auth/reset-password", token=token, password="new-password")
     assert done.headers["location"] == "/login?notice=password_reset"
     # Resetting the password ended the sessions that existed before.
-    assert httpx.get(http.base_url.join("/api/auth/me"),
-                     cookies={"bai_session": old_token}).status_code == 401
-    assert error_code(form(http, "/api/auth/login", email=email, password="old-password")) \
+    assert (
+        httpx.get(
+            http.base_url.join("/api/auth/me"), cookies={"bai_session": old_token}
+        ).status_code
+        == 401
+    )
+    assert (
+        error_code(form(http, "/api/auth/login", email=email, password="old-password"))
         == "invalid_credentials"
-    assert form(http, "/api/auth/login", email=email, password="new-password") \
-        .headers["location"] == "/dashboard"
+    )
+    assert (
+        form(http, "/api/auth/login", email=email, password="new-password").headers["location"]
+        == "/dashboard"
+    )
 
-    wrong = form(http, "/api/auth/change-password", current_password="nope-nope",
-                 new_password="newer-password")
+    wrong = form(
+        http,
+        "/api/auth/change-password",
+        current_password="nope-nope",
+        new_password="newer-password",
+    )
     assert error_code(wrong) == "wrong_password"
-    changed = form(http, "/api/auth/change-password", current_password="new-password",
-                   new_password="newer-password")
+    changed = form(
+        http,
+        "/api/auth/change-password",
+        current_password="new-password",
+        new_password="newer-password",
+    )
     assert changed.headers["location"] == "/dashboard/settings?notice=password_changed"
     assert http.get("/api/auth/me").status_code == 200  # this browser stays signed in
-    assert form(http, "/api/auth/login", email=email, password="newer-password") \
-        .headers["location"] == "/dashboard"
+    assert (
+        form(http, "/api/auth/login", email=email, password="newer-password").headers["location"]
+        == "/dashboard"
+    )
 
 
 def test_forgot_password_for_unknown_email_says_the_same(http, mailbox):

@@ -18,9 +18,17 @@ from tests.support import ROOT
 AIUSAGE = str(ROOT / ".venv/bin/aiusage")
 
 
-def run(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([AIUSAGE, *args], input=stdin, capture_output=True, text=True,
-                          env={**os.environ, **TEST_ENV, **(env or {})}, timeout=120)
+def run(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [AIUSAGE, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **TEST_ENV, **(env or {})},
+        timeout=120,
+    )
 
 
 def test_operator_sets_up_a_user_who_can_call_the_proxy(app_url, fake):
@@ -31,23 +39,38 @@ def test_operator_sets_up_a_user_who_can_call_the_proxy(app_url, fake):
 
     duplicate = run("user", "create", "--email", email, "--password", "operator-password")
     assert duplicate.returncode == 1
-    assert duplicate.stderr.strip().splitlines()[-1] == \
-        "aiusage: An account with this email already exists."
+    assert (
+        duplicate.stderr.strip().splitlines()[-1]
+        == "aiusage: An account with this email already exists."
+    )
 
     key = run("apikey", "create", "--email", email, "--name", "ci").stdout.strip()
     assert key.startswith("sk-aiu-") and len(key) > 40
     provider_key = "sk-ant-api03-" + "c" * 40 + "L4st"
-    stored = run("provider-key", "set", "--email", email, "--provider", "anthropic",
-                 stdin=provider_key + "\n")
+    stored = run(
+        "provider-key",
+        "set",
+        "--email",
+        email,
+        "--provider",
+        "anthropic",
+        stdin=provider_key + "\n",
+    )
     assert stored.returncode == 0 and "L4st" in stored.stdout
     assert provider_key not in stored.stdout + stored.stderr
     granted = run("credits", "grant", "--email", email, "--usd", "2.50")
     assert granted.returncode == 0 and "2.50" in granted.stdout
 
-    response = httpx.post(f"{app_url}/api/v1/messages", timeout=15,
-                          headers={"x-api-key": key, "anthropic-version": "2023-06-01"},
-                          json={"model": "claude-haiku-4-5", "max_tokens": 10,
-                                "messages": [{"role": "user", "content": "hi"}]})
+    response = httpx.post(
+        f"{app_url}/api/v1/messages",
+        timeout=15,
+        headers={"x-api-key": key, "anthropic-version": "2023-06-01"},
+        json={
+            "model": "claude-haiku-4-5",
+            "max_tokens": 10,
+            "messages": [{"role": "user", "content": "hi"}],
+        },
+    )
     assert response.status_code == 200
     assert fake.requests[-1].headers["x-api-key"] == provider_key
 
@@ -68,18 +91,35 @@ def test_errors_are_one_line_and_non_zero(app_server):
 
 
 def test_bad_configuration_names_the_variable(tmp_path):
-    result = run("db", "upgrade", env={"AIUSAGE_SITE_URL": "not a url",
-                                       "AIUSAGE_DATA_DIR": str(tmp_path)})
+    result = run(
+        "db", "upgrade", env={"AIUSAGE_SITE_URL": "not a url", "AIUSAGE_DATA_DIR": str(tmp_path)}
+    )
     assert result.returncode != 0
     assert "AIUSAGE_SITE_URL" in result.stderr and "Traceback" not in result.stderr
-    result = run("db", "upgrade", env={"AIUSAGE_ENCRYPTION_KEY": "nokeyid",
-                                       "AIUSAGE_DATA_DIR": str(tmp_path)})
+    result = run(
+        "db",
+        "upgrade",
+        env={"AIUSAGE_ENCRYPTION_KEY": "nokeyid", "AIUSAGE_DATA_DIR": str(tmp_path)},
+    )
     assert result.returncode != 0 and "AIUSAGE_ENCRYPTION_KEY" in result.stderr
 
 
 def test_prices_can_be_changed_by_the_operator(app_server):
-    assert run("prices", "set", "--provider", "anthropic", "--model", "claude-test-model",
-               "--input", "2.5", "--output", "12.5").returncode == 0
+    assert (
+        run(
+            "prices",
+            "set",
+            "--provider",
+            "anthropic",
+            "--model",
+            "claude-test-model",
+            "--input",
+            "2.5",
+            "--output",
+            "12.5",
+        ).returncode
+        == 0
+    )
     prices = json.loads(run("prices", "list").stdout)
     row = next(p for p in prices if p["model"] == "claude-test-model")
     assert row["input"] == "2.5" and row["output"] == "12.5"
@@ -94,11 +134,22 @@ def test_master_key_rotation_reseals_every_provider_key(tmp_path: Path):
     assert run("db", "upgrade", env=env).returncode == 0
     run("user", "create", "--email", "r@example.com", "--password", "rotation-pw", env=env)
     secret = "sk-ant-api03-" + "r" * 40 + "R0t8"
-    run("provider-key", "set", "--email", "r@example.com", "--provider", "anthropic",
-        stdin=secret, env=env)
+    run(
+        "provider-key",
+        "set",
+        "--email",
+        "r@example.com",
+        "--provider",
+        "anthropic",
+        stdin=secret,
+        env=env,
+    )
 
-    rotated = run("keys", "rotate-master",
-                  env={**env, "AIUSAGE_ENCRYPTION_KEY": new, "AIUSAGE_ENCRYPTION_OLD_KEYS": old})
+    rotated = run(
+        "keys",
+        "rotate-master",
+        env={**env, "AIUSAGE_ENCRYPTION_KEY": new, "AIUSAGE_ENCRYPTION_OLD_KEYS": old},
+    )
     assert rotated.stdout.strip() == "re-sealed 1 provider keys"
     with sqlite3.connect(tmp_path / "aiusage.db") as db:
         kid, ciphertext = db.execute(
@@ -107,16 +158,21 @@ def test_master_key_rotation_reseals_every_provider_key(tmp_path: Path):
     assert kid == "new" and secret.encode() not in ciphertext
     # The new master key alone opens it now.
     check = subprocess.run(
-        [str(ROOT / ".venv/bin/python"), "-c",
-         "import asyncio\n"
-         "from aiusage.db import session_scope\n"
-         "from aiusage.services import keys, crypto\n"
-         "async def main():\n"
-         "    async with session_scope() as s:\n"
-         "        sealed = await keys.sealed_provider_keys(s, 1)\n"
-         "    print(crypto.open_sealed(sealed['anthropic'], 1, 'anthropic'))\n"
-         "asyncio.run(main())\n"],
-        capture_output=True, text=True, env={**os.environ, **TEST_ENV, **env,
-                                             "AIUSAGE_ENCRYPTION_KEY": new}, timeout=60,
+        [
+            str(ROOT / ".venv/bin/python"),
+            "-c",
+            "import asyncio\n"
+            "from aiusage.db import session_scope\n"
+            "from aiusage.services import keys, crypto\n"
+            "async def main():\n"
+            "    async with session_scope() as s:\n"
+            "        sealed = await keys.sealed_provider_keys(s, 1)\n"
+            "    print(crypto.open_sealed(sealed['anthropic'], 1, 'anthropic'))\n"
+            "asyncio.run(main())\n",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **TEST_ENV, **env, "AIUSAGE_ENCRYPTION_KEY": new},
+        timeout=60,
     )
     assert check.stdout.strip() == secret, check.stderr

@@ -15,18 +15,25 @@ from tests.conftest import MAX_REQUEST_BYTES
 from tests.support import settled_money, wait_usage
 
 ANTHROPIC_KEY = "sk-ant-api03-" + "f" * 40 + "FaUl"
-BODY = {"model": "claude-haiku-4-5", "max_tokens": 100,
-        "messages": [{"role": "user", "content": "hello"}]}
+BODY = {
+    "model": "claude-haiku-4-5",
+    "max_tokens": 100,
+    "messages": [{"role": "user", "content": "hello"}],
+}
 
 
-def post_messages(app_url: str, key: str | None, body: bytes | None = None,
-                  **headers: str) -> httpx.Response:
-    all_headers = {"anthropic-version": "2023-06-01", "content-type": "application/json",
-                   **headers}
+def post_messages(
+    app_url: str, key: str | None, body: bytes | None = None, **headers: str
+) -> httpx.Response:
+    all_headers = {"anthropic-version": "2023-06-01", "content-type": "application/json", **headers}
     if key is not None:
         all_headers["x-api-key"] = key
-    return httpx.post(f"{app_url}/api/v1/messages", headers=all_headers,
-                      content=body if body is not None else json.dumps(BODY).encode(), timeout=15)
+    return httpx.post(
+        f"{app_url}/api/v1/messages",
+        headers=all_headers,
+        content=body if body is not None else json.dumps(BODY).encode(),
+        timeout=15,
+    )
 
 
 def anthropic_error(response: httpx.Response, status: int, kind: str) -> str:
@@ -74,9 +81,12 @@ async def test_upstream_unreachable_gives_502(app_url, fake, make_account):
     account = await make_account(usd="1")
     fake.stop()
     try:
-        response = httpx.post(f"{app_url}/api/v1/chat/completions", timeout=15,
-                              headers={"Authorization": f"Bearer {account.proxy_key}"},
-                              json={"model": "gpt-4o", "messages": []})
+        response = httpx.post(
+            f"{app_url}/api/v1/chat/completions",
+            timeout=15,
+            headers={"Authorization": f"Bearer {account.proxy_key}"},
+            json={"model": "gpt-4o", "messages": []},
+        )
     finally:
         fake.start()
     assert response.status_code == 502
@@ -91,9 +101,13 @@ async def test_client_disconnect_mid_stream_charges_what_was_seen(app_url, fake,
     fake.behavior.reply_text = "word " * 40
     fake.behavior.n_deltas = 20
     fake.behavior.chunk_delay = 0.1
-    with httpx.stream("POST", f"{app_url}/api/v1/messages", timeout=15,
-                      headers={"x-api-key": account.proxy_key, "anthropic-version": "2023-06-01"},
-                      json={**BODY, "stream": True, "max_tokens": 2000}) as response:
+    with httpx.stream(
+        "POST",
+        f"{app_url}/api/v1/messages",
+        timeout=15,
+        headers={"x-api-key": account.proxy_key, "anthropic-version": "2023-06-01"},
+        json={**BODY, "stream": True, "max_tokens": 2000},
+    ) as response:
         deltas = 0
         for line in response.iter_lines():
             deltas += line.startswith("event: content_block_delta")
@@ -120,8 +134,9 @@ async def test_upstream_drop_mid_stream_sends_an_error_event_and_charges_once(
     account = await make_account(usd="2", provider_keys={"anthropic": ANTHROPIC_KEY})
     fake.behavior.input_tokens = 300
     fake.behavior.drop_after_deltas = 2
-    response = post_messages(app_url, account.proxy_key,
-                             json.dumps({**BODY, "stream": True}).encode())
+    response = post_messages(
+        app_url, account.proxy_key, json.dumps({**BODY, "stream": True}).encode()
+    )
     assert response.status_code == 200
     assert "event: error" in response.text
     error = json.loads(response.text.split("event: error\ndata: ")[1].split("\n")[0])
@@ -139,13 +154,19 @@ async def test_missing_wrong_and_revoked_keys_get_401(app_url, fake, make_accoun
 
     account = await make_account(usd="1", provider_keys={"anthropic": ANTHROPIC_KEY})
     if provider == "anthropic":
+
         def call(key: str | None) -> httpx.Response:
             return post_messages(app_url, key)
     else:
+
         def call(key: str | None) -> httpx.Response:
             headers = {"Authorization": f"Bearer {key}"} if key else {}
-            return httpx.post(f"{app_url}/api/v1/chat/completions", headers=headers,
-                              json={"model": "gpt-4o", "messages": []}, timeout=15)
+            return httpx.post(
+                f"{app_url}/api/v1/chat/completions",
+                headers=headers,
+                json={"model": "gpt-4o", "messages": []},
+                timeout=15,
+            )
 
     for key in (None, "sk-aiu-wrong-" + "x" * 30, account.proxy_key + "x"):
         response = call(key)
@@ -164,16 +185,25 @@ async def test_missing_wrong_and_revoked_keys_get_401(app_url, fake, make_accoun
 
 async def test_huge_body_gets_413_and_malformed_json_400(app_url, fake, make_account):
     account = await make_account(provider_keys={"anthropic": ANTHROPIC_KEY})
-    huge = json.dumps({**BODY, "messages": [{"role": "user",
-                                             "content": "x" * (MAX_REQUEST_BYTES + 10)}]})
-    anthropic_error(post_messages(app_url, account.proxy_key, huge.encode()), 413,
-                    "request_too_large")
-    anthropic_error(post_messages(app_url, account.proxy_key, b'{"model": "claude'), 400,
-                    "invalid_request_error")
-    anthropic_error(post_messages(app_url, account.proxy_key, b"[1, 2]"), 400,
-                    "invalid_request_error")
-    openai_bad = httpx.post(f"{app_url}/api/v1/chat/completions", content=b"{nope",
-                            headers={"Authorization": f"Bearer {account.proxy_key}"})
+    huge = json.dumps(
+        {**BODY, "messages": [{"role": "user", "content": "x" * (MAX_REQUEST_BYTES + 10)}]}
+    )
+    anthropic_error(
+        post_messages(app_url, account.proxy_key, huge.encode()), 413, "request_too_large"
+    )
+    anthropic_error(
+        post_messages(app_url, account.proxy_key, b'{"model": "claude'),
+        400,
+        "invalid_request_error",
+    )
+    anthropic_error(
+        post_messages(app_url, account.proxy_key, b"[1, 2]"), 400, "invalid_request_error"
+    )
+    openai_bad = httpx.post(
+        f"{app_url}/api/v1/chat/completions",
+        content=b"{nope",
+        headers={"Authorization": f"Bearer {account.proxy_key}"},
+    )
     assert openai_bad.status_code == 400
     assert openai_bad.json()["error"]["type"] == "invalid_request_error"
     assert fake.requests == []
@@ -187,7 +217,8 @@ async def test_no_credit_gets_402_before_anything_is_forwarded(app_url, fake, ma
     account = await make_account(usd="0", provider_keys={"anthropic": ANTHROPIC_KEY})
     anthropic_error(post_messages(app_url, account.proxy_key), 402, "billing_error")
     openai_refused = httpx.post(
-        f"{app_url}/api/v1/chat/completions", headers={"Authorization": f"Bearer {account.proxy_key}"},
+        f"{app_url}/api/v1/chat/completions",
+        headers={"Authorization": f"Bearer {account.proxy_key}"},
         json={"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]},
     )
     assert openai_refused.status_code == 402
@@ -204,8 +235,9 @@ async def test_key_limits_rpm_and_spend(app_url, fake, make_account):
     assert 0 < int(third.headers["retry-after"]) <= 60
 
     # A spend limit smaller than one request's worst case refuses it up front.
-    tight = await make_account(usd="5", provider_keys={"anthropic": ANTHROPIC_KEY},
-                               spend_limit_usd="0.000001")
+    tight = await make_account(
+        usd="5", provider_keys={"anthropic": ANTHROPIC_KEY}, spend_limit_usd="0.000001"
+    )
     message = anthropic_error(post_messages(app_url, tight.proxy_key), 402, "billing_error")
     assert "spend limit" in message
 

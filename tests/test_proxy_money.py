@@ -21,8 +21,11 @@ async def test_200_concurrent_requests_on_a_small_balance(app_url, fake, make_ac
 
     account = await make_account(usd="0.05")  # platform key serves gpt-4o
     fake.behavior.response_delay = 0.2  # requests overlap
-    body = {"model": "gpt-4o", "max_tokens": 1000,
-            "messages": [{"role": "user", "content": "count to three"}]}
+    body = {
+        "model": "gpt-4o",
+        "max_tokens": 1000,
+        "messages": [{"role": "user", "content": "count to three"}],
+    }
     lowest = [10**18]
 
     async def watch_balance(stop: asyncio.Event) -> None:
@@ -35,11 +38,16 @@ async def test_200_concurrent_requests_on_a_small_balance(app_url, fake, make_ac
     stop = asyncio.Event()
     watcher = asyncio.create_task(watch_balance(stop))
     async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=200)) as client:
-        responses = await asyncio.gather(*[
-            client.post(f"{app_url}/api/v1/chat/completions", json=body,
-                        headers={"Authorization": f"Bearer {account.proxy_key}"})
-            for _ in range(200)
-        ])
+        responses = await asyncio.gather(
+            *[
+                client.post(
+                    f"{app_url}/api/v1/chat/completions",
+                    json=body,
+                    headers={"Authorization": f"Bearer {account.proxy_key}"},
+                )
+                for _ in range(200)
+            ]
+        )
     stop.set()
     await watcher
 
@@ -64,8 +72,11 @@ async def test_no_prompt_reply_or_key_is_stored_or_logged(app_url, app_server, f
     reply_marker = "REPLY-" + secrets.token_hex(8)
     fake.behavior.reply_text = f"here is {reply_marker} for you"
     sdk = anthropic.Anthropic(api_key=account.proxy_key, base_url=f"{app_url}/api", max_retries=0)
-    request = {"model": "claude-haiku-4-5", "max_tokens": 50,
-               "messages": [{"role": "user", "content": f"remember {prompt_marker}"}]}
+    request = {
+        "model": "claude-haiku-4-5",
+        "max_tokens": 50,
+        "messages": [{"role": "user", "content": f"remember {prompt_marker}"}],
+    }
     assert reply_marker in sdk.messages.create(**request).content[0].text
     with sdk.messages.stream(**request) as stream:
         assert reply_marker in "".join(stream.text_stream)

@@ -21,7 +21,9 @@ def start_proxy(port: int) -> subprocess.Popen:
     log = (RUN_DIR / f"proxy-{port}.log").open("wb")
     process = subprocess.Popen(
         [str(ROOT / ".venv/bin/aiusage"), "proxy", "serve", "--port", str(port), "--workers", "2"],
-        env={**os.environ, **TEST_ENV}, stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, **TEST_ENV},
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     deadline = time.monotonic() + 60
@@ -43,8 +45,11 @@ async def test_workers_share_the_database_and_a_graceful_stop_settles_everything
     process = start_proxy(port)
     account = await make_account(usd="5", provider_keys={"anthropic": ANTHROPIC_KEY})
     headers = {"x-api-key": account.proxy_key, "anthropic-version": "2023-06-01"}
-    body = {"model": "claude-haiku-4-5", "max_tokens": 50,
-            "messages": [{"role": "user", "content": "hi"}]}
+    body = {
+        "model": "claude-haiku-4-5",
+        "max_tokens": 50,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
     try:
         with httpx.Client(timeout=30) as client:
             for _ in range(20):  # spread over both workers by the kernel
@@ -58,8 +63,9 @@ async def test_workers_share_the_database_and_a_graceful_stop_settles_everything
 
         def stream() -> None:
             try:
-                with httpx.stream("POST", url, json={**body, "stream": True}, headers=headers,
-                                  timeout=30) as response:
+                with httpx.stream(
+                    "POST", url, json={**body, "stream": True}, headers=headers, timeout=30
+                ) as response:
                     statuses.append(response.status_code)
                     for _ in response.iter_bytes():
                         pass

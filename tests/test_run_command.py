@@ -17,12 +17,21 @@ def test_run_script_serves_health_with_generated_dev_secrets(tmp_path):
     port = free_port()
     # A fresh machine's environment: no AIUSAGE_* configuration at all.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIUSAGE_", "REFLEX_"))}
-    env.update(PORT=str(port), AIUSAGE_DATA_DIR=str(tmp_path / "data"),
-               REFLEX_WEB_WORKDIR=str(RUN_DIR / "web-run-script"),
-               REFLEX_STATES_WORKDIR=str(RUN_DIR / "states-run-script"))
+    env.update(
+        PORT=str(port),
+        AIUSAGE_DATA_DIR=str(tmp_path / "data"),
+        REFLEX_WEB_WORKDIR=str(RUN_DIR / "web-run-script"),
+        REFLEX_STATES_WORKDIR=str(RUN_DIR / "states-run-script"),
+    )
     log = (tmp_path / "run.log").open("wb")
-    process = subprocess.Popen(["bash", "scripts/run.sh"], cwd=ROOT, env=env, stdout=log,
-                               stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        ["bash", "scripts/run.sh"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 600
         while True:

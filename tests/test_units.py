@@ -46,10 +46,22 @@ def _events(*pairs: tuple[str, dict]) -> list[bytes]:
 
 def test_anthropic_stream_usage_keeps_the_latest_cumulative_counts():
     meter = AnthropicMeter(request_bytes=100)
-    start = {"type": "message_start", "message": {"model": "claude-x", "usage": {
-        "input_tokens": 10, "output_tokens": 1, "cache_read_input_tokens": 500,
-        "cache_creation_input_tokens": 70,
-        "cache_creation": {"ephemeral_5m_input_tokens": 30, "ephemeral_1h_input_tokens": 40}}}}
+    start = {
+        "type": "message_start",
+        "message": {
+            "model": "claude-x",
+            "usage": {
+                "input_tokens": 10,
+                "output_tokens": 1,
+                "cache_read_input_tokens": 500,
+                "cache_creation_input_tokens": 70,
+                "cache_creation": {
+                    "ephemeral_5m_input_tokens": 30,
+                    "ephemeral_1h_input_tokens": 40,
+                },
+            },
+        },
+    }
     deltas = [{"type": "message_delta", "usage": {"output_tokens": n}} for n in (5, 9, 14)]
     for block in _events(("message_start", start), *[("message_delta", d) for d in deltas]):
         meter.feed_event(block)
@@ -61,10 +73,15 @@ def test_anthropic_stream_usage_keeps_the_latest_cumulative_counts():
 
 def test_anthropic_stream_cut_short_is_estimated_and_marked():
     meter = AnthropicMeter(request_bytes=100)
-    start = {"type": "message_start", "message": {"usage": {"input_tokens": 50,
-                                                            "output_tokens": 1}}}
-    delta = {"type": "content_block_delta", "index": 0,
-             "delta": {"type": "text_delta", "text": "x" * 400}}
+    start = {
+        "type": "message_start",
+        "message": {"usage": {"input_tokens": 50, "output_tokens": 1}},
+    }
+    delta = {
+        "type": "content_block_delta",
+        "index": 0,
+        "delta": {"type": "text_delta", "text": "x" * 400},
+    }
     for block in _events(("message_start", start), ("content_block_delta", delta)):
         meter.feed_event(block)
     counts = meter.result()
@@ -73,20 +90,29 @@ def test_anthropic_stream_cut_short_is_estimated_and_marked():
 
 def test_openai_prompt_tokens_include_the_cached_ones():
     meter = OpenAIMeter(request_bytes=10)
-    meter.feed_body(json.dumps({"model": "gpt-4o", "usage": {
-        "prompt_tokens": 2000, "completion_tokens": 30,
-        "prompt_tokens_details": {"cached_tokens": 1536}}}).encode())
+    meter.feed_body(
+        json.dumps(
+            {
+                "model": "gpt-4o",
+                "usage": {
+                    "prompt_tokens": 2000,
+                    "completion_tokens": 30,
+                    "prompt_tokens_details": {"cached_tokens": 1536},
+                },
+            }
+        ).encode()
+    )
     counts = meter.result()
     assert (counts.input, counts.cache_read, counts.output) == (464, 1536, 30)
 
 
 def test_sse_splitter_handles_any_chunking_and_crlf():
-    stream = b"event: a\r\ndata: {\"x\":1}\r\n\r\nevent: b\ndata: 2\n\n"
+    stream = b'event: a\r\ndata: {"x":1}\r\n\r\nevent: b\ndata: 2\n\n'
     for size in (1, 3, 7, len(stream)):
         splitter = SSESplitter()
         blocks = []
         for i in range(0, len(stream), size):
-            blocks += splitter.feed(stream[i:i + size])
+            blocks += splitter.feed(stream[i : i + size])
         assert blocks == [b'event: a\ndata: {"x":1}', b"event: b\ndata: 2"]
 
 
@@ -100,8 +126,9 @@ def test_provider_keys_are_sealed_to_their_owner_and_provider():
         with pytest.raises(crypto.SealError) as raised:
             crypto.open_sealed(sealed, user_id, provider)
         assert secret not in str(raised.value)
-    tampered = crypto.Sealed(sealed.key_id, sealed.nonce, bytes([sealed.ciphertext[0] ^ 1])
-                             + sealed.ciphertext[1:])
+    tampered = crypto.Sealed(
+        sealed.key_id, sealed.nonce, bytes([sealed.ciphertext[0] ^ 1]) + sealed.ciphertext[1:]
+    )
     with pytest.raises(crypto.SealError):
         crypto.open_sealed(tampered, 7, "anthropic")
 

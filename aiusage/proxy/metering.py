@@ -8,7 +8,6 @@ graceful shutdown the queue is drained before the process exits."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any
