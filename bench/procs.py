@@ -42,13 +42,18 @@ def tree(pid: int) -> list[int]:
     return out
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of one process (all its threads), in seconds."""
+def cpu_split(pid: int) -> tuple[float, float]:
+    """(utime, stime) of one process (all its threads), in seconds."""
     fields = _stat_fields(pid)
     if fields is None:
-        return 0.0
+        return 0.0, 0.0
     # utime and stime are fields 14 and 15 of stat, i.e. 11 and 12 after the name.
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return int(fields[11]) / CLOCK_TICKS, int(fields[12]) / CLOCK_TICKS
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of one process (all its threads), in seconds."""
+    return sum(cpu_split(pid))
 
 
 def thread_cpu(pid: int) -> dict[str, float]:
@@ -100,6 +105,7 @@ def rss_bytes(pid: int) -> int:
 @dataclass
 class TreeSample:
     cpu_s: float
+    sys_s: float  # the kernel-side part of cpu_s (syscalls, wake-ups)
     rss: dict[int, int]  # pid -> bytes
     pids: list[int]
     threads: dict[str, float]  # thread group -> CPU seconds, summed over the processes
@@ -115,8 +121,10 @@ def sample(pid: int) -> TreeSample:
     for p in pids:
         for group, seconds in thread_cpu(p).items():
             threads[group] = threads.get(group, 0.0) + seconds
+    splits = [cpu_split(p) for p in pids]
     return TreeSample(
-        cpu_s=sum(cpu_seconds(p) for p in pids),
+        cpu_s=sum(u + s for u, s in splits),
+        sys_s=sum(s for _, s in splits),
         rss={p: rss_bytes(p) for p in pids},
         pids=pids,
         threads=threads,

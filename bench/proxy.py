@@ -325,6 +325,7 @@ class Rig:
         done = max(result["ok"], 1)
         proxy_cpu = after.cpu_s - before.cpu_s
         result["proxy_cpu_ms_per_request"] = proxy_cpu * 1000 / done
+        result["proxy_sys_cpu_ms_per_request"] = (after.sys_s - before.sys_s) * 1000 / done
         result["proxy_thread_cpu_ms_per_request"] = {
             group: (after.threads.get(group, 0.0) - seconds) * 1000 / done
             for group, seconds in before.threads.items()
@@ -571,13 +572,14 @@ def print_row(row: dict[str, Any]) -> None:
 def print_threads(rows: list[dict[str, Any]]) -> None:
     print(
         f"\nproxy CPU ms/request by thread: {'event loop':>10} {'granian':>8} {'other':>6}"
-        "   (other = aiosqlite connection threads)"
+        f" | {'kernel':>6}   (other: aiosqlite threads; kernel: the system-time part of all)"
     )
     for row in rows:
         t = row["proxy"]["proxy_thread_cpu_ms_per_request"]
         print(
             f"  {row['kind']:<18}c={row['concurrency']:<4}         {t.get('main', 0):10.2f} "
-            f"{t.get('tokio', 0):8.2f} {t.get('other', 0):6.2f}"
+            f"{t.get('tokio', 0):8.2f} {t.get('other', 0):6.2f} | "
+            f"{row['proxy']['proxy_sys_cpu_ms_per_request']:6.2f}"
         )
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import reflex as rx
 
 from aiusage.components.forms import native_form
+from aiusage.components.language import language_switcher
+from aiusage.components.text import tr, tr_var
 from aiusage.state.auth import SessionState
 
-# Later pages plug into the dashboard by adding an entry here.
+# Later pages plug into the dashboard by adding an entry here: (catalog key, route, icon).
 DASHBOARD_NAV: list[tuple[str, str, str]] = [
-    ("Overview", "/dashboard", "layout-dashboard"),
+    ("nav.overview", "/dashboard", "layout-dashboard"),
 ]
 
 
@@ -27,7 +29,7 @@ def flash() -> rx.Component:
         rx.cond(
             SessionState.flash_error != "",
             rx.callout(
-                SessionState.flash_error,
+                tr_var(SessionState.flash_error),
                 icon="triangle-alert",
                 color_scheme="red",
                 role="alert",
@@ -37,7 +39,7 @@ def flash() -> rx.Component:
         rx.cond(
             SessionState.flash_notice != "",
             rx.callout(
-                SessionState.flash_notice,
+                tr_var(SessionState.flash_notice),
                 icon="info",
                 color_scheme="green",
                 role="status",
@@ -50,36 +52,45 @@ def flash() -> rx.Component:
 def logout_button() -> rx.Component:
     # A real form POST: the route clears the HttpOnly cookie and ends the session server-side.
     return native_form(
-        rx.button("Log out", type="submit", variant="soft", id="logout-button"),
+        rx.button(tr("nav.logout"), type="submit", variant="soft", id="logout-button"),
         action="/api/auth/logout",
         method="post",
     )
 
 
+def _top_bar(*right: rx.Component) -> rx.Component:
+    return rx.hstack(
+        brand(),
+        rx.spacer(),
+        language_switcher(),
+        *right,
+        padding="1em 1.5em",
+        align="center",
+        border_bottom=f"1px solid {rx.color('gray', 5)}",
+        wrap="wrap",
+        spacing="3",
+    )
+
+
 def public_shell(*children: rx.Component) -> rx.Component:
     return rx.box(
-        rx.hstack(
-            brand(),
-            rx.spacer(),
+        _top_bar(
             rx.cond(
                 SessionState.signed_in,
-                rx.link(rx.button("Dashboard"), href="/dashboard"),
+                rx.link(rx.button(tr("nav.dashboard")), href="/dashboard"),
                 rx.hstack(
-                    rx.link(rx.button("Log in", variant="soft"), href="/login"),
-                    rx.link(rx.button("Sign up"), href="/signup"),
+                    rx.link(rx.button(tr("nav.login"), variant="soft"), href="/login"),
+                    rx.link(rx.button(tr("nav.signup")), href="/signup"),
                 ),
             ),
-            padding="1em 1.5em",
-            align="center",
-            border_bottom=f"1px solid {rx.color('gray', 5)}",
         ),
         rx.container(rx.vstack(flash(), *children, spacing="5", padding_y="2em"), size="3"),
     )
 
 
-def _nav_link(label: str, href: str, icon: str) -> rx.Component:
+def _nav_link(key: str, href: str, icon: str) -> rx.Component:
     return rx.link(
-        rx.hstack(rx.icon(icon, size=18), rx.text(label), align="center"),
+        rx.hstack(rx.icon(icon, size=18), rx.text(tr(key)), align="center"),
         href=href,
         underline="none",
         padding="0.5em 0.75em",
@@ -88,28 +99,22 @@ def _nav_link(label: str, href: str, icon: str) -> rx.Component:
     )
 
 
-def dashboard_shell(title: str, *children: rx.Component) -> rx.Component:
+def dashboard_shell(title_key: str, *children: rx.Component) -> rx.Component:
     return rx.box(
-        rx.hstack(
-            brand(),
-            rx.spacer(),
+        _top_bar(
             rx.text(SessionState.email, id="user-email", color_scheme="gray"),
             logout_button(),
-            padding="1em 1.5em",
-            align="center",
-            border_bottom=f"1px solid {rx.color('gray', 5)}",
-            wrap="wrap",
         ),
         rx.flex(
             rx.vstack(
-                *[_nav_link(label, href, icon) for label, href, icon in DASHBOARD_NAV],
+                *[_nav_link(key, href, icon) for key, href, icon in DASHBOARD_NAV],
                 padding="1em",
                 min_width="200px",
                 spacing="1",
             ),
             rx.vstack(
                 flash(),
-                rx.heading(title, size="7"),
+                rx.heading(tr(title_key), size="7"),
                 *children,
                 spacing="4",
                 padding="1.5em",

@@ -5,23 +5,22 @@ from __future__ import annotations
 import reflex as rx
 
 from aiusage.components.layout import dashboard_shell
+from aiusage.components.text import tr
 from aiusage.state.auth import SessionState
 
 
 def overview() -> rx.Component:
     return dashboard_shell(
-        "Overview",
+        "nav.overview",
         rx.card(
             rx.vstack(
-                rx.text("Signed in as"),
+                rx.text(tr("overview.signed_in_as")),
                 rx.heading(SessionState.email, size="5", id="overview-email"),
-                rx.text("Your usage and balance will appear here.", color_scheme="gray"),
+                rx.text(tr("overview.placeholder"), color_scheme="gray"),
             )
         ),
     )
 
 
 def add_pages(app: rx.App) -> None:
-    app.add_page(
-        overview, route="/dashboard", title="Dashboard · aiusage", on_load=SessionState.load_private
-    )
+    app.add_page(overview, route="/dashboard", title="aiusage", on_load=SessionState.load_private)

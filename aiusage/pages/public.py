@@ -6,7 +6,9 @@ import reflex as rx
 
 from aiusage.components.forms import field, native_form
 from aiusage.components.layout import public_shell
+from aiusage.components.text import tr
 from aiusage.state.auth import SessionState
+from aiusage.state.locale import LocaleState
 
 
 class ResetPasswordState(rx.State):
@@ -15,7 +17,7 @@ class ResetPasswordState(rx.State):
         return self.router.url.query_parameters.get("token", "")
 
 
-def _form(action: str, *fields: rx.Component, submit: str, form_id: str) -> rx.Component:
+def _form(action: str, *fields: rx.Component, submit: rx.Var[str], form_id: str) -> rx.Component:
     return native_form(
         rx.vstack(
             *fields,
@@ -30,7 +32,7 @@ def _form(action: str, *fields: rx.Component, submit: str, form_id: str) -> rx.C
     )
 
 
-def _card(title: str, *children: rx.Component) -> rx.Component:
+def _card(title: rx.Var[str], *children: rx.Component) -> rx.Component:
     return rx.center(
         rx.card(
             rx.vstack(rx.heading(title, size="6"), *children, spacing="4"),
@@ -45,17 +47,17 @@ def _card(title: str, *children: rx.Component) -> rx.Component:
 def landing() -> rx.Component:
     return public_shell(
         rx.vstack(
-            rx.heading("One gateway for your AI model APIs", size="9"),
+            rx.heading(tr("landing.title"), size="9"),
             rx.text(
-                "Point Claude Code, the Anthropic and OpenAI SDKs or curl at aiusage. "
-                "We forward every request, meter its tokens and cost, charge it against your "
-                "credit, and show you your spend over time — never the content.",
+                tr("landing.body"),
                 size="5",
                 color_scheme="gray",
             ),
             rx.hstack(
-                rx.link(rx.button("Create an account", size="4"), href="/signup"),
-                rx.link(rx.button("Log in", size="4", variant="soft"), href="/login"),
+                rx.link(rx.button(tr("landing.cta_signup"), size="4"), href="/signup"),
+                rx.link(
+                    rx.button(tr("landing.cta_login"), size="4", variant="soft"), href="/login"
+                ),
             ),
             spacing="5",
             padding_y="3em",
@@ -66,24 +68,24 @@ def landing() -> rx.Component:
 def login() -> rx.Component:
     return public_shell(
         _card(
-            "Log in",
+            tr("auth.login.title"),
             _form(
                 "/api/auth/login",
-                field("Email", "email", "email", auto_complete="email", required=True),
+                field(tr("auth.email"), "email", "email", auto_complete="email", required=True),
                 field(
-                    "Password",
+                    tr("auth.password"),
                     "password",
                     "password",
                     auto_complete="current-password",
                     required=True,
                 ),
-                submit="Log in",
+                submit=tr("auth.login.submit"),
                 form_id="login-form",
             ),
             rx.hstack(
-                rx.link("Forgot your password?", href="/forgot-password"),
+                rx.link(tr("auth.login.forgot"), href="/forgot-password"),
                 rx.spacer(),
-                rx.link("Create an account", href="/signup"),
+                rx.link(tr("auth.login.to_signup"), href="/signup"),
                 width="100%",
                 wrap="wrap",
             ),
@@ -94,22 +96,23 @@ def login() -> rx.Component:
 def signup() -> rx.Component:
     return public_shell(
         _card(
-            "Create your account",
+            tr("auth.signup.title"),
             _form(
                 "/api/auth/signup",
-                field("Email", "email", "email", auto_complete="email", required=True),
+                rx.el.input(type="hidden", name="lang", value=LocaleState.current),
+                field(tr("auth.email"), "email", "email", auto_complete="email", required=True),
                 field(
-                    "Password (at least 8 characters)",
+                    tr("auth.password_new"),
                     "password",
                     "password",
                     auto_complete="new-password",
                     required=True,
                     min_length=8,
                 ),
-                submit="Sign up",
+                submit=tr("auth.signup.submit"),
                 form_id="signup-form",
             ),
-            rx.link("Already have an account? Log in", href="/login"),
+            rx.link(tr("auth.signup.to_login"), href="/login"),
         )
     )
 
@@ -117,12 +120,12 @@ def signup() -> rx.Component:
 def forgot_password() -> rx.Component:
     return public_shell(
         _card(
-            "Reset your password",
-            rx.text("We will mail you a link to choose a new password.", color_scheme="gray"),
+            tr("auth.forgot.title"),
+            rx.text(tr("auth.forgot.body"), color_scheme="gray"),
             _form(
                 "/api/auth/forgot-password",
-                field("Email", "email", "email", auto_complete="email", required=True),
-                submit="Send the link",
+                field(tr("auth.email"), "email", "email", auto_complete="email", required=True),
+                submit=tr("auth.forgot.submit"),
                 form_id="forgot-form",
             ),
         )
@@ -132,19 +135,19 @@ def forgot_password() -> rx.Component:
 def reset_password() -> rx.Component:
     return public_shell(
         _card(
-            "Choose a new password",
+            tr("auth.reset.title"),
             _form(
                 "/api/auth/reset-password",
                 rx.el.input(type="hidden", name="token", value=ResetPasswordState.token),
                 field(
-                    "New password",
+                    tr("auth.reset.password"),
                     "password",
                     "password",
                     auto_complete="new-password",
                     required=True,
                     min_length=8,
                 ),
-                submit="Save the new password",
+                submit=tr("auth.reset.submit"),
                 form_id="reset-form",
             ),
         )
@@ -153,12 +156,8 @@ def reset_password() -> rx.Component:
 
 def add_pages(app: rx.App) -> None:
     load = SessionState.load_public
-    app.add_page(landing, route="/", title="aiusage — AI API gateway", on_load=load)
-    app.add_page(login, route="/login", title="Log in · aiusage", on_load=load)
-    app.add_page(signup, route="/signup", title="Sign up · aiusage", on_load=load)
-    app.add_page(
-        forgot_password, route="/forgot-password", title="Reset password · aiusage", on_load=load
-    )
-    app.add_page(
-        reset_password, route="/reset-password", title="New password · aiusage", on_load=load
-    )
+    app.add_page(landing, route="/", title="aiusage", on_load=load)
+    app.add_page(login, route="/login", title="aiusage", on_load=load)
+    app.add_page(signup, route="/signup", title="aiusage", on_load=load)
+    app.add_page(forgot_password, route="/forgot-password", title="aiusage", on_load=load)
+    app.add_page(reset_password, route="/reset-password", title="aiusage", on_load=load)

@@ -10,6 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiusage.config import get_settings
+from aiusage.i18n import DEFAULT as DEFAULT_LANGUAGE
+from aiusage.i18n import LANGUAGES, t
 from aiusage.models import EmailToken, User, UserSession, utcnow
 from aiusage.services import email
 from aiusage.services.errors import ServiceError
@@ -50,7 +52,12 @@ async def get_by_email(session: AsyncSession, address: str) -> User | None:
 
 
 async def create_user(
-    session: AsyncSession, address: str, password: str, *, verified: bool = False
+    session: AsyncSession,
+    address: str,
+    password: str,
+    *,
+    verified: bool = False,
+    locale: str = DEFAULT_LANGUAGE,
 ) -> User:
     """Creates the account. Raises email_taken if it exists (checked again by the DB)."""
     address = normalize_email(address)
@@ -61,6 +68,7 @@ async def create_user(
         email=address,
         password_hash=await hash_password(password),
         email_verified_at=utcnow() if verified else None,
+        locale=locale if locale in LANGUAGES else DEFAULT_LANGUAGE,
     )
     session.add(user)
     try:
@@ -112,9 +120,12 @@ async def _consume_token(session: AsyncSession, token: str, purpose: str) -> Use
     return user
 
 
-async def sign_up(session: AsyncSession, address: str, password: str) -> User:
-    """A new, unverified account and its verification mail (same transaction)."""
-    user = await create_user(session, address, password)
+async def sign_up(
+    session: AsyncSession, address: str, password: str, locale: str = DEFAULT_LANGUAGE
+) -> User:
+    """A new, unverified account and its verification mail (same transaction), in the
+    language the visitor was reading the site in."""
+    user = await create_user(session, address, password, locale=locale)
     await send_verification(session, user)
     return user
 
@@ -128,11 +139,8 @@ async def send_verification(session: AsyncSession, user: User) -> None:
     await email.enqueue(
         session,
         user.email,
-        "Confirm your aiusage email address",
-        "Welcome to aiusage.\n\n"
-        f"Confirm your email address by opening this link:\n{link}\n\n"
-        f"The link works once and expires in {settings.verification_ttl_hours} hours. "
-        "If you did not sign up, ignore this mail.\n",
+        t(user.locale, "mail.verify.subject"),
+        t(user.locale, "mail.verify.body", link=link, hours=settings.verification_ttl_hours),
     )
 
 
@@ -192,11 +200,8 @@ async def request_password_reset(session: AsyncSession, address: str) -> None:
     await email.enqueue(
         session,
         user.email,
-        "Reset your aiusage password",
-        f"Someone asked to reset the password of this aiusage account.\n\n"
-        f"Choose a new password here:\n{link}\n\n"
-        f"The link works once and expires in {settings.reset_ttl_minutes} minutes. "
-        "If it was not you, ignore this mail: your password stays as it is.\n",
+        t(user.locale, "mail.reset.subject"),
+        t(user.locale, "mail.reset.body", link=link, minutes=settings.reset_ttl_minutes),
     )
 
 

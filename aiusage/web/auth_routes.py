@@ -9,6 +9,7 @@ from starlette.routing import Route
 
 from aiusage.config import get_settings
 from aiusage.db import session_scope
+from aiusage.i18n import negotiate
 from aiusage.services import accounts, sessions
 from aiusage.services.errors import RateLimited, ServiceError
 from aiusage.services.ratelimit import SlidingWindow
@@ -102,9 +103,10 @@ async def signup(request: Request) -> Response:
     try:
         if not same_origin(request):
             raise CSRF
-        fields = await read_fields(request, "email", "password")
+        fields = await read_fields(request, "email", "password", "lang")
+        lang = fields["lang"] or negotiate(request.headers.get("accept-language"))
         async with session_scope() as db:
-            await accounts.sign_up(db, fields["email"], fields["password"])
+            await accounts.sign_up(db, fields["email"], fields["password"], lang)
     except ServiceError as error:
         return error_response(request, error, "/signup")
     return ok_response(request, "/login", notice="check_email")
