@@ -8,5 +8,8 @@ from aiusage.web.asgi import FrontDoor
 
 app = rx.App(api_transformer=FrontDoor)
 app.register_lifespan_task(app_lifespan)
-public.add_pages(app)
-dashboard.add_pages(app)
+
+# Each page module registers its routes; a new area of the dashboard adds its module here.
+PAGE_MODULES = [public, dashboard]
+for module in PAGE_MODULES:
+    module.add_pages(app)

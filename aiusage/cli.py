@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -85,9 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Modules whose commands register themselves on import (via @command).
+COMMAND_MODULES = ["aiusage.cli_commands"]
+
+
 def _load_command_modules() -> None:
-    # Commands of later features register themselves on import.
-    import aiusage.cli_commands  # noqa: F401
+    for name in COMMAND_MODULES:
+        importlib.import_module(name)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -91,7 +91,34 @@ class Settings(BaseSettings):
     # Proxy key cache: revocation takes effect within this many seconds.
     key_cache_ttl: float = Field(1.0, ge=0)
 
-    @field_validator("site_url", "anthropic_base_url", "openai_base_url")
+    # Billing (Stripe). Without a secret key, top-up says it is not configured.
+    stripe_secret_key: str = ""
+    stripe_webhook_secret: str = ""
+    stripe_api_base: str = "https://api.stripe.com"
+    currency: str = "usd"
+    topup_min_usd: Decimal = Field(Decimal("5"), gt=0)
+    topup_max_usd: Decimal = Field(Decimal("1000"), gt=0)
+    topup_presets_usd: str = "10,25,50,100"
+    low_balance_default_usd: Decimal = Field(Decimal("5"), ge=0)
+    auto_topup_min_interval_minutes: int = Field(60, gt=0)
+
+    # Sign in with Google (OpenID Connect); hidden unless client id and secret are set.
+    google_issuer: str = "https://accounts.google.com"
+    google_client_id: str = ""
+    google_client_secret: str = ""
+
+    # Privacy: retention periods, contact, analytics (only after consent).
+    usage_retention_days: int = Field(396, gt=0)  # 13 months
+    closed_account_grace_days: int = Field(90, ge=0)
+    support_retention_days: int = Field(730, gt=0)  # 24 months
+    contact_email: str = "privacy@localhost"
+    operator_email: str = "support@localhost"
+    gtm_id: str = ""
+    policy_effective_date: str = "2026-11-23"
+
+    @field_validator(
+        "site_url", "anthropic_base_url", "openai_base_url", "stripe_api_base", "google_issuer"
+    )
     @classmethod
     def _http_url(cls, value: str) -> str:
         parts = urlsplit(value)

@@ -45,8 +45,16 @@ def _created() -> Column:
     return Column(UTCDateTime(), nullable=False, default=utcnow)
 
 
+def _count() -> Column:
+    return Column(sa.BigInteger(), nullable=False, default=0)
+
+
 def _money(*, nullable: bool = False) -> Column:
     return Column(sa.BigInteger(), nullable=nullable, default=0 if not nullable else None)
+
+
+def _flag() -> Column:
+    return Column(sa.Boolean(), nullable=False, default=False, server_default=sa.false())
 
 
 def _fk(target: str, *, index: bool = True, nullable: bool = False) -> Column:
@@ -69,6 +77,36 @@ class User(SQLModel, table=True):
     # balance = sum of this user's ledger; held = worst-case cost of requests in flight.
     balance_nano: int = Field(default=0, sa_column=_money())
     held_nano: int = Field(default=0, sa_column=_money())
+    marketing_opt_out: bool = Field(default=False, sa_column=_flag())
+    # Closed accounts stop working at once and are purged after the grace period.
+    purge_after: datetime | None = Field(default=None, sa_column=_time(index=True))
+    # Billing (Stripe): the customer, the saved card's brand and last four digits, alerts.
+    stripe_customer_id: str | None = Field(
+        default=None, sa_column=Column(sa.String(64), unique=True)
+    )
+    stripe_payment_method_id: str | None = Field(default=None, sa_column=Column(sa.String(64)))
+    card_brand: str | None = Field(default=None, sa_column=Column(sa.String(16)))
+    card_last4: str | None = Field(default=None, sa_column=Column(sa.String(4)))
+    low_balance_threshold_nano: int | None = Field(default=None, sa_column=_money(nullable=True))
+    low_balance_alerted_at: datetime | None = Field(default=None, sa_column=_time())
+    auto_topup_enabled: bool = Field(default=False, sa_column=_flag())
+    auto_topup_below_nano: int | None = Field(default=None, sa_column=_money(nullable=True))
+    auto_topup_amount_nano: int | None = Field(default=None, sa_column=_money(nullable=True))
+    auto_topup_last_at: datetime | None = Field(default=None, sa_column=_time())
+
+
+class UserIdentity(SQLModel, table=True):
+    """A way to sign in other than the password, e.g. Google (OpenID Connect `sub`)."""
+
+    __tablename__ = "user_identities"
+    __table_args__ = (sa.UniqueConstraint("provider", "subject"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=_fk("users.id"))
+    provider: str = Field(sa_column=Column(sa.String(32), nullable=False))
+    subject: str = Field(sa_column=Column(sa.String(255), nullable=False))
+    email: str = Field(default="", sa_column=Column(sa.String(320), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_created())
 
 
 class UserSession(SQLModel, table=True):
@@ -229,3 +267,92 @@ class UsageRecord(SQLModel, table=True):
     ip_hash: str = Field(default="", sa_column=Column(sa.String(64), nullable=False))
     user_agent: str = Field(default="", sa_column=Column(sa.String(512), nullable=False))
     client_session_id: str | None = Field(default=None, sa_column=Column(sa.String(128)))
+
+
+class UsageHourly(SQLModel, table=True):
+    """Usage rolled up per user, key, model and hour, kept current by the usage writer, so
+    charts never scan the raw table. Latency is kept as a histogram for percentiles."""
+
+    __tablename__ = "usage_hourly"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "proxy_key_id", "provider", "model", "hour"),
+        sa.Index("ix_usage_hourly_user_hour", "user_id", "hour"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=_fk("users.id", index=False))
+    proxy_key_id: int = Field(sa_column=Column(sa.Integer(), nullable=False))
+    provider: str = Field(sa_column=Column(sa.String(16), nullable=False))
+    model: str = Field(sa_column=Column(sa.String(100), nullable=False))
+    hour: datetime = Field(sa_column=_time(nullable=False))
+    requests: int = Field(default=0, sa_column=_count())
+    errors: int = Field(default=0, sa_column=_count())
+    input_tokens: int = Field(default=0, sa_column=_count())
+    output_tokens: int = Field(default=0, sa_column=_count())
+    cache_write_tokens: int = Field(default=0, sa_column=_count())
+    cache_read_tokens: int = Field(default=0, sa_column=_count())
+    cost_nano: int = Field(default=0, sa_column=_count())
+    charged_nano: int = Field(default=0, sa_column=_count())
+    latency_ms_sum: int = Field(default=0, sa_column=_count())
+    # Requests whose latency was at most LATENCY_BUCKETS_MS[i] (and above the one before).
+    lat_0: int = Field(default=0, sa_column=_count())
+    lat_1: int = Field(default=0, sa_column=_count())
+    lat_2: int = Field(default=0, sa_column=_count())
+    lat_3: int = Field(default=0, sa_column=_count())
+    lat_4: int = Field(default=0, sa_column=_count())
+    lat_5: int = Field(default=0, sa_column=_count())
+    lat_6: int = Field(default=0, sa_column=_count())
+    lat_7: int = Field(default=0, sa_column=_count())
+    lat_8: int = Field(default=0, sa_column=_count())
+    lat_9: int = Field(default=0, sa_column=_count())
+
+
+# Upper bounds (ms) of UsageHourly.lat_0 … lat_9; the last catches everything slower.
+LATENCY_BUCKETS_MS = (100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 2**31 - 1)
+
+
+# --- billing ------------------------------------------------------------------------------
+
+
+class CheckoutSession(SQLModel, table=True):
+    """A Stripe Checkout Session we created for a top-up; credited at most once."""
+
+    __tablename__ = "checkout_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    stripe_session_id: str = Field(sa_column=Column(sa.String(255), unique=True, nullable=False))
+    user_id: int = Field(sa_column=_fk("users.id"))
+    amount_nano: int = Field(sa_column=Column(sa.BigInteger(), nullable=False))
+    currency: str = Field(default="usd", sa_column=Column(sa.String(8), nullable=False))
+    status: str = Field(default="open", sa_column=Column(sa.String(16), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_created())
+    credited_at: datetime | None = Field(default=None, sa_column=_time())
+
+
+class StripeEvent(SQLModel, table=True):
+    """Webhook events already handled (by Stripe's event id): each acts exactly once."""
+
+    __tablename__ = "stripe_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(sa_column=Column(sa.String(255), unique=True, nullable=False))
+    type: str = Field(sa_column=Column(sa.String(64), nullable=False))
+    received_at: datetime = Field(default_factory=utcnow, sa_column=_created())
+
+
+# --- support ------------------------------------------------------------------------------
+
+
+class SupportMessage(SQLModel, table=True):
+    """A message from the dashboard's contact form (kept for the configured retention)."""
+
+    __tablename__ = "support_messages"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int | None = Field(default=None, sa_column=_fk("users.id", nullable=True))
+    email: str = Field(sa_column=Column(sa.String(320), nullable=False))
+    subject: str = Field(sa_column=Column(sa.String(200), nullable=False))
+    body: str = Field(sa_column=Column(sa.Text(), nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=_time(nullable=False, index=True)
+    )

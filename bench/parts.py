@@ -498,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
             floors = [("static", "auto"), ("httpx", "auto")]
             if args.extras:
                 env["PYTHONPATH"] = str(args.extras)
-                floors += [("httpx", "uvloop"), ("aiohttp", "uvloop")]
+                floors += [("httpx", "uvloop"), ("aiohttp", "auto"), ("aiohttp", "uvloop")]
             report["floors"] = [
                 row
                 for mode, loop in floors

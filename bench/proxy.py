@@ -694,7 +694,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--rss-every", type=int, default=0, help="RSS sample interval (requests)")
     p.add_argument("--profile", action="store_true", help="also profile the proxy with py-spy")
-    p.add_argument("--profile-requests", type=int, default=20000)
+    p.add_argument("--profile-requests", type=int, default=6000)
     p.add_argument("--profile-concurrency", type=int, default=32)
     p.add_argument("--profile-rate", type=int, default=250, help="py-spy samples per second")
     p.add_argument(

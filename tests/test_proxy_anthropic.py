@@ -156,3 +156,30 @@ async def test_compressed_responses_are_passed_on_and_still_metered(
     rows = await wait_usage(account.id, 2)
     assert [r.output_tokens for r in rows] == [321, 321]
     assert [r.streamed for r in rows] == [False, True]
+
+
+async def test_usage_is_rolled_up_per_hour_as_it_is_written(app_url, fake, make_account):
+    from sqlalchemy import select
+
+    from aiusage.db import session_scope
+    from aiusage.models import UsageHourly
+
+    account = await make_account(provider_keys={"anthropic": USER_KEY})
+    fake.behavior.input_tokens = 11
+    fake.behavior.output_tokens = 7
+    fake.behavior.cache_read = 100
+    sdk = client(app_url, account.proxy_key)
+    for _ in range(3):
+        sdk.messages.create(
+            model="claude-haiku-4-5", max_tokens=10, messages=[{"role": "user", "content": "x"}]
+        )
+    rows = await wait_usage(account.id, 3)
+    async with session_scope() as session:
+        (rollup,) = (
+            await session.execute(select(UsageHourly).where(UsageHourly.user_id == account.id))
+        ).scalars()
+    assert rollup.requests == 3 and rollup.errors == 0
+    assert (rollup.input_tokens, rollup.output_tokens, rollup.cache_read_tokens) == (33, 21, 300)
+    assert rollup.charged_nano == sum(r.charged_nano for r in rows)
+    assert rollup.hour == rows[0].created_at.replace(minute=0, second=0, microsecond=0)
+    assert sum(getattr(rollup, f"lat_{i}") for i in range(10)) == 3

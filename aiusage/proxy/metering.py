@@ -8,14 +8,18 @@ graceful shutdown the queue is drained before the process exits."""
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiusage.db import session_scope, write_lock
-from aiusage.models import ProxyKey, UsageRecord, utcnow
+from aiusage.models import LATENCY_BUCKETS_MS, ProxyKey, UsageHourly, UsageRecord, utcnow
 from aiusage.services import billing
 
 log = logging.getLogger("aiusage.metering")
@@ -105,12 +109,67 @@ class UsageWriter:
                 delay = min(delay * 2, 5.0)
 
 
+_ROLLUP_KEY = ("user_id", "proxy_key_id", "provider", "model", "hour")
+_ROLLUP_SUMS = (
+    "requests",
+    "errors",
+    "input_tokens",
+    "output_tokens",
+    "cache_write_tokens",
+    "cache_read_tokens",
+    "cost_nano",
+    "charged_nano",
+    "latency_ms_sum",
+    *(f"lat_{i}" for i in range(len(LATENCY_BUCKETS_MS))),
+)
+
+
+def rollups(rows: list[UsageRecord]) -> list[dict[str, Any]]:
+    """The batch summed per user, key, model and hour (what the dashboard charts read)."""
+    sums: dict[tuple, dict[str, Any]] = {}
+    for row in rows:
+        hour = row.created_at.replace(minute=0, second=0, microsecond=0)
+        key = (row.user_id, row.proxy_key_id or 0, row.provider, row.model, hour)
+        entry = sums.get(key)
+        if entry is None:
+            entry = sums[key] = dict(zip(_ROLLUP_KEY, key, strict=True))
+            entry.update(dict.fromkeys(_ROLLUP_SUMS, 0))
+        entry["requests"] += 1
+        entry["errors"] += row.status >= 400 or row.error_type is not None
+        entry["input_tokens"] += row.input_tokens
+        entry["output_tokens"] += row.output_tokens
+        entry["cache_write_tokens"] += row.cache_write_5m_tokens + row.cache_write_1h_tokens
+        entry["cache_read_tokens"] += row.cache_read_tokens
+        entry["cost_nano"] += row.cost_nano
+        entry["charged_nano"] += row.charged_nano
+        entry["latency_ms_sum"] += row.latency_ms
+        bucket = bisect.bisect_left(LATENCY_BUCKETS_MS, row.latency_ms)
+        entry[f"lat_{min(bucket, len(LATENCY_BUCKETS_MS) - 1)}"] += 1
+    return list(sums.values())
+
+
+async def add_rollups(session: AsyncSession, rows: list[UsageRecord]) -> None:
+    values = rollups(rows)
+    if not values:
+        return
+    insert = sqlite_insert if session.bind.dialect.name == "sqlite" else postgres_insert
+    statement = insert(UsageHourly).values(values)
+    table = UsageHourly.__table__.c
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=list(_ROLLUP_KEY),
+            set_={name: table[name] + statement.excluded[name] for name in _ROLLUP_SUMS},
+        )
+    )
+
+
 async def write_batch(batch: list[Settlement]) -> None:
     now = utcnow()
     async with write_lock(), session_scope() as session:
         rows = [UsageRecord(user_id=s.user_id, proxy_key_id=s.key_id, **s.usage) for s in batch]
         session.add_all(rows)
         await session.flush()
+        await add_rollups(session, rows)
         for settlement, row in zip(batch, rows, strict=True):
             if settlement.charge_nano:
                 await billing.book(

@@ -13,8 +13,12 @@ from aiusage.proxy.app import is_proxy_path, proxy_app
 from aiusage.web import auth_routes, health
 
 
+# Each module's `routes` list is served under /api/; new backend routes add their module here.
+ROUTE_MODULES = [auth_routes, health]
+
+
 def web_app() -> Starlette:
-    return Starlette(routes=[*auth_routes.routes, *health.routes])
+    return Starlette(routes=[route for module in ROUTE_MODULES for route in module.routes])
 
 
 class FrontDoor:
