@@ -12,7 +12,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from aiusage.proxy.app import is_proxy_path, proxy_app
 from aiusage.web import auth_routes, health
 
-
 # Each module's `routes` list is served under /api/; new backend routes add their module here.
 ROUTE_MODULES = [auth_routes, health]
 
