@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import insert as sa_insert
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -124,31 +125,31 @@ _ROLLUP_SUMS = (
 )
 
 
-def rollups(rows: list[UsageRecord]) -> list[dict[str, Any]]:
-    """The batch summed per user, key, model and hour (what the dashboard charts read)."""
+def rollups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The batch's usage rows summed per user, key, model and hour (what charts read)."""
     sums: dict[tuple, dict[str, Any]] = {}
     for row in rows:
-        hour = row.created_at.replace(minute=0, second=0, microsecond=0)
-        key = (row.user_id, row.proxy_key_id or 0, row.provider, row.model, hour)
+        hour = row["created_at"].replace(minute=0, second=0, microsecond=0)
+        key = (row["user_id"], row["proxy_key_id"] or 0, row["provider"], row["model"], hour)
         entry = sums.get(key)
         if entry is None:
             entry = sums[key] = dict(zip(_ROLLUP_KEY, key, strict=True))
             entry.update(dict.fromkeys(_ROLLUP_SUMS, 0))
         entry["requests"] += 1
-        entry["errors"] += row.status >= 400 or row.error_type is not None
-        entry["input_tokens"] += row.input_tokens
-        entry["output_tokens"] += row.output_tokens
-        entry["cache_write_tokens"] += row.cache_write_5m_tokens + row.cache_write_1h_tokens
-        entry["cache_read_tokens"] += row.cache_read_tokens
-        entry["cost_nano"] += row.cost_nano
-        entry["charged_nano"] += row.charged_nano
-        entry["latency_ms_sum"] += row.latency_ms
-        bucket = bisect.bisect_left(LATENCY_BUCKETS_MS, row.latency_ms)
+        entry["errors"] += row["status"] >= 400 or row["error_type"] is not None
+        entry["input_tokens"] += row["input_tokens"]
+        entry["output_tokens"] += row["output_tokens"]
+        entry["cache_write_tokens"] += row["cache_write_5m_tokens"] + row["cache_write_1h_tokens"]
+        entry["cache_read_tokens"] += row["cache_read_tokens"]
+        entry["cost_nano"] += row["cost_nano"]
+        entry["charged_nano"] += row["charged_nano"]
+        entry["latency_ms_sum"] += row["latency_ms"]
+        bucket = bisect.bisect_left(LATENCY_BUCKETS_MS, row["latency_ms"])
         entry[f"lat_{min(bucket, len(LATENCY_BUCKETS_MS) - 1)}"] += 1
     return list(sums.values())
 
 
-async def add_rollups(session: AsyncSession, rows: list[UsageRecord]) -> None:
+async def add_rollups(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     values = rollups(rows)
     if not values:
         return
@@ -164,31 +165,47 @@ async def add_rollups(session: AsyncSession, rows: list[UsageRecord]) -> None:
 
 
 async def write_batch(batch: list[Settlement]) -> None:
+    """One transaction for the whole batch, with set-based statements: the usage rows, their
+    rollups, the ledger rows with their balance changes and hold releases, the keys' spend."""
     now = utcnow()
+    rows = [{"user_id": s.user_id, "proxy_key_id": s.key_id, **s.usage} for s in batch]
     async with write_lock(), session_scope() as session:
-        rows = [UsageRecord(user_id=s.user_id, proxy_key_id=s.key_id, **s.usage) for s in batch]
-        session.add_all(rows)
-        await session.flush()
-        await add_rollups(session, rows)
-        for settlement, row in zip(batch, rows, strict=True):
-            if settlement.charge_nano:
-                await billing.book(
-                    session,
-                    settlement.user_id,
-                    -settlement.charge_nano,
-                    billing.USAGE,
-                    f"{row.provider} {row.model}",
-                    usage_id=row.id,
-                    release_nano=settlement.hold_nano,
+        usage_ids = (
+            (
+                await session.execute(
+                    sa_insert(UsageRecord).returning(UsageRecord.id, sort_by_parameter_order=True),
+                    rows,
                 )
-            else:
-                await billing.release_hold(session, settlement.user_id, settlement.hold_nano)
+            )
+            .scalars()
+            .all()
+        )
+        await add_rollups(session, rows)
+        await billing.book_usage(
+            session,
+            [
+                billing.UsageCharge(
+                    s.user_id,
+                    s.charge_nano,
+                    s.hold_nano,
+                    usage_id,
+                    f"{row['provider']} {row['model']}",
+                )
+                for s, row, usage_id in zip(batch, rows, usage_ids, strict=True)
+            ],
+        )
+        per_key: dict[int, list[int]] = {}
+        for s in batch:
+            spent_and_held = per_key.setdefault(s.key_id, [0, 0])
+            spent_and_held[0] += s.charge_nano
+            spent_and_held[1] += s.key_hold_nano
+        for key_id, (spent, held) in per_key.items():
             await session.execute(
                 update(ProxyKey)
-                .where(ProxyKey.id == settlement.key_id)
+                .where(ProxyKey.id == key_id)
                 .values(
                     last_used_at=now,
-                    spent_nano=ProxyKey.spent_nano + settlement.charge_nano,
-                    held_nano=ProxyKey.held_nano - settlement.key_hold_nano,
+                    spent_nano=ProxyKey.spent_nano + spent,
+                    held_nano=ProxyKey.held_nano - held,
                 )
             )

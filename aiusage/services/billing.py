@@ -6,10 +6,12 @@ requests cannot overspend), then *settles*: the hold is released and the real ch
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from dataclasses import dataclass
+
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiusage.models import LedgerEntry, User
+from aiusage.models import LedgerEntry, User, utcnow
 from aiusage.services.errors import NotFound, ServiceError
 
 TOPUP = "topup"
@@ -81,6 +83,56 @@ async def book(
     session.add(entry)
     await session.flush()
     return entry
+
+
+@dataclass(frozen=True)
+class UsageCharge:
+    user_id: int
+    charge_nano: int
+    hold_nano: int  # released in the same statement
+    usage_id: int
+    description: str
+
+
+async def book_usage(session: AsyncSession, charges: list[UsageCharge]) -> None:
+    """Books many usage charges at once: one balance update per user (releasing the holds)
+    and one ledger row per charged request, whose balance-after follows the batch's order."""
+    per_user: dict[int, list[UsageCharge]] = {}
+    for charge in charges:
+        per_user.setdefault(charge.user_id, []).append(charge)
+    ledger_rows: list[dict] = []
+    now = utcnow()
+    for user_id, items in per_user.items():
+        total = sum(item.charge_nano for item in items)
+        final = (
+            await session.execute(
+                update(User)
+                .where(User.id == user_id)
+                .values(
+                    balance_nano=User.balance_nano - total,
+                    held_nano=User.held_nano - sum(item.hold_nano for item in items),
+                )
+                .returning(User.balance_nano)
+            )
+        ).scalar_one()
+        balance = final + total  # walk forward from the balance before the batch
+        for item in items:
+            if not item.charge_nano:
+                continue
+            balance -= item.charge_nano
+            ledger_rows.append(
+                {
+                    "user_id": user_id,
+                    "created_at": now,
+                    "kind": USAGE,
+                    "amount_nano": -item.charge_nano,
+                    "balance_after_nano": balance,
+                    "description": item.description[:255],
+                    "usage_id": item.usage_id,
+                }
+            )
+    if ledger_rows:
+        await session.execute(insert(LedgerEntry), ledger_rows)
 
 
 async def grant(
