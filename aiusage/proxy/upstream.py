@@ -44,6 +44,10 @@ _DROP_RESPONSE = frozenset(
         b"set-cookie",
         b"alt-svc",
         b"server",
+        # The upstream account's identifiers: with a platform key, they are the operator's.
+        b"anthropic-organization-id",
+        b"openai-organization",
+        b"openai-project",
     }
 )
 
