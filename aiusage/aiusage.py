@@ -2,7 +2,18 @@
 
 import reflex as rx
 
-from aiusage.pages import dashboard, public
+from aiusage.pages import (
+    billing,
+    connect,
+    dashboard,
+    keys,
+    legal,
+    public,
+    settings,
+    sign_in_methods,
+    support,
+    usage,
+)
 from aiusage.runtime import app_lifespan
 from aiusage.web.asgi import FrontDoor
 
@@ -10,6 +21,17 @@ app = rx.App(api_transformer=FrontDoor)
 app.register_lifespan_task(app_lifespan)
 
 # Each page module registers its routes; a new area of the dashboard adds its module here.
-PAGE_MODULES = [public, dashboard]
+PAGE_MODULES = [
+    public,
+    dashboard,
+    sign_in_methods,
+    usage,
+    keys,
+    connect,
+    billing,
+    legal,
+    settings,
+    support,
+]
 for module in PAGE_MODULES:
     module.add_pages(app)

@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Modules whose commands register themselves on import (via @command).
-COMMAND_MODULES = ["aiusage.cli_commands"]
+COMMAND_MODULES = ["aiusage.cli_commands", "aiusage.cli_billing", "aiusage.cli_privacy"]
 
 
 def _load_command_modules() -> None:

@@ -226,9 +226,8 @@ class LedgerEntry(SQLModel, table=True):
     description: str = Field(default="", sa_column=Column(sa.String(255), nullable=False))
     # Idempotency for external events (e.g. a Stripe event id): one row per reference.
     reference: str | None = Field(default=None, sa_column=Column(sa.String(128), unique=True))
-    usage_id: int | None = Field(
-        default=None, sa_column=_fk("usage.id", nullable=True, index=False)
-    )
+    # Indexed: the retention purge unlinks the ledger rows of the usage rows it deletes.
+    usage_id: int | None = Field(default=None, sa_column=_fk("usage.id", nullable=True))
 
 
 class UsageRecord(SQLModel, table=True):

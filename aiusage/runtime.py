@@ -13,7 +13,7 @@ import anyio
 from aiusage.db import dispose_engine
 from aiusage.migrations import upgrade_to_head
 from aiusage.proxy.runtime import runtime as proxy_runtime
-from aiusage.services import email
+from aiusage.services import email, retention
 
 log = logging.getLogger("aiusage.runtime")
 
@@ -24,12 +24,16 @@ async def app_lifespan() -> AsyncIterator[None]:
     await proxy_runtime.start()
     stop = asyncio.Event()
     sender = asyncio.create_task(email.run_sender(stop), name="aiusage-email-outbox")
+    purger = asyncio.create_task(retention.run_daily(stop), name="aiusage-retention-purge")
     try:
         yield
     finally:
         stop.set()
         sender.cancel()
+        purger.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sender
+        with contextlib.suppress(asyncio.CancelledError):
+            await purger
         await proxy_runtime.stop()  # writes every pending usage row and charge
         await dispose_engine()

@@ -13,11 +13,13 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 if [ "${1:-}" = "--test" ]; then
     .venv/bin/python -m pip install --quiet -e ".[test]"
-    # Browser tests drive Debian's chromium (Playwright's own browser download is not possible).
-    if [ ! -x /usr/bin/chromium ]; then
+    # Browser tests drive Debian's chromium (Playwright's own browser download is not possible);
+    # a CJK font lets the Chinese pages' screenshots show their text.
+    if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|noto.*cjk"; then
         SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
         $SUDO apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-wqy-microhei \
+            >/dev/null
     fi
     # The real Claude Code CLI, from the npm registry, for the end-to-end proxy test.
     scripts/install_claude_code.sh

@@ -41,7 +41,51 @@ TEST_ENV = {
     "AIUSAGE_PLATFORM_OPENAI_KEY": "sk-platform-openai-" + secrets.token_hex(12),
     "AIUSAGE_LOGIN_MAX_FAILURES_PER_ACCOUNT": "5",
     "AIUSAGE_LOGIN_MAX_ATTEMPTS_PER_IP": "1000",
+    # Non-default privacy settings: the privacy page must show these, not the defaults.
+    "AIUSAGE_USAGE_RETENTION_DAYS": "400",
+    "AIUSAGE_CLOSED_ACCOUNT_GRACE_DAYS": "45",
+    "AIUSAGE_SUPPORT_RETENTION_DAYS": "700",
+    "AIUSAGE_CONTACT_EMAIL": "privacy@aiusage.test",
+    "AIUSAGE_OPERATOR_EMAIL": "operator@aiusage.test",
 }
+# Sign in with Google against a local OpenID provider (tests/fakes/oidc_provider.py).
+OIDC_PORT = free_port()
+OIDC_CLIENT_ID, OIDC_CLIENT_SECRET = "aiusage-test.apps.example", secrets.token_urlsafe(24)
+TEST_ENV.update(
+    AIUSAGE_GOOGLE_ISSUER=f"http://127.0.0.1:{OIDC_PORT}",
+    AIUSAGE_GOOGLE_CLIENT_ID=OIDC_CLIENT_ID,
+    AIUSAGE_GOOGLE_CLIENT_SECRET=OIDC_CLIENT_SECRET,
+)
+
+
+@pytest.fixture(scope="session")
+def oidc_provider() -> Iterator:
+    from tests.fakes.oidc_provider import FakeOIDCProvider
+
+    provider = FakeOIDCProvider(OIDC_PORT, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET).start()
+    yield provider
+    provider.stop()
+
+
+# Billing against a local fake of Stripe's API (tests/fakes/stripe.py).
+STRIPE_PORT = free_port()
+STRIPE_WEBHOOK_SECRET = "whsec_" + secrets.token_hex(16)
+TEST_ENV.update(
+    AIUSAGE_STRIPE_SECRET_KEY="sk_test_" + secrets.token_hex(12),
+    AIUSAGE_STRIPE_WEBHOOK_SECRET=STRIPE_WEBHOOK_SECRET,
+    AIUSAGE_STRIPE_API_BASE=f"http://127.0.0.1:{STRIPE_PORT}",
+)
+
+
+@pytest.fixture(scope="session")
+def stripe_api() -> Iterator:
+    from tests.fakes.stripe import FakeStripe
+
+    fake = FakeStripe(port=STRIPE_PORT).start()
+    yield fake
+    fake.stop()
+
+
 os.environ.update(TEST_ENV)
 ARTIFACTS.mkdir(exist_ok=True)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from aiusage.components.billing_banner import low_balance_banner
+from aiusage.components.footer import footer
 from aiusage.components.forms import native_form
 from aiusage.components.language import language_switcher
 from aiusage.components.text import tr, tr_var
@@ -12,6 +14,13 @@ from aiusage.state.auth import SessionState
 # Later pages plug into the dashboard by adding an entry here: (catalog key, route, icon).
 DASHBOARD_NAV: list[tuple[str, str, str]] = [
     ("nav.overview", "/dashboard", "layout-dashboard"),
+    ("nav.usage", "/dashboard/usage", "chart-column"),
+    ("nav.keys", "/dashboard/keys", "key-round"),
+    ("nav.connect", "/dashboard/connect", "plug"),
+    ("nav.billing", "/dashboard/billing", "wallet"),
+    ("nav.sign_in_methods", "/dashboard/sign-in", "key-round"),
+    ("nav.settings", "/dashboard/settings", "settings"),
+    ("nav.support", "/dashboard/support", "life-buoy"),
 ]
 
 
@@ -85,6 +94,7 @@ def public_shell(*children: rx.Component) -> rx.Component:
             ),
         ),
         rx.container(rx.vstack(flash(), *children, spacing="5", padding_y="2em"), size="3"),
+        footer(),
     )
 
 
@@ -114,6 +124,7 @@ def dashboard_shell(title_key: str, *children: rx.Component) -> rx.Component:
             ),
             rx.vstack(
                 flash(),
+                low_balance_banner(),
                 rx.heading(tr(title_key), size="7"),
                 *children,
                 spacing="4",
@@ -123,4 +134,5 @@ def dashboard_shell(title_key: str, *children: rx.Component) -> rx.Component:
             direction=rx.breakpoints(initial="column", sm="row"),
             width="100%",
         ),
+        footer(),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from aiusage.components.forms import field, native_form
+from aiusage.components.google_button import google_button
 from aiusage.components.layout import public_shell
 from aiusage.components.text import tr
 from aiusage.state.auth import SessionState
@@ -82,6 +83,7 @@ def login() -> rx.Component:
                 submit=tr("auth.login.submit"),
                 form_id="login-form",
             ),
+            google_button(),
             rx.hstack(
                 rx.link(tr("auth.login.forgot"), href="/forgot-password"),
                 rx.spacer(),
@@ -112,6 +114,7 @@ def signup() -> rx.Component:
                 submit=tr("auth.signup.submit"),
                 form_id="signup-form",
             ),
+            google_button(),
             rx.link(tr("auth.signup.to_login"), href="/login"),
         )
     )

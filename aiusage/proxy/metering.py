@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiusage.db import session_scope, write_lock
 from aiusage.models import LATENCY_BUCKETS_MS, ProxyKey, UsageHourly, UsageRecord, utcnow
-from aiusage.services import billing
+from aiusage.services import alerts, billing
 
 log = logging.getLogger("aiusage.metering")
 BATCH = 500
@@ -209,3 +209,5 @@ async def write_batch(batch: list[Settlement]) -> None:
                     held_nano=ProxyKey.held_nano - held,
                 )
             )
+        # Low-balance mails in this transaction; auto top-ups start after it commits.
+        await alerts.after_charges(session, {s.user_id for s in batch if s.charge_nano})

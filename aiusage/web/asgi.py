@@ -10,10 +10,17 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aiusage.proxy.app import is_proxy_path, proxy_app
-from aiusage.web import auth_routes, health
+from aiusage.web import (
+    account_routes,
+    auth_routes,
+    health,
+    oauth_routes,
+    stripe_routes,
+    usage_routes,
+)
 
 # Each module's `routes` list is served under /api/; new backend routes add their module here.
-ROUTE_MODULES = [auth_routes, health]
+ROUTE_MODULES = [auth_routes, health, oauth_routes, stripe_routes, usage_routes, account_routes]
 
 
 def web_app() -> Starlette:

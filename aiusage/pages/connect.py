@@ -1,0 +1,124 @@
+""" "Connect your tools" (/dashboard/connect): base URLs and copy-paste snippets."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from aiusage.components.layout import dashboard_shell
+from aiusage.components.text import tr
+from aiusage.state.auth import SessionState
+from aiusage.state.dashboard_connect import ConnectState
+
+
+def copy_button(value: rx.Var, element_id: str) -> rx.Component:
+    return rx.button(
+        rx.icon("copy", size=14),
+        tr("common.copy"),
+        size="1",
+        variant="soft",
+        on_click=[rx.set_clipboard(value), rx.toast(tr("common.copied"), duration=1500)],
+        id=element_id,
+    )
+
+
+def base_url(label_key: str, value: rx.Var, element_id: str) -> rx.Component:
+    return rx.vstack(
+        rx.text(tr(label_key), size="2", weight="medium"),
+        rx.hstack(
+            rx.code(value, id=element_id, size="3", word_break="break-all"),
+            copy_button(value, f"{element_id}-copy"),
+            align="center",
+            wrap="wrap",
+        ),
+        spacing="1",
+    )
+
+
+def snippet(title_key: str, code: rx.Var, element_id: str) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading(tr(title_key), size="3"),
+                rx.spacer(),
+                copy_button(code, f"{element_id}-copy"),
+                width="100%",
+                align="center",
+            ),
+            rx.box(
+                rx.el.pre(
+                    code,
+                    id=element_id,
+                    style={
+                        "margin": "0",
+                        "font_family": "var(--code-font-family)",
+                        "font_size": "13px",
+                        "white_space": "pre",
+                    },
+                ),
+                background=rx.color("gray", 3),
+                border_radius="8px",
+                padding="0.75em 1em",
+                overflow_x="auto",
+                width="100%",
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def connect_page() -> rx.Component:
+    return dashboard_shell(
+        "nav.connect",
+        rx.text(tr("connect.intro"), color_scheme="gray"),
+        rx.card(
+            rx.vstack(
+                base_url("connect.anthropic_base", ConnectState.anthropic_base, "anthropic-base"),
+                base_url("connect.openai_base", ConnectState.openai_base, "openai-base"),
+                rx.vstack(
+                    rx.text(tr("connect.key_choice"), size="2", weight="medium"),
+                    rx.cond(
+                        ConnectState.key_options.length() > 0,
+                        rx.select.root(
+                            rx.select.trigger(id="connect-key", min_width="220px"),
+                            rx.select.content(
+                                rx.foreach(
+                                    ConnectState.key_options,
+                                    lambda o: rx.select.item(o["label"], value=o["value"]),
+                                )
+                            ),
+                            value=ConnectState.chosen,
+                            on_change=ConnectState.choose,
+                        ),
+                        rx.hstack(
+                            rx.text(tr("connect.no_key"), size="2", color_scheme="gray"),
+                            rx.link(tr("overview.cta_key_button"), href="/dashboard/keys"),
+                        ),
+                    ),
+                    rx.text(tr("connect.placeholder_note"), size="1", color_scheme="gray"),
+                    spacing="1",
+                ),
+                spacing="4",
+            ),
+            width="100%",
+        ),
+        snippet("connect.claude_code", ConnectState.claude_code, "snippet-claude-code"),
+        snippet("connect.anthropic_python", ConnectState.anthropic_python, "snippet-anthropic-py"),
+        snippet(
+            "connect.anthropic_typescript",
+            ConnectState.anthropic_typescript,
+            "snippet-anthropic-ts",
+        ),
+        snippet("connect.openai_python", ConnectState.openai_python, "snippet-openai-py"),
+        snippet("connect.curl", ConnectState.curl, "snippet-curl"),
+    )
+
+
+def add_pages(app: rx.App) -> None:
+    app.add_page(
+        connect_page,
+        route="/dashboard/connect",
+        title="aiusage · connect",
+        on_load=[SessionState.load_private, ConnectState.on_load],
+    )

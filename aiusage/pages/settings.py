@@ -1,0 +1,238 @@
+"""/dashboard/settings: email, password, language, low-balance alert, marketing emails,
+sign out everywhere, download your data, delete the account."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from aiusage.components.forms import field, native_form
+from aiusage.components.language import language_switcher
+from aiusage.components.layout import dashboard_shell
+from aiusage.components.text import tr, tr_var
+from aiusage.state.auth import SessionState
+from aiusage.state.settings import SettingsState
+
+
+def _outcome(section: str) -> rx.Component:
+    return rx.cond(
+        (SettingsState.section == section) & (SettingsState.message != ""),
+        rx.callout(
+            tr_var(SettingsState.message),
+            icon=rx.cond(SettingsState.failed, "triangle-alert", "info"),
+            color_scheme=rx.cond(SettingsState.failed, "red", "green"),
+            role=rx.cond(SettingsState.failed, "alert", "status"),
+            id=f"settings-{section}-message",
+            width="100%",
+        ),
+    )
+
+
+def _card(title_key: str, hint_key: str | None, *children: rx.Component, card_id: str):
+    return rx.card(
+        rx.vstack(
+            rx.heading(tr(title_key), size="4", as_="h2"),
+            *([rx.text(tr(hint_key), size="2", color_scheme="gray")] if hint_key else []),
+            *children,
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+        max_width="640px",
+        id=card_id,
+    )
+
+
+def email_card() -> rx.Component:
+    return _card(
+        "settings.email.title",
+        "settings.email.hint",
+        rx.hstack(
+            rx.text(tr("settings.email.current"), color_scheme="gray"),
+            rx.text(SettingsState.email, id="settings-current-email", weight="medium"),
+            wrap="wrap",
+        ),
+        rx.form(
+            rx.vstack(
+                field(tr("settings.email.new"), "new_email", "email", required=True),
+                rx.button(tr("settings.email.submit"), type="submit"),
+                spacing="3",
+                width="100%",
+            ),
+            on_submit=SettingsState.request_email_change,
+            reset_on_submit=True,
+            id="email-form",
+            width="100%",
+        ),
+        _outcome("email"),
+        card_id="settings-email",
+    )
+
+
+def password_card() -> rx.Component:
+    # A real form POST: the route rotates this browser's session cookie.
+    return _card(
+        "settings.password.title",
+        "settings.password.hint",
+        native_form(
+            rx.vstack(
+                field(
+                    tr("settings.password.current"),
+                    "current_password",
+                    "password",
+                    auto_complete="current-password",
+                    required=True,
+                ),
+                field(
+                    tr("settings.password.new"),
+                    "new_password",
+                    "password",
+                    auto_complete="new-password",
+                    required=True,
+                    min_length=8,
+                ),
+                rx.button(tr("settings.password.submit"), type="submit"),
+                spacing="3",
+                width="100%",
+            ),
+            action="/api/auth/change-password",
+            method="post",
+            id="password-form",
+            width="100%",
+        ),
+        card_id="settings-password",
+    )
+
+
+def language_card() -> rx.Component:
+    return _card(
+        "settings.language.title",
+        "settings.language.hint",
+        language_switcher(),
+        card_id="settings-language",
+    )
+
+
+def alerts_card() -> rx.Component:
+    return _card(
+        "settings.alerts.title",
+        "settings.alerts.hint",
+        rx.form(
+            rx.vstack(
+                field(
+                    tr("settings.alerts.label"),
+                    "threshold",
+                    "text",
+                    default_value=SettingsState.threshold,
+                    placeholder=SettingsState.default_threshold,
+                    input_mode="decimal",
+                    key=SettingsState.threshold,
+                ),
+                rx.button(tr("settings.alerts.submit"), type="submit"),
+                spacing="3",
+                width="100%",
+            ),
+            on_submit=SettingsState.save_threshold,
+            id="threshold-form",
+            width="100%",
+        ),
+        _outcome("alerts"),
+        card_id="settings-alerts",
+    )
+
+
+def marketing_card() -> rx.Component:
+    return _card(
+        "settings.marketing.title",
+        "settings.marketing.hint",
+        rx.el.label(
+            rx.hstack(
+                rx.switch(
+                    checked=SettingsState.marketing,
+                    on_change=SettingsState.set_marketing,
+                    id="marketing-switch",
+                ),
+                rx.text(tr("settings.marketing.label")),
+                align="center",
+            ),
+        ),
+        _outcome("marketing"),
+        card_id="settings-marketing",
+    )
+
+
+def sessions_card() -> rx.Component:
+    return _card(
+        "settings.sessions.title",
+        "settings.sessions.hint",
+        native_form(
+            rx.button(tr("settings.sessions.submit"), type="submit", variant="soft"),
+            action="/api/account/sign-out-everywhere",
+            method="post",
+            id="sign-out-everywhere-form",
+        ),
+        card_id="settings-sessions",
+    )
+
+
+def export_card() -> rx.Component:
+    # A plain link (not the router's): the browser downloads the zip the route answers with.
+    return _card(
+        "settings.export.title",
+        "settings.export.hint",
+        rx.el.a(
+            rx.button(tr("settings.export.submit"), variant="soft", tab_index=-1),
+            href="/api/account/export",
+            download=True,
+            id="export-link",
+        ),
+        card_id="settings-export",
+    )
+
+
+def delete_card() -> rx.Component:
+    return _card(
+        "settings.delete.title",
+        "settings.delete.hint",
+        native_form(
+            rx.vstack(
+                field(
+                    tr("settings.delete.confirm"),
+                    "confirm_email",
+                    "email",
+                    required=True,
+                    auto_complete="off",
+                ),
+                rx.button(tr("settings.delete.submit"), type="submit", color_scheme="red"),
+                spacing="3",
+                width="100%",
+            ),
+            action="/api/account/delete",
+            method="post",
+            id="delete-form",
+            width="100%",
+        ),
+        card_id="settings-delete",
+    )
+
+
+def settings_page() -> rx.Component:
+    return dashboard_shell(
+        "nav.settings",
+        email_card(),
+        password_card(),
+        language_card(),
+        alerts_card(),
+        marketing_card(),
+        sessions_card(),
+        export_card(),
+        delete_card(),
+    )
+
+
+def add_pages(app: rx.App) -> None:
+    app.add_page(
+        settings_page,
+        route="/dashboard/settings",
+        title="aiusage",
+        on_load=[SessionState.load_private, SettingsState.load],
+    )

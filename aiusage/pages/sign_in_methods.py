@@ -1,0 +1,90 @@
+"""/dashboard/sign-in: the account's ways to sign in, each removable while another remains."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from aiusage.components.layout import dashboard_shell
+from aiusage.components.text import tr, tr_var
+from aiusage.state.auth import SessionState
+from aiusage.state.sign_in_methods import SignInMethodsState
+
+ROUTE = "/dashboard/sign-in"
+
+
+def _method_row(method: rx.Var[dict[str, str]]) -> rx.Component:
+    return rx.card(
+        rx.hstack(
+            rx.vstack(
+                rx.text(tr_var(method["kind_key"]), weight="bold"),
+                rx.cond(
+                    method["detail"] != "",
+                    rx.text(method["detail"], color_scheme="gray", size="2"),
+                    rx.text(tr_var(method["detail_key"]), color_scheme="gray", size="2"),
+                ),
+                rx.text(method["added"], color_scheme="gray", size="1"),
+                spacing="1",
+            ),
+            rx.spacer(),
+            rx.button(
+                tr("identity.methods.remove"),
+                variant="soft",
+                color_scheme="red",
+                disabled=~SignInMethodsState.removable,
+                on_click=SignInMethodsState.remove(method["id"]),
+                class_name="remove-method",
+            ),
+            align="center",
+            width="100%",
+        ),
+        width="100%",
+        class_name="sign-in-method",
+        custom_attrs={"data-method": method["id"]},
+    )
+
+
+def sign_in_methods() -> rx.Component:
+    return dashboard_shell(
+        "nav.sign_in_methods",
+        rx.text(tr("identity.methods.intro"), color_scheme="gray"),
+        rx.cond(
+            SignInMethodsState.error != "",
+            rx.callout(
+                tr_var(SignInMethodsState.error),
+                icon="triangle-alert",
+                color_scheme="red",
+                role="alert",
+                id="methods-error",
+            ),
+        ),
+        rx.cond(
+            SignInMethodsState.notice != "",
+            rx.callout(
+                tr_var(SignInMethodsState.notice),
+                icon="info",
+                color_scheme="green",
+                role="status",
+                id="methods-notice",
+            ),
+        ),
+        rx.vstack(
+            rx.foreach(SignInMethodsState.methods, _method_row),
+            spacing="3",
+            width="100%",
+            max_width="640px",
+            id="sign-in-methods",
+        ),
+        rx.cond(
+            SignInMethodsState.methods.length() == 1,
+            rx.text(tr("identity.methods.only_one"), color_scheme="gray", size="2"),
+        ),
+    )
+
+
+def add_pages(app: rx.App) -> None:
+    app.add_page(
+        sign_in_methods,
+        route=ROUTE,
+        title="aiusage",
+        on_load=[SessionState.load_private, SignInMethodsState.load],
+    )

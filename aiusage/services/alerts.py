@@ -1,0 +1,169 @@
+"""Low-balance alerts, receipts and the auto top-up trigger, all in the caller's transaction.
+
+A low-balance alert goes out once when the balance falls below the user's threshold
+(`low_balance_alerted_at` remembers it), and again only after a credit has brought the balance
+clearly above the threshold (`rearm_level`) and it has fallen again."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import event, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiusage.config import get_settings
+from aiusage.i18n import t
+from aiusage.models import LedgerEntry, User, utcnow
+from aiusage.money import NANO_PER_USD, format_usd, usd_to_nano
+from aiusage.services import email
+
+
+def default_threshold_nano() -> int:
+    return usd_to_nano(get_settings().low_balance_default_usd)
+
+
+def threshold_nano(user: User) -> int:
+    """The user's alert threshold (0 = no alerts)."""
+    if user.low_balance_threshold_nano is not None:
+        return user.low_balance_threshold_nano
+    return default_threshold_nano()
+
+
+def rearm_level(threshold: int) -> int:
+    """'Clearly above' the threshold: 20 % over it, and at least a dollar."""
+    return threshold + max(threshold // 5, NANO_PER_USD)
+
+
+def is_low(user: User) -> bool:
+    threshold = threshold_nano(user)
+    return threshold > 0 and user.balance_nano < threshold
+
+
+def _billing_link() -> str:
+    return f"{get_settings().site_url}/dashboard/billing"
+
+
+async def after_charges(
+    session: AsyncSession, user_ids: set[int], *, auto_topup: bool = True
+) -> None:
+    """After usage (or a refund) was charged to `user_ids`, in the same transaction: the
+    low-balance mail for those who just fell below their threshold, and — after commit, in
+    the background — an auto top-up for those below their auto top-up amount."""
+    if not user_ids:
+        return
+    threshold = func.coalesce(User.low_balance_threshold_nano, default_threshold_nano())
+    fallen = (
+        await session.execute(
+            select(User).where(
+                User.id.in_(user_ids),
+                User.closed_at.is_(None),
+                User.low_balance_alerted_at.is_(None),
+                threshold > 0,
+                User.balance_nano < threshold,
+            )
+        )
+    ).scalars()
+    now = utcnow()
+    for user in list(fallen):
+        claimed = await session.execute(
+            update(User)
+            .where(User.id == user.id, User.low_balance_alerted_at.is_(None))
+            .values(low_balance_alerted_at=now)
+        )
+        if claimed.rowcount == 1:
+            await _low_balance_mail(session, user)
+    if auto_topup:
+        due = set(
+            (
+                await session.execute(
+                    select(User.id).where(
+                        User.id.in_(user_ids),
+                        User.auto_topup_enabled.is_(True),
+                        User.balance_nano < User.auto_topup_below_nano,
+                    )
+                )
+            ).scalars()
+        )
+        if due:
+            _after_commit(session, due)
+
+
+def _after_commit(session: AsyncSession, user_ids: set[int]) -> None:
+    """Auto top-up talks to Stripe: never inside the usage transaction, never on a response
+    path. It starts once this transaction has committed (nothing happens on rollback)."""
+    loop = asyncio.get_running_loop()
+
+    def start(_session: Any) -> None:
+        from aiusage.services import payments
+
+        loop.call_soon(payments.schedule_auto_topups, user_ids)
+
+    event.listen(session.sync_session, "after_commit", start, once=True)
+
+
+async def _low_balance_mail(session: AsyncSession, user: User) -> None:
+    threshold = threshold_nano(user)
+    values = {
+        "balance": format_usd(user.balance_nano),
+        "threshold": format_usd(threshold),
+        "rearm": format_usd(rearm_level(threshold)),
+        "link": _billing_link(),
+    }
+    await email.enqueue(
+        session,
+        user.email,
+        t(user.locale, "mail.low_balance.subject", **values),
+        t(user.locale, "mail.low_balance.body", **values),
+    )
+
+
+async def rearm_if_clear(session: AsyncSession, user: User) -> None:
+    """After a credit: a balance clearly above the threshold lets the next fall alert again."""
+    if user.low_balance_alerted_at is not None and user.balance_nano >= rearm_level(
+        threshold_nano(user)
+    ):
+        await session.execute(
+            update(User).where(User.id == user.id).values(low_balance_alerted_at=None)
+        )
+        user.low_balance_alerted_at = None
+
+
+async def after_topup(
+    session: AsyncSession,
+    user: User,
+    entry: LedgerEntry,
+    *,
+    card_last4: str | None,
+    automatic: bool,
+) -> None:
+    """A paid top-up was booked (`user` is current): the receipt, and re-arming the alert."""
+    await rearm_if_clear(session, user)
+    lang = user.locale
+    method = t(
+        lang, "mail.receipt.auto" if automatic else "mail.receipt.card", last4=card_last4 or "—"
+    )
+    values = {
+        "amount": format_usd(entry.amount_nano),
+        "balance": format_usd(entry.balance_after_nano),
+        "method": method,
+        "date": entry.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+        "reference": f"#{entry.id}",
+        "link": _billing_link(),
+    }
+    await email.enqueue(
+        session,
+        user.email,
+        t(lang, "mail.receipt.subject", **values),
+        t(lang, "mail.receipt.body", **values),
+    )
+
+
+async def auto_topup_declined(session: AsyncSession, user: User, reason: str) -> None:
+    values = {"reason": reason[:200], "link": _billing_link()}
+    await email.enqueue(
+        session,
+        user.email,
+        t(user.locale, "mail.auto_topup_declined.subject", **values),
+        t(user.locale, "mail.auto_topup_declined.body", **values),
+    )

@@ -1,0 +1,145 @@
+"""Account settings a user changes in the dashboard: email (re-verified at the new address),
+low-balance alert threshold, marketing-email opt-out."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiusage.config import get_settings
+from aiusage.i18n import t
+from aiusage.models import EmailToken, User, utcnow
+from aiusage.money import usd_to_nano
+from aiusage.services import accounts, email
+from aiusage.services.errors import ServiceError
+from aiusage.services.security import new_token, token_hash
+
+EMAIL_CHANGE = "email_change"
+MAX_THRESHOLD_NANO = usd_to_nano("1000000")
+
+
+def _change_hash(token: str, new_email: str) -> str:
+    # The new address is bound into the stored hash, so the link's address cannot be altered.
+    return token_hash(f"{token}\n{new_email}")
+
+
+async def request_email_change(session: AsyncSession, user: User, new_address: str) -> str:
+    """Mails a confirmation link to the NEW address; the account's email changes only when it
+    is opened. Returns the normalised new address."""
+    new_email = accounts.normalize_email(new_address)
+    if new_email == user.email:
+        raise ServiceError("email_unchanged", "That is already your email address.")
+    if await accounts.get_by_email(session, new_email) is not None:
+        raise ServiceError("email_taken", "An account with this email already exists.", status=409)
+    settings = get_settings()
+    token = new_token()
+    session.add(
+        EmailToken(
+            user_id=user.id,
+            purpose=EMAIL_CHANGE,
+            token_hash=_change_hash(token, new_email),
+            expires_at=utcnow() + timedelta(hours=settings.verification_ttl_hours),
+        )
+    )
+    link = f"{settings.site_url}/api/account/confirm-email?" + urlencode(
+        {"token": token, "email": new_email}
+    )
+    await email.enqueue(
+        session,
+        new_email,
+        t(user.locale, "mail.email_change.subject"),
+        t(
+            user.locale,
+            "mail.email_change.body",
+            link=link,
+            hours=settings.verification_ttl_hours,
+            old=user.email,
+        ),
+    )
+    return new_email
+
+
+async def confirm_email_change(session: AsyncSession, token: str, new_address: str) -> User:
+    invalid = ServiceError("token_invalid", "This link is invalid or has expired.")
+    if not token or len(token) > 200 or not new_address:
+        raise invalid
+    try:
+        new_email = accounts.normalize_email(new_address)
+    except ServiceError:
+        raise invalid from None
+    row = (
+        await session.execute(
+            select(EmailToken).where(
+                EmailToken.token_hash == _change_hash(token, new_email),
+                EmailToken.purpose == EMAIL_CHANGE,
+            )
+        )
+    ).scalar_one_or_none()
+    if row is None or row.used_at is not None or row.expires_at <= utcnow():
+        raise invalid
+    used = await session.execute(
+        update(EmailToken)
+        .where(EmailToken.id == row.id, EmailToken.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+    if used.rowcount != 1:
+        raise invalid
+    user = await session.get(User, row.user_id)
+    if user is None or user.closed_at is not None:
+        raise invalid
+    if await accounts.get_by_email(session, new_email) is not None:
+        raise ServiceError("email_taken", "An account with this email already exists.", status=409)
+    old_email = user.email
+    user.email = new_email
+    user.email_verified_at = utcnow()
+    await session.flush()
+    await email.enqueue(
+        session,
+        old_email,
+        t(user.locale, "mail.email_changed.subject"),
+        t(
+            user.locale,
+            "mail.email_changed.body",
+            new=new_email,
+            contact=get_settings().contact_email,
+        ),
+    )
+    return user
+
+
+def parse_threshold(raw: str) -> int | None:
+    """Dollars as typed ('5', '2.50') → nano-USD; blank → None (the default threshold)."""
+    value = (raw or "").strip().lstrip("$").strip()
+    if not value:
+        return None
+    try:
+        amount = Decimal(value)
+    except ArithmeticError:
+        raise ServiceError("bad_threshold", "Give the amount in dollars, e.g. 5 or 2.50.") from None
+    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+        raise ServiceError("bad_threshold", "Give the amount in dollars, e.g. 5 or 2.50.")
+    nano = usd_to_nano(amount)
+    if nano > MAX_THRESHOLD_NANO:
+        raise ServiceError("bad_threshold", "Give the amount in dollars, e.g. 5 or 2.50.")
+    return nano
+
+
+async def set_low_balance_threshold(session: AsyncSession, user_id: int, raw: str) -> int | None:
+    nano = parse_threshold(raw)
+    # A new threshold re-arms the alert.
+    await session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(low_balance_threshold_nano=nano, low_balance_alerted_at=None)
+    )
+    return nano
+
+
+async def set_marketing_opt_out(session: AsyncSession, user_id: int, opt_out: bool) -> None:
+    await session.execute(
+        update(User).where(User.id == user_id).values(marketing_opt_out=bool(opt_out))
+    )

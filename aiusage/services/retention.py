@@ -1,0 +1,306 @@
+"""Closing an account and the retention purge.
+
+Closing (the user's "delete account") takes effect at once: sessions end, proxy keys are
+revoked (the proxy's key cache forgets them within `key_cache_ttl`), provider keys and other
+sign-in methods are destroyed. What personal data is left is purged once the grace period has
+passed: the user row is anonymised rather than deleted, so the ledger (accounting records)
+keeps its owner and its sums.
+
+The purge deletes usage metadata (and its hourly rollups) older than the usage retention,
+support messages older than theirs, and anonymises closed accounts past their grace. It is
+idempotent and works in small batches, each its own short transaction under `write_lock()`,
+so the proxy's usage writer is never locked out for long."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiusage.config import get_settings
+from aiusage.db import session_scope, write_lock
+from aiusage.i18n import t
+from aiusage.models import (
+    EmailToken,
+    LedgerEntry,
+    OutboxEmail,
+    ProviderKey,
+    ProxyKey,
+    SupportMessage,
+    UsageHourly,
+    UsageRecord,
+    User,
+    UserIdentity,
+    UserSession,
+    utcnow,
+)
+from aiusage.services import email, sessions
+from aiusage.services.errors import ServiceError
+
+log = logging.getLogger("aiusage.retention")
+
+BATCH_SIZE = 1000
+DAY_SECONDS = 86_400
+FIRST_RUN_DELAY_SECONDS = 300  # let the app settle after a start before the first purge
+
+
+def anonymous_email(user_id: int) -> str:
+    return f"deleted-{user_id}@invalid"
+
+
+# --- closing an account -------------------------------------------------------------------
+
+
+async def close_account(session: AsyncSession, user: User, confirm_email: str) -> datetime:
+    """Closes the account if `confirm_email` is its address; returns when it will be purged.
+
+    At once: every session ends, every proxy key is revoked, provider keys and linked sign-in
+    identities are deleted, pending one-off links die, auto top-up stops."""
+    if (confirm_email or "").strip().lower() != user.email.lower():
+        raise ServiceError(
+            "delete_confirm_mismatch", "Type your account's email address to confirm."
+        )
+    if user.closed_at is not None:
+        raise ServiceError("signed_out", "Sign in again.", status=401)
+    now = utcnow()
+    purge_after = now + timedelta(days=get_settings().closed_account_grace_days)
+    await session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(
+            closed_at=now,
+            purge_after=purge_after,
+            auto_topup_enabled=False,
+            marketing_opt_out=True,
+        )
+    )
+    await sessions.end_all_sessions(session, user.id)
+    await session.execute(
+        update(ProxyKey)
+        .where(ProxyKey.user_id == user.id, ProxyKey.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    await session.execute(delete(ProviderKey).where(ProviderKey.user_id == user.id))
+    await session.execute(delete(UserIdentity).where(UserIdentity.user_id == user.id))
+    await session.execute(delete(EmailToken).where(EmailToken.user_id == user.id))
+    settings = get_settings()
+    await email.enqueue(
+        session,
+        user.email,
+        t(user.locale, "mail.closed.subject"),
+        t(
+            user.locale,
+            "mail.closed.body",
+            days=settings.closed_account_grace_days,
+            date=purge_after.date().isoformat(),
+            contact=settings.contact_email,
+        ),
+    )
+    return purge_after
+
+
+# --- the purge ----------------------------------------------------------------------------
+
+
+@dataclass
+class PurgeReport:
+    usage: int = 0
+    usage_hourly: int = 0
+    accounts: int = 0
+    support_messages: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+async def _pause() -> None:
+    # Between batches: let the proxy's usage writer and the dashboard take the lock.
+    await asyncio.sleep(0.01)
+
+
+async def _delete_usage(ids: list[int], session: AsyncSession) -> None:
+    """Deletes usage rows; their ledger rows stay (accounting) and only lose the link."""
+    users = (
+        (await session.execute(select(UsageRecord.user_id).where(UsageRecord.id.in_(ids))))
+        .scalars()
+        .unique()
+        .all()
+    )
+    await session.execute(
+        update(LedgerEntry)
+        .where(LedgerEntry.user_id.in_(users), LedgerEntry.usage_id.in_(ids))
+        .values(usage_id=None)
+    )
+    await session.execute(delete(UsageRecord).where(UsageRecord.id.in_(ids)))
+
+
+async def purge_usage(before: datetime, *, batch_size: int = BATCH_SIZE) -> int:
+    """Deletes usage rows created before `before`, a batch per transaction."""
+    total = 0
+    while True:
+        async with write_lock(), session_scope() as session:
+            ids = list(
+                (
+                    await session.execute(
+                        select(UsageRecord.id)
+                        .where(UsageRecord.created_at < before)
+                        .order_by(UsageRecord.created_at)
+                        .limit(batch_size)
+                    )
+                ).scalars()
+            )
+            if ids:
+                await _delete_usage(ids, session)
+        total += len(ids)
+        if len(ids) < batch_size:
+            return total
+        await _pause()
+
+
+async def _purge_by_id(model, condition, batch_size: int) -> int:
+    total = 0
+    while True:
+        async with write_lock(), session_scope() as session:
+            ids = list(
+                (
+                    await session.execute(
+                        select(model.id).where(condition).order_by(model.id).limit(batch_size)
+                    )
+                ).scalars()
+            )
+            if ids:
+                await session.execute(delete(model).where(model.id.in_(ids)))
+        total += len(ids)
+        if len(ids) < batch_size:
+            return total
+        await _pause()
+
+
+async def purge_usage_hourly(before: datetime, *, batch_size: int = BATCH_SIZE) -> int:
+    """Deletes hourly rollups of hours that ended before `before`."""
+    return await _purge_by_id(
+        UsageHourly, UsageHourly.hour < before - timedelta(hours=1), batch_size
+    )
+
+
+async def purge_support_messages(before: datetime, *, batch_size: int = BATCH_SIZE) -> int:
+    return await _purge_by_id(SupportMessage, SupportMessage.created_at < before, batch_size)
+
+
+async def anonymise_account(user_id: int, *, batch_size: int = BATCH_SIZE) -> bool:
+    """Removes a closed account's personal data; the user row and its ledger stay, with the
+    email replaced by deleted-<id>@invalid. Returns False if there was nothing to do."""
+    async with session_scope() as session:
+        user = await session.get(User, user_id)
+        if user is None or user.closed_at is None or user.purge_after is None:
+            return False
+        old_email = user.email
+    # The usage metadata first (batched: there may be a lot of it), then everything else.
+    while True:
+        async with write_lock(), session_scope() as session:
+            ids = list(
+                (
+                    await session.execute(
+                        select(UsageRecord.id)
+                        .where(UsageRecord.user_id == user_id)
+                        .order_by(UsageRecord.id)
+                        .limit(batch_size)
+                    )
+                ).scalars()
+            )
+            if ids:
+                await _delete_usage(ids, session)
+        if len(ids) < batch_size:
+            break
+        await _pause()
+    await _purge_by_id(UsageHourly, UsageHourly.user_id == user_id, batch_size)
+    await _purge_by_id(SupportMessage, SupportMessage.user_id == user_id, batch_size)
+    async with write_lock(), session_scope() as session:
+        await session.execute(delete(UserSession).where(UserSession.user_id == user_id))
+        await session.execute(delete(EmailToken).where(EmailToken.user_id == user_id))
+        await session.execute(delete(UserIdentity).where(UserIdentity.user_id == user_id))
+        await session.execute(delete(ProviderKey).where(ProviderKey.user_id == user_id))
+        await session.execute(delete(ProxyKey).where(ProxyKey.user_id == user_id))
+        await session.execute(delete(OutboxEmail).where(OutboxEmail.to_address == old_email))
+        await session.execute(delete(SupportMessage).where(SupportMessage.email == old_email))
+        await session.execute(
+            update(User)
+            .where(User.id == user_id)
+            .values(
+                email=anonymous_email(user_id),
+                password_hash=None,
+                email_verified_at=None,
+                purge_after=None,
+                marketing_opt_out=True,
+                stripe_customer_id=None,
+                stripe_payment_method_id=None,
+                card_brand=None,
+                card_last4=None,
+                low_balance_threshold_nano=None,
+                low_balance_alerted_at=None,
+                auto_topup_enabled=False,
+                auto_topup_below_nano=None,
+                auto_topup_amount_nano=None,
+                auto_topup_last_at=None,
+            )
+        )
+    return True
+
+
+async def due_accounts(now: datetime) -> list[int]:
+    async with session_scope() as session:
+        return list(
+            (
+                await session.execute(
+                    select(User.id)
+                    .where(
+                        User.purge_after.is_not(None),
+                        User.purge_after <= now,
+                        User.closed_at.is_not(None),
+                    )
+                    .order_by(User.id)
+                )
+            ).scalars()
+        )
+
+
+async def purge(
+    *,
+    now: datetime | None = None,
+    usage_before: datetime | None = None,
+    support_before: datetime | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> PurgeReport:
+    """One full retention pass. Cut-offs default to now minus the configured periods."""
+    settings = get_settings()
+    now = now or utcnow()
+    usage_before = usage_before or now - timedelta(days=settings.usage_retention_days)
+    support_before = support_before or now - timedelta(days=settings.support_retention_days)
+    report = PurgeReport()
+    report.usage = await purge_usage(usage_before, batch_size=batch_size)
+    report.usage_hourly = await purge_usage_hourly(usage_before, batch_size=batch_size)
+    report.support_messages = await purge_support_messages(support_before, batch_size=batch_size)
+    for user_id in await due_accounts(now):
+        report.accounts += await anonymise_account(user_id, batch_size=batch_size)
+    return report
+
+
+async def run_daily(stop: asyncio.Event) -> None:
+    """The in-app job: a purge shortly after start, then once a day, until `stop` is set."""
+    delay = FIRST_RUN_DELAY_SECONDS
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+        if stop.is_set():
+            return
+        delay = DAY_SECONDS
+        try:
+            report = await purge()
+            log.info("retention purge: %s", report.as_dict())
+        except Exception:  # keep the job alive; the next day retries
+            log.exception("retention purge failed")

@@ -1,0 +1,538 @@
+"""What the dashboard shows about a user's usage: every query takes the user's id.
+
+Charts and totals are aggregated in SQL over the `usage_hourly` rollup (one row per user, key,
+model and hour, kept current by the proxy's usage writer), so they cost the same whether the
+raw table holds a thousand rows or millions. The request table and the CSV export read the raw
+`usage` table page by page, newest first, along the `ix_usage_user_created` index (keyset
+paging: the cursor is the last row's (created_at, id)). Nothing here loads rows into Python
+to add them up; Python only turns a handful of aggregated numbers into display values.
+
+Times: stored as UTC. The browser sends its UTC offset in minutes (local = UTC + offset); day
+and hour buckets are computed in SQL in that local time, and range presets start at local
+midnight."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiusage.models import LATENCY_BUCKETS_MS, ProxyKey, UsageHourly, UsageRecord, User
+
+RANGES = ("today", "7d", "30d", "90d", "custom")
+MAX_CUSTOM_DAYS = 400
+MAX_TZ_OFFSET_MIN = 14 * 60
+PAGE_SIZE = 50
+CSV_CHUNK = 2000
+
+H = UsageHourly.__table__.c
+U = UsageRecord.__table__.c
+K = ProxyKey.__table__.c
+_LAT = [H[f"lat_{i}"] for i in range(len(LATENCY_BUCKETS_MS))]
+
+
+# --- filters and ranges -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UsageFilter:
+    """What a usage view shows: one user's usage in [start, end), optionally narrowed."""
+
+    user_id: int
+    start: datetime  # aware UTC, inclusive
+    end: datetime  # aware UTC, exclusive
+    proxy_key_id: int | None = None
+    provider: str | None = None
+    model: str | None = None
+    tz_offset_min: int = 0  # the browser's: local time = UTC + offset
+
+
+def clamp_offset(value: Any) -> int:
+    try:
+        offset = int(value)
+    except (TypeError, ValueError):
+        return 0
+    return max(-MAX_TZ_OFFSET_MIN, min(MAX_TZ_OFFSET_MIN, offset))
+
+
+def parse_day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat((value or "").strip()[:10])
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Range:
+    start: datetime
+    end: datetime
+    bucket: str  # "hour" or "day"
+    first_day: date  # local dates, inclusive
+    last_day: date
+
+
+def resolve_range(
+    preset: str,
+    tz_offset_min: int,
+    *,
+    custom_start: date | None = None,
+    custom_end: date | None = None,
+    now: datetime | None = None,
+) -> Range:
+    """A preset (today, 7d, 30d, 90d) or custom local dates → a UTC [start, end) range."""
+    offset = timedelta(minutes=clamp_offset(tz_offset_min))
+    now = now or datetime.now(UTC)
+    today = (now + offset).date()
+    days = {"today": 1, "7d": 7, "30d": 30, "90d": 90}.get(preset)
+    if preset == "custom" and custom_start and custom_end:
+        first, last = sorted((custom_start, custom_end))
+        first = max(first, last - timedelta(days=MAX_CUSTOM_DAYS - 1))
+    else:
+        first, last = today - timedelta(days=(days or 30) - 1), today
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC) - offset
+    end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1) - offset
+    bucket = "hour" if (last - first).days < 2 else "day"
+    return Range(start, end, bucket, first, last)
+
+
+def bucket_labels(rng: Range, tz_offset_min: int) -> list[str]:
+    """Every bucket of the range, in order, labelled as the SQL labels them."""
+    if rng.bucket == "day":
+        count = (rng.last_day - rng.first_day).days + 1
+        return [(rng.first_day + timedelta(days=i)).isoformat() for i in range(count)]
+    local = datetime(rng.first_day.year, rng.first_day.month, rng.first_day.day)
+    hours = ((rng.last_day - rng.first_day).days + 1) * 24
+    return [(local + timedelta(hours=i)).strftime("%Y-%m-%d %H:00") for i in range(hours)]
+
+
+def _label(column: sa.ColumnElement, bucket: str, tz_offset_min: int, dialect: str):
+    """The column's local day ('YYYY-MM-DD') or hour ('YYYY-MM-DD HH:00'), computed in SQL."""
+    minutes = clamp_offset(tz_offset_min)
+    if dialect == "sqlite":
+        fmt = "%Y-%m-%d" if bucket == "day" else "%Y-%m-%d %H:00"
+        return sa.func.strftime(fmt, column, f"{minutes:+d} minutes")
+    fmt = "YYYY-MM-DD" if bucket == "day" else "YYYY-MM-DD HH24:00"
+    local = sa.func.timezone("UTC", column) + sa.func.make_interval(0, 0, 0, 0, 0, minutes)
+    return sa.func.to_char(local, fmt)
+
+
+def _dialect(db: AsyncSession) -> str:
+    return db.bind.dialect.name
+
+
+def _hourly_where(f: UsageFilter) -> list[sa.ColumnElement[bool]]:
+    start_hour = f.start.replace(minute=0, second=0, microsecond=0)
+    where = [H.user_id == f.user_id, H.hour >= start_hour, H.hour < f.end]
+    if f.proxy_key_id is not None:
+        where.append(H.proxy_key_id == f.proxy_key_id)
+    if f.provider:
+        where.append(H.provider == f.provider)
+    if f.model:
+        where.append(H.model == f.model)
+    return where
+
+
+def _raw_where(f: UsageFilter) -> list[sa.ColumnElement[bool]]:
+    where = [U.user_id == f.user_id, U.created_at >= f.start, U.created_at < f.end]
+    if f.proxy_key_id is not None:
+        where.append(
+            U.proxy_key_id.is_(None) if f.proxy_key_id == 0 else U.proxy_key_id == f.proxy_key_id
+        )
+    if f.provider:
+        where.append(U.provider == f.provider)
+    if f.model:
+        where.append(U.model == f.model)
+    return where
+
+
+# --- latency percentiles from the histogram -----------------------------------------------
+
+
+def percentile_ms(counts: Sequence[int], q: float) -> int | None:
+    """The q-quantile (0..1) of a latency histogram, interpolated inside its bucket."""
+    total = sum(counts)
+    if total <= 0:
+        return None
+    rank = q * total
+    seen = 0
+    lower = 0
+    for count, upper in zip(counts, LATENCY_BUCKETS_MS, strict=True):
+        if count and seen + count >= rank:
+            if upper == LATENCY_BUCKETS_MS[-1]:
+                return lower  # the open-ended bucket: at least this slow
+            return round(lower + (upper - lower) * (rank - seen) / count)
+        seen += count
+        lower = upper
+    return lower
+
+
+# --- aggregates (usage_hourly) ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Totals:
+    requests: int = 0
+    errors: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
+    cost_nano: int = 0
+    charged_nano: int = 0
+    p50_ms: int | None = None
+    p95_ms: int | None = None
+
+
+def _sums() -> list:
+    return [
+        sa.func.coalesce(sa.func.sum(H.requests), 0),
+        sa.func.coalesce(sa.func.sum(H.errors), 0),
+        sa.func.coalesce(sa.func.sum(H.input_tokens), 0),
+        sa.func.coalesce(sa.func.sum(H.output_tokens), 0),
+        sa.func.coalesce(sa.func.sum(H.cache_write_tokens), 0),
+        sa.func.coalesce(sa.func.sum(H.cache_read_tokens), 0),
+        sa.func.coalesce(sa.func.sum(H.cost_nano), 0),
+        sa.func.coalesce(sa.func.sum(H.charged_nano), 0),
+        *[sa.func.coalesce(sa.func.sum(c), 0) for c in _LAT],
+    ]
+
+
+def _totals_from(row: Sequence[Any]) -> Totals:
+    values = [int(v or 0) for v in row]
+    latency = values[8:]
+    return Totals(
+        *values[:8], p50_ms=percentile_ms(latency, 0.5), p95_ms=percentile_ms(latency, 0.95)
+    )
+
+
+async def totals(db: AsyncSession, f: UsageFilter) -> Totals:
+    row = (await db.execute(sa.select(*_sums()).where(*_hourly_where(f)))).one()
+    return _totals_from(row)
+
+
+@dataclass(frozen=True)
+class BucketRow:
+    label: str
+    totals: Totals
+
+
+async def series(db: AsyncSession, f: UsageFilter, bucket: str) -> list[BucketRow]:
+    """Requests, tokens, spend and latency per local day or hour (buckets with no usage are
+    absent). Summed per stored hour first (in index order), then per local bucket, so the
+    bucket label is computed once per hour rather than once per rollup row."""
+    sums = _sums()
+    names = [f"s{i}" for i in range(len(sums))]
+    hourly = (
+        sa.select(H.hour.label("hour"), *[s.label(n) for s, n in zip(sums, names, strict=True)])
+        .where(*_hourly_where(f))
+        .group_by(H.hour)
+        .subquery()
+    )
+    label = _label(hourly.c.hour, bucket, f.tz_offset_min, _dialect(db)).label("bucket")
+    rows = await db.execute(
+        sa.select(label, *[sa.func.sum(hourly.c[n]) for n in names]).group_by(label).order_by(label)
+    )
+    return [BucketRow(row[0], _totals_from(row[1:])) for row in rows]
+
+
+@dataclass(frozen=True)
+class ModelSpend:
+    label: str
+    model: str
+    charged_nano: int
+    requests: int
+
+
+async def spend_by_model(db: AsyncSession, f: UsageFilter, bucket: str) -> list[ModelSpend]:
+    """Spend (what the balance was charged) per local day or hour and model; summed per
+    stored hour and model first, then per local bucket."""
+    hourly = (
+        sa.select(
+            H.hour.label("hour"),
+            H.model.label("model"),
+            sa.func.sum(H.charged_nano).label("charged"),
+            sa.func.sum(H.requests).label("requests"),
+        )
+        .where(*_hourly_where(f))
+        .group_by(H.hour, H.model)
+        .subquery()
+    )
+    label = _label(hourly.c.hour, bucket, f.tz_offset_min, _dialect(db)).label("bucket")
+    rows = await db.execute(
+        sa.select(
+            label,
+            hourly.c.model,
+            sa.func.sum(hourly.c.charged),
+            sa.func.sum(hourly.c.requests),
+        )
+        .group_by(label, hourly.c.model)
+        .order_by(label, hourly.c.model)
+    )
+    return [ModelSpend(r[0], r[1], int(r[2] or 0), int(r[3] or 0)) for r in rows]
+
+
+@dataclass(frozen=True)
+class Overview:
+    balance_nano: int
+    held_nano: int
+    spend_today_nano: int
+    spend_7d_nano: int
+    spend_30d_nano: int
+    requests_30d: int
+    tokens_30d: int
+    active_keys: int
+
+
+async def overview(db: AsyncSession, user_id: int, tz_offset_min: int) -> Overview:
+    today = resolve_range("today", tz_offset_min)
+    week = resolve_range("7d", tz_offset_min)
+    month = resolve_range("30d", tz_offset_min)
+    spend = H.charged_nano
+
+    def since(start: datetime):
+        return sa.func.coalesce(sa.func.sum(sa.case((H.hour >= start, spend), else_=0)), 0)
+
+    sums = (
+        await db.execute(
+            sa.select(
+                since(today.start.replace(minute=0)),
+                since(week.start.replace(minute=0)),
+                sa.func.coalesce(sa.func.sum(spend), 0),
+                sa.func.coalesce(sa.func.sum(H.requests), 0),
+                sa.func.coalesce(
+                    sa.func.sum(
+                        H.input_tokens
+                        + H.output_tokens
+                        + H.cache_write_tokens
+                        + H.cache_read_tokens
+                    ),
+                    0,
+                ),
+            ).where(H.user_id == user_id, H.hour >= month.start.replace(minute=0))
+        )
+    ).one()
+    balance, held = (
+        await db.execute(sa.select(User.balance_nano, User.held_nano).where(User.id == user_id))
+    ).one()
+    active = (
+        await db.execute(
+            sa.select(sa.func.count())
+            .select_from(ProxyKey)
+            .where(ProxyKey.user_id == user_id, ProxyKey.revoked_at.is_(None))
+        )
+    ).scalar_one()
+    return Overview(int(balance), int(held), *(int(v) for v in sums), int(active))
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    keys: list[tuple[int, str, str]] = field(default_factory=list)  # (id, name, prefix)
+    providers: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+
+
+async def filter_options(db: AsyncSession, user_id: int, start: datetime) -> FilterOptions:
+    """The user's keys (revoked ones too: their usage stays), and the providers and models
+    the user has used since `start`."""
+    keys = await db.execute(
+        sa.select(K.id, K.name, K.prefix).where(K.user_id == user_id).order_by(K.id.desc())
+    )
+    used = await db.execute(
+        sa.select(H.provider, H.model)
+        .where(H.user_id == user_id, H.hour >= start.replace(minute=0, second=0, microsecond=0))
+        .group_by(H.provider, H.model)
+        .order_by(H.provider, H.model)
+    )
+    pairs = list(used)
+    return FilterOptions(
+        keys=[(int(r[0]), r[1], r[2]) for r in keys],
+        providers=sorted({p for p, _ in pairs}),
+        models=sorted({m for _, m in pairs}),
+    )
+
+
+# --- raw rows (usage, newest first, keyset-paged) -----------------------------------------
+
+_ROW_COLUMNS = (
+    U.id,
+    U.created_at,
+    U.proxy_key_id,
+    K.name.label("key_name"),
+    U.provider,
+    U.model,
+    U.endpoint,
+    U.input_tokens,
+    U.output_tokens,
+    U.cache_write_5m_tokens,
+    U.cache_write_1h_tokens,
+    U.cache_read_tokens,
+    U.cost_nano,
+    U.charged_nano,
+    U.latency_ms,
+    U.ttfb_ms,
+    U.status,
+    U.error_type,
+    U.streamed,
+)
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    id: int
+    created_at: datetime
+    proxy_key_id: int | None
+    key_name: str | None
+    provider: str
+    model: str
+    endpoint: str
+    input_tokens: int
+    output_tokens: int
+    cache_write_5m_tokens: int
+    cache_write_1h_tokens: int
+    cache_read_tokens: int
+    cost_nano: int
+    charged_nano: int
+    latency_ms: int
+    ttfb_ms: int | None
+    status: int
+    error_type: str | None
+    streamed: bool
+
+
+Cursor = tuple[datetime, int]
+
+
+async def page(
+    db: AsyncSession, f: UsageFilter, after: Cursor | None = None, limit: int = PAGE_SIZE
+) -> tuple[list[UsageRow], Cursor | None]:
+    """Up to `limit` rows, newest first, after the cursor; and the cursor of the next page
+    (None on the last page)."""
+    limit = max(1, min(limit, 1000))
+    where = _raw_where(f)
+    if after is not None:
+        at, row_id = after
+        where.append(sa.or_(U.created_at < at, sa.and_(U.created_at == at, U.id < row_id)))
+    statement = (
+        sa.select(*_ROW_COLUMNS)
+        .select_from(
+            sa.outerjoin(
+                UsageRecord.__table__,
+                ProxyKey.__table__,
+                sa.and_(K.id == U.proxy_key_id, K.user_id == U.user_id),
+            )
+        )
+        .where(*where)
+        .order_by(U.created_at.desc(), U.id.desc())
+        .limit(limit + 1)
+    )
+    rows = [UsageRow(*r) for r in await db.execute(statement)]
+    if len(rows) > limit:
+        rows = rows[:limit]
+        return rows, (rows[-1].created_at, rows[-1].id)
+    return rows, None
+
+
+CSV_HEADER = (
+    "time_utc",
+    "key",
+    "provider",
+    "model",
+    "endpoint",
+    "input_tokens",
+    "output_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "cache_read_tokens",
+    "cost_usd",
+    "charged_usd",
+    "latency_ms",
+    "ttfb_ms",
+    "status",
+    "error_type",
+    "streamed",
+)
+
+
+def _usd(nano: int) -> str:
+    sign = "-" if nano < 0 else ""
+    whole, frac = divmod(abs(nano), 1_000_000_000)
+    return f"{sign}{whole}.{frac:09d}"
+
+
+def _csv_line(writer: Any, buffer: io.StringIO, values: Sequence[Any]) -> str:
+    buffer.seek(0)
+    buffer.truncate()
+    writer.writerow(values)
+    return buffer.getvalue()
+
+
+async def csv_lines(session_factory: Any, f: UsageFilter) -> AsyncIterator[str]:
+    """The filtered rows as CSV (exact dollar amounts, UTC ISO times), fetched in chunks
+    with a short database session per chunk so a slow download holds no transaction."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    yield _csv_line(writer, buffer, CSV_HEADER)
+    cursor: Cursor | None = None
+    while True:
+        async with session_factory() as db:
+            rows, cursor = await page(db, f, cursor, limit=CSV_CHUNK)
+        chunk = []
+        for r in rows:
+            chunk.append(
+                _csv_line(
+                    writer,
+                    buffer,
+                    (
+                        r.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                        r.key_name or "",
+                        r.provider,
+                        r.model,
+                        r.endpoint,
+                        r.input_tokens,
+                        r.output_tokens,
+                        r.cache_write_5m_tokens,
+                        r.cache_write_1h_tokens,
+                        r.cache_read_tokens,
+                        _usd(r.cost_nano),
+                        _usd(r.charged_nano),
+                        r.latency_ms,
+                        "" if r.ttfb_ms is None else r.ttfb_ms,
+                        r.status,
+                        r.error_type or "",
+                        "true" if r.streamed else "false",
+                    ),
+                )
+            )
+        if chunk:
+            yield "".join(chunk)
+        if cursor is None:
+            return
+
+
+# --- one description of "what is filtered", shared by the page and the CSV route ----------
+
+
+def filter_from_params(user_id: int, params: dict[str, str]) -> tuple[UsageFilter, Range]:
+    """The usage page's filters (as also put into the CSV link's query string) → a filter
+    for `user_id`. Unknown values fall back to the defaults; ids of other users' keys simply
+    match nothing, since every query is scoped by `user_id`."""
+    tz = clamp_offset(params.get("tz", "0"))
+    preset = params.get("range", "30d")
+    preset = preset if preset in RANGES else "30d"
+    rng = resolve_range(
+        preset,
+        tz,
+        custom_start=parse_day(params.get("from")),
+        custom_end=parse_day(params.get("to")),
+    )
+    key = params.get("key", "")
+    key_id = int(key) if key.isdigit() and len(key) < 12 else None
+    provider = params.get("provider", "")[:16] or None
+    model = params.get("model", "")[:100] or None
+    return UsageFilter(user_id, rng.start, rng.end, key_id, provider, model, tz), rng

@@ -1,0 +1,196 @@
+"""Billing page state: balance, top-up options, history, alert and auto top-up settings.
+
+Every handler resolves the signed-in user from the cookie itself and only touches that
+user's rows. Nothing secret is held: no Stripe ids, only the card's brand and last four."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal, InvalidOperation
+
+import reflex as rx
+from sqlalchemy import update
+
+from aiusage.config import get_settings
+from aiusage.db import session_scope, write_lock
+from aiusage.models import User
+from aiusage.money import format_usd, nano_to_usd, usd_to_nano
+from aiusage.services import alerts, payments
+from aiusage.services.errors import ServiceError
+from aiusage.state.user import signed_in_user
+
+KIND_KEYS = {
+    "topup": "billing.kind.topup",
+    "usage": "billing.history.usage_day",
+    "refund": "billing.kind.refund",
+    "adjustment": "billing.kind.adjustment",
+    "grant": "billing.kind.grant",
+}
+
+
+def _usd_text(nano: int | None) -> str:
+    if nano is None:
+        return ""
+    return str(nano_to_usd(nano).quantize(Decimal("0.01")))
+
+
+def _parse_usd(text: str) -> int:
+    try:
+        value = Decimal((text or "").strip().lstrip("$").replace(",", ""))
+    except InvalidOperation:
+        raise ServiceError("amount", "bad amount") from None
+    if not value.is_finite() or value < 0 or value != value.quantize(Decimal("0.01")):
+        raise ServiceError("amount", "bad amount")
+    return usd_to_nano(value)
+
+
+class BillingState(rx.State):
+    configured: bool = False
+    balance: str = ""
+    negative: bool = False
+    card: str = ""
+    presets: list[str] = []
+    min_usd: str = ""
+    max_usd: str = ""
+    threshold: str = ""
+    auto_enabled: bool = False
+    auto_below: str = ""
+    auto_amount: str = ""
+    auto_interval: str = ""
+    history: list[dict[str, str]] = []
+    error: str = ""  # catalog keys
+    notice: str = ""
+
+    async def _refresh(self) -> None:
+        user = await signed_in_user(self)
+        if user is None:
+            return
+        settings = get_settings()
+        self.configured = payments.configured()
+        self.presets = [str(p) for p in payments.presets_usd()]
+        self.min_usd = format_usd(usd_to_nano(settings.topup_min_usd))
+        self.max_usd = format_usd(usd_to_nano(settings.topup_max_usd))
+        self.balance = format_usd(user.balance_nano)
+        self.negative = user.balance_nano < 0
+        self.card = (
+            f"{(user.card_brand or '').upper()} •••• {user.card_last4}" if user.card_last4 else ""
+        )
+        self.threshold = _usd_text(alerts.threshold_nano(user))
+        self.auto_enabled = user.auto_topup_enabled
+        self.auto_below = _usd_text(user.auto_topup_below_nano)
+        self.auto_amount = _usd_text(user.auto_topup_amount_nano)
+        self.auto_interval = str(settings.auto_topup_min_interval_minutes)
+        async with session_scope() as db:
+            rows = await payments.history(db, user.id)
+        self.history = [
+            {
+                "date": row.at.strftime("%Y-%m-%d")
+                if row.kind == "usage"
+                else row.at.strftime("%Y-%m-%d %H:%M"),
+                "kind": KIND_KEYS.get(row.kind, "billing.kind.adjustment"),
+                "detail": f"× {row.requests}" if row.kind == "usage" else row.description,
+                "amount": ("+" if row.amount_nano > 0 else "") + format_usd(row.amount_nano, 4),
+                "balance": format_usd(row.balance_after_nano, 4),
+            }
+            for row in rows
+        ]
+
+    @rx.event
+    async def load(self):
+        self.error = self.notice = ""
+        await self._refresh()
+
+    @rx.event
+    async def save_threshold(self, form: dict):
+        user = await signed_in_user(self)
+        if user is None:
+            return rx.redirect("/login")
+        try:
+            threshold = _parse_usd(str(form.get("threshold", "")))
+        except ServiceError:
+            self.error, self.notice = "billing.error.amount", ""
+            return None
+        async with write_lock(), session_scope() as db:
+            # A new threshold starts afresh: the next fall below it alerts.
+            await db.execute(
+                update(User)
+                .where(User.id == user.id)
+                .values(low_balance_threshold_nano=threshold, low_balance_alerted_at=None)
+            )
+        self.error, self.notice = "", "billing.alert.saved"
+        await self._refresh()
+        return None
+
+    @rx.event
+    async def save_auto(self, form: dict):
+        user = await signed_in_user(self)
+        if user is None:
+            return rx.redirect("/login")
+        enabled = str(form.get("enabled", "")) in ("on", "true", "1")
+        settings = get_settings()
+        try:
+            below = _parse_usd(str(form.get("below", "")) or "0")
+            amount = _parse_usd(str(form.get("amount", "")) or "0")
+        except ServiceError:
+            self.error, self.notice = "billing.error.amount", ""
+            return None
+        if enabled:
+            low, high = usd_to_nano(settings.topup_min_usd), usd_to_nano(settings.topup_max_usd)
+            if below <= 0 or not low <= amount <= high:
+                self.error, self.notice = "billing.error.auto_range", ""
+                return None
+            if not user.card_last4 or not user.stripe_payment_method_id:
+                self.error, self.notice = "billing.error.no_card", ""
+                return None
+        async with write_lock(), session_scope() as db:
+            await db.execute(
+                update(User)
+                .where(User.id == user.id)
+                .values(
+                    auto_topup_enabled=enabled,
+                    auto_topup_below_nano=below or None,
+                    auto_topup_amount_nano=amount or None,
+                )
+            )
+        self.error, self.notice = "", "billing.auto.saved"
+        await self._refresh()
+        if enabled:  # already below: top up now rather than at the next request
+            payments.schedule_auto_topups({user.id})
+        return None
+
+
+class CheckoutStatusState(rx.State):
+    """The success page: 'pending' until the webhook has credited the session."""
+
+    status: str = "pending"  # pending | credited | unknown
+
+    @rx.event(background=True)
+    async def watch(self):
+        async with self:
+            self.status = "pending"
+            session_id = self.router.url.query_parameters.get("session_id", "")
+            user = await signed_in_user(self)
+        if user is None or not session_id:
+            async with self:
+                self.status = "unknown"
+            return
+        for _ in range(300):  # about five minutes
+            status = await payments.checkout_status(user.id, session_id)
+            async with self:
+                self.status = status or "unknown"
+            if status != "pending":
+                return
+            await asyncio.sleep(1)
+
+
+class BalanceBannerState(rx.State):
+    """The dashboard's low-balance banner."""
+
+    low: bool = False
+    balance: str = ""
+
+    @rx.event
+    async def load(self):
+        user = await signed_in_user(self)
+        self.low = user is not None and alerts.is_low(user)
+        self.balance = format_usd(user.balance_nano) if user else ""

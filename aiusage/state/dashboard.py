@@ -1,0 +1,170 @@
+"""The overview's state, plus display helpers shared by the dashboard's states.
+
+Times: the browser reports its UTC offset once per page load (a client-side call of
+`new Date().getTimezoneOffset()`, sent back as an event), and the server buckets and formats
+times in that offset. State holds display strings only: no secret ever lands here."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+import plotly.graph_objects as go
+import reflex as rx
+
+from aiusage.db import session_scope
+from aiusage.money import format_usd
+from aiusage.services import usage
+from aiusage.state.user import signed_in_user
+
+# The browser's offset east of UTC in minutes (getTimezoneOffset() is west, hence the minus).
+TZ_SCRIPT = "-new Date().getTimezoneOffset()"
+CHART_COLORS = ["#3e63dd", "#12a594", "#e54d2e", "#f76b15", "#8e4ec6", "#ffc53d", "#29a383"]
+
+
+def local_time(moment: datetime | None, tz_offset_min: int, seconds: bool = True) -> str:
+    if moment is None:
+        return ""
+    local = moment + timedelta(minutes=tz_offset_min)
+    return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def usd(nano: int) -> str:
+    """Totals in cents; below a cent to the micro-dollar, so small spend does not read as
+    $0.00."""
+    return format_usd(nano, 2 if nano == 0 or abs(nano) >= 10_000_000 else 6)
+
+
+def usd_fine(nano: int) -> str:
+    """One request's cost, to the micro-dollar."""
+    return format_usd(nano, 6)
+
+
+def count(value: int) -> str:
+    return f"{value:,}"
+
+
+def usd_float(nano: int) -> float:
+    """Chart values only (display): dollars as a float."""
+    return nano / 1_000_000_000
+
+
+def row_view(row: usage.UsageRow, tz_offset_min: int) -> dict[str, str]:
+    cache = row.cache_write_5m_tokens + row.cache_write_1h_tokens + row.cache_read_tokens
+    return {
+        "id": str(row.id),
+        "time": local_time(row.created_at, tz_offset_min),
+        "key": row.key_name or "—",
+        "provider": row.provider,
+        "model": row.model,
+        "input": count(row.input_tokens),
+        "output": count(row.output_tokens),
+        "cache": count(cache),
+        "cost": usd_fine(row.charged_nano),
+        "latency": f"{row.latency_ms:,} ms",
+        "status": str(row.status),
+        "ok": "1" if row.status < 400 and not row.error_type else "",
+    }
+
+
+def _layout(**extra) -> go.Layout:
+    layout = go.Layout(
+        margin={"l": 56, "r": 12, "t": 28, "b": 40},
+        height=280,
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+        xaxis={"type": "date"},
+        hovermode="x unified",
+        **extra,
+    )
+    return layout
+
+
+def _figure(traces: list, **layout) -> go.Figure:
+    figure = go.Figure(data=traces, layout=_layout(**layout))
+    figure.layout.template = None  # the component picks the light or dark template
+    return figure
+
+
+def spend_figure(labels: list[str], spend: list[usage.ModelSpend]) -> go.Figure:
+    """Spend per bucket, one stacked bar trace per model."""
+    per_model: dict[str, dict[str, int]] = defaultdict(dict)
+    for item in spend:
+        per_model[item.model][item.label] = item.charged_nano
+    traces = [
+        go.Bar(
+            x=labels,
+            y=[usd_float(values.get(label, 0)) for label in labels],
+            name=model,
+            marker={"color": CHART_COLORS[i % len(CHART_COLORS)]},
+            hovertemplate="%{y:$.6f}",
+        )
+        for i, (model, values) in enumerate(sorted(per_model.items()))
+    ]
+    return _figure(
+        traces,
+        barmode="stack",
+        showlegend=True,
+        yaxis={"tickprefix": "$", "tickformat": ",.6~f", "rangemode": "tozero"},
+    )
+
+
+def empty_figure() -> go.Figure:
+    return _figure([])
+
+
+class DashboardState(rx.State):
+    """The overview: balance, recent spend, a 30-day chart and the latest requests."""
+
+    tz_offset: int = 0
+    loaded: bool = False
+    balance: str = ""
+    available: str = ""
+    has_credit: bool = False
+    has_key: bool = False
+    spend_today: str = ""
+    spend_7d: str = ""
+    spend_30d: str = ""
+    requests_30d: str = ""
+    tokens_30d: str = ""
+    chart: go.Figure = empty_figure()
+    has_usage: bool = False
+    recent: list[dict[str, str]] = []
+
+    @rx.event
+    def on_load(self):
+        self.loaded = False
+        return rx.call_script(TZ_SCRIPT, callback=DashboardState.set_tz)
+
+    @rx.event
+    async def set_tz(self, offset: int | str):
+        self.tz_offset = usage.clamp_offset(offset)
+        await self.refresh()
+
+    async def refresh(self) -> None:
+        user = await signed_in_user(self)
+        if user is None:
+            self.loaded = False
+            return
+        tz = self.tz_offset
+        rng = usage.resolve_range("30d", tz)
+        flt = usage.UsageFilter(user.id, rng.start, rng.end, tz_offset_min=tz)
+        async with session_scope() as db:
+            info = await usage.overview(db, user.id, tz)
+            spend = await usage.spend_by_model(db, flt, "day")
+            rows, _ = await usage.page(db, flt, limit=5)
+        available = info.balance_nano - info.held_nano
+        self.balance = usd(info.balance_nano)
+        self.available = usd(available)
+        self.has_credit = available > 0
+        self.has_key = info.active_keys > 0
+        self.spend_today = usd(info.spend_today_nano)
+        self.spend_7d = usd(info.spend_7d_nano)
+        self.spend_30d = usd(info.spend_30d_nano)
+        self.requests_30d = count(info.requests_30d)
+        self.tokens_30d = count(info.tokens_30d)
+        self.chart = spend_figure(usage.bucket_labels(rng, tz), spend)
+        self.has_usage = info.requests_30d > 0
+        self.recent = [row_view(r, tz) for r in rows]
+        self.loaded = True

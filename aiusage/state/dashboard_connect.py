@@ -1,0 +1,126 @@
+""" "Connect your tools": base URLs from the site's public URL and copy-paste snippets.
+
+Only a key's visible prefix is known after creation, so the snippets carry a placeholder
+built from the chosen key's prefix; the user pastes the full key they copied at creation."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from aiusage.config import get_settings
+from aiusage.db import session_scope
+from aiusage.services import keys
+from aiusage.state.user import signed_in_user
+
+DEFAULT_PLACEHOLDER = "sk-aiu-YOUR-KEY"
+
+
+def _site() -> str:
+    return get_settings().site_url.rstrip("/")
+
+
+class ConnectState(rx.State):
+    key_options: list[dict[str, str]] = []
+    chosen: str = ""  # a key id of the user's, as text
+
+    @rx.event
+    async def on_load(self):
+        user = await signed_in_user(self)
+        if user is None:
+            self.key_options, self.chosen = [], ""
+            return
+        async with session_scope() as db:
+            rows = await keys.list_proxy_keys(db, user.id)
+        self.key_options = [
+            {"value": str(k.id), "label": f"{k.name} ({k.prefix}…)", "prefix": k.prefix}
+            for k in rows
+            if k.revoked_at is None
+        ]
+        if self.chosen not in {o["value"] for o in self.key_options}:
+            self.chosen = self.key_options[0]["value"] if self.key_options else ""
+
+    @rx.event
+    def choose(self, value: str):
+        if value in {o["value"] for o in self.key_options}:
+            self.chosen = value
+
+    @rx.var
+    def anthropic_base(self) -> str:
+        return f"{_site()}/api"
+
+    @rx.var
+    def openai_base(self) -> str:
+        return f"{_site()}/api/v1"
+
+    @rx.var
+    def placeholder(self) -> str:
+        for option in self.key_options:
+            if option["value"] == self.chosen:
+                return f"{option['prefix']}…"
+        return DEFAULT_PLACEHOLDER
+
+    @rx.var
+    def claude_code(self) -> str:
+        return (
+            f'export ANTHROPIC_BASE_URL="{_site()}/api"\n'
+            f'export ANTHROPIC_AUTH_TOKEN="{self.placeholder}"\n'
+            "claude"
+        )
+
+    @rx.var
+    def anthropic_python(self) -> str:
+        return (
+            "import anthropic\n\n"
+            "client = anthropic.Anthropic(\n"
+            f'    base_url="{_site()}/api",\n'
+            f'    api_key="{self.placeholder}",\n'
+            ")\n"
+            "message = client.messages.create(\n"
+            '    model="claude-sonnet-4-5",\n'
+            "    max_tokens=256,\n"
+            '    messages=[{"role": "user", "content": "Hello"}],\n'
+            ")\n"
+            "print(message.content[0].text)"
+        )
+
+    @rx.var
+    def anthropic_typescript(self) -> str:
+        return (
+            'import Anthropic from "@anthropic-ai/sdk";\n\n'
+            "const client = new Anthropic({\n"
+            f'  baseURL: "{_site()}/api",\n'
+            f'  apiKey: "{self.placeholder}",\n'
+            "});\n"
+            "const message = await client.messages.create({\n"
+            '  model: "claude-sonnet-4-5",\n'
+            "  max_tokens: 256,\n"
+            '  messages: [{ role: "user", content: "Hello" }],\n'
+            "});\n"
+            "console.log(message.content);"
+        )
+
+    @rx.var
+    def openai_python(self) -> str:
+        return (
+            "from openai import OpenAI\n\n"
+            "client = OpenAI(\n"
+            f'    base_url="{_site()}/api/v1",\n'
+            f'    api_key="{self.placeholder}",\n'
+            ")\n"
+            "reply = client.chat.completions.create(\n"
+            '    model="gpt-4o-mini",\n'
+            '    messages=[{"role": "user", "content": "Hello"}],\n'
+            ")\n"
+            "print(reply.choices[0].message.content)"
+        )
+
+    @rx.var
+    def curl(self) -> str:
+        return (
+            f"curl {_site()}/api/v1/messages \\\n"
+            f'  -H "x-api-key: {self.placeholder}" \\\n'
+            '  -H "anthropic-version: 2023-06-01" \\\n'
+            '  -H "content-type: application/json" \\\n'
+            '  -d \'{"model": "claude-sonnet-4-5", "max_tokens": 256,'
+            ' "messages": [{"role": "user", "content": "Hello"}]}\''
+        )

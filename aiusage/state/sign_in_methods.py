@@ -1,0 +1,70 @@
+"""The account's sign-in methods (password, Google) and removing one of them.
+
+Every event resolves the signed-in user from the cookie on the server and scopes the change
+by that user's id: a method id sent by the browser that is not this user's is "not found"."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from aiusage.db import session_scope, write_lock
+from aiusage.services import identities
+from aiusage.services.errors import ServiceError
+from aiusage.state.user import signed_in_user
+
+_KIND_KEYS = {
+    identities.PASSWORD_METHOD: "identity.methods.password",
+    identities.GOOGLE: "identity.methods.google",
+}
+
+
+class SignInMethodsState(rx.State):
+    # What the page shows: id, catalog key of the kind, detail (an email or a catalog key).
+    methods: list[dict[str, str]] = []
+    error: str = ""  # catalog key
+    notice: str = ""  # catalog key
+
+    @rx.var
+    def removable(self) -> bool:
+        return len(self.methods) > 1
+
+    async def _refresh(self, user_id: int) -> None:
+        async with session_scope() as db:
+            rows = await identities.list_methods(db, user_id)
+        self.methods = [
+            {
+                "id": method.id,
+                "kind_key": _KIND_KEYS.get(method.kind, method.kind),
+                "detail": method.detail,
+                "detail_key": "identity.methods.password_detail" if not method.detail else "",
+                "added": method.created_at.strftime("%Y-%m-%d") if method.created_at else "",
+            }
+            for method in rows
+        ]
+
+    @rx.event
+    async def load(self):
+        self.error = self.notice = ""
+        user = await signed_in_user(self)
+        if user is None:
+            self.methods = []
+            return rx.redirect("/login")
+        await self._refresh(user.id)
+        return None
+
+    @rx.event
+    async def remove(self, method_id: str):
+        self.error = self.notice = ""
+        user = await signed_in_user(self)
+        if user is None:
+            self.methods = []
+            return rx.redirect("/login?error=signed_out")
+        try:
+            async with write_lock(), session_scope() as db:
+                await identities.remove_method(db, user.id, str(method_id))
+        except ServiceError as error:
+            self.error = f"error.{error.code}"
+        else:
+            self.notice = "identity.methods.removed"
+        await self._refresh(user.id)
+        return None

@@ -1,0 +1,232 @@
+"""The usage page: filters, charts from the SQL aggregates, and the paged request table.
+
+The filters are kept as the same query parameters the CSV route reads, so the download is
+exactly what the page shows. Every handler resolves the signed-in user itself and every
+query is scoped by that user's id: a key id sent by the browser that is not the user's
+simply matches nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlencode
+
+import plotly.graph_objects as go
+import reflex as rx
+
+from aiusage.db import session_scope
+from aiusage.services import usage
+from aiusage.state.dashboard import (
+    TZ_SCRIPT,
+    _figure,
+    count,
+    empty_figure,
+    row_view,
+    spend_figure,
+    usd,
+)
+from aiusage.state.user import signed_in_user
+
+ALL = "all"  # the "no filter" choice of a select (Radix selects need a non-empty value)
+
+
+def _ms(value: int | None) -> str:
+    return "—" if value is None else f"{value:,} ms"
+
+
+class UsageState(rx.State):
+    tz_offset: int = 0
+    loading: bool = False
+    loaded: bool = False
+    range_preset: str = "30d"
+    custom_from: str = ""
+    custom_to: str = ""
+    key_filter: str = ALL
+    provider_filter: str = ALL
+    model_filter: str = ALL
+    key_options: list[dict[str, str]] = []
+    provider_options: list[str] = []
+    model_options: list[str] = []
+    range_label: str = ""
+    bucket: str = "day"
+
+    total_spend: str = ""
+    total_requests: str = ""
+    total_errors: str = ""
+    total_input: str = ""
+    total_output: str = ""
+    total_cache: str = ""
+    p50: str = ""
+    p95: str = ""
+
+    spend_fig: go.Figure = empty_figure()
+    tokens_fig: go.Figure = empty_figure()
+    requests_fig: go.Figure = empty_figure()
+    latency_fig: go.Figure = empty_figure()
+
+    rows: list[dict[str, str]] = []
+    page_number: int = 1
+    has_next: bool = False
+    _cursors: list[tuple[datetime, int] | None] = [None]  # start of each page seen (server)
+
+    def _params(self) -> dict[str, str]:
+        params = {"range": self.range_preset, "tz": str(self.tz_offset)}
+        if self.range_preset == "custom":
+            params.update({"from": self.custom_from, "to": self.custom_to})
+        for name, value in (
+            ("key", self.key_filter),
+            ("provider", self.provider_filter),
+            ("model", self.model_filter),
+        ):
+            if value and value != ALL:
+                params[name] = value
+        return params
+
+    @rx.var
+    def csv_url(self) -> str:
+        return "/api/usage/export.csv?" + urlencode(self._params())
+
+    @rx.event
+    def on_load(self):
+        self.loaded = False
+        self.loading = True
+        return rx.call_script(TZ_SCRIPT, callback=UsageState.set_tz)
+
+    @rx.event
+    async def set_tz(self, offset: int | str):
+        self.tz_offset = usage.clamp_offset(offset)
+        await self._reload()
+
+    @rx.event
+    async def set_range(self, preset: str | list[str]):
+        if isinstance(preset, list) or preset not in usage.RANGES:
+            return
+        self.range_preset = preset
+        if preset == "custom" and not (self.custom_from and self.custom_to):
+            rng = usage.resolve_range("7d", self.tz_offset)
+            self.custom_from, self.custom_to = rng.first_day.isoformat(), rng.last_day.isoformat()
+        await self._reload()
+
+    @rx.event
+    async def set_custom_from(self, value: str):
+        if usage.parse_day(value):
+            self.custom_from = value[:10]
+            await self._reload()
+
+    @rx.event
+    async def set_custom_to(self, value: str):
+        if usage.parse_day(value):
+            self.custom_to = value[:10]
+            await self._reload()
+
+    @rx.event
+    async def set_key_filter(self, value: str):
+        self.key_filter = value if value == ALL or value.isdigit() else ALL
+        await self._reload()
+
+    @rx.event
+    async def set_provider_filter(self, value: str):
+        self.provider_filter = str(value)[:16] or ALL
+        await self._reload()
+
+    @rx.event
+    async def set_model_filter(self, value: str):
+        self.model_filter = str(value)[:100] or ALL
+        await self._reload()
+
+    @rx.event
+    async def clear_filters(self):
+        self.key_filter = self.provider_filter = self.model_filter = ALL
+        await self._reload()
+
+    @rx.event
+    async def next_page(self):
+        if self.has_next:
+            await self._load_page(self.page_number + 1)
+
+    @rx.event
+    async def prev_page(self):
+        if self.page_number > 1:
+            await self._load_page(self.page_number - 1)
+
+    async def _load_page(self, number: int) -> None:
+        user = await signed_in_user(self)
+        if user is None:
+            self.rows, self.has_next = [], False
+            return
+        flt, _ = usage.filter_from_params(user.id, self._params())
+        cursors = self._cursors if self._cursors else [None]
+        number = max(1, min(number, len(cursors)))
+        async with session_scope() as db:
+            rows, following = await usage.page(db, flt, cursors[number - 1])
+        self._cursors = [*cursors[:number], following] if following else cursors[:number]
+        self.page_number = number
+        self.has_next = following is not None
+        self.rows = [row_view(r, self.tz_offset) for r in rows]
+
+    async def _reload(self) -> None:
+        user = await signed_in_user(self)
+        if user is None:
+            self.loading = False
+            return
+        flt, rng = usage.filter_from_params(user.id, self._params())
+        labels = usage.bucket_labels(rng, self.tz_offset)
+        async with session_scope() as db:
+            options = await usage.filter_options(db, user.id, flt.start)
+            totals = await usage.totals(db, flt)
+            spend = await usage.spend_by_model(db, flt, rng.bucket)
+            buckets = {b.label: b.totals for b in await usage.series(db, flt, rng.bucket)}
+        self.bucket = rng.bucket
+        self.range_label = (
+            rng.first_day.isoformat()
+            if rng.first_day == rng.last_day
+            else f"{rng.first_day.isoformat()} – {rng.last_day.isoformat()}"
+        )
+        self.key_options = [
+            {"value": str(key_id), "label": f"{name} ({prefix}…)"}
+            for key_id, name, prefix in options.keys
+        ]
+        self.provider_options = options.providers
+        self.model_options = options.models
+        self.total_spend = usd(totals.charged_nano)
+        self.total_requests = count(totals.requests)
+        self.total_errors = count(totals.errors)
+        self.total_input = count(totals.input_tokens)
+        self.total_output = count(totals.output_tokens)
+        self.total_cache = count(totals.cache_write_tokens + totals.cache_read_tokens)
+        self.p50, self.p95 = _ms(totals.p50_ms), _ms(totals.p95_ms)
+
+        zero = usage.Totals()
+        per = [buckets.get(label, zero) for label in labels]
+        self.spend_fig = spend_figure(labels, spend)
+        self.tokens_fig = _figure(
+            [
+                go.Bar(x=labels, y=[t.input_tokens for t in per], name="input"),
+                go.Bar(x=labels, y=[t.output_tokens for t in per], name="output"),
+                go.Bar(x=labels, y=[t.cache_write_tokens for t in per], name="cache write"),
+                go.Bar(x=labels, y=[t.cache_read_tokens for t in per], name="cache read"),
+            ],
+            barmode="stack",
+        )
+        self.requests_fig = _figure(
+            [
+                go.Bar(x=labels, y=[t.requests - t.errors for t in per], name="ok"),
+                go.Bar(
+                    x=labels,
+                    y=[t.errors for t in per],
+                    name="errors",
+                    marker={"color": "#e5484d"},
+                ),
+            ],
+            barmode="stack",
+        )
+        self.latency_fig = _figure(
+            [
+                go.Scatter(x=labels, y=[t.p50_ms for t in per], name="p50", mode="lines+markers"),
+                go.Scatter(x=labels, y=[t.p95_ms for t in per], name="p95", mode="lines+markers"),
+            ],
+            yaxis={"ticksuffix": " ms", "rangemode": "tozero"},
+        )
+        self._cursors = [None]
+        await self._load_page(1)
+        self.loading = False
+        self.loaded = True

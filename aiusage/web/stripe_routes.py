@@ -1,0 +1,62 @@
+"""Billing over HTTP: Stripe's webhook, and starting a Checkout from the billing page's form
+(cookie-authenticated, CSRF-checked, answered with a redirect to Stripe's page)."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from aiusage.db import session_scope
+from aiusage.services import payments, sessions
+from aiusage.services.errors import ServiceError
+from aiusage.web.http import error_response, read_fields, same_origin, wants_json
+
+log = logging.getLogger("aiusage.stripe")
+
+BILLING_PAGE = "/dashboard/billing"
+CSRF = ServiceError(
+    "csrf", "This form was not sent from this site. Reload the page and try again.", status=403
+)
+
+
+async def webhook(request: Request) -> Response:
+    declared = request.headers.get("content-length")
+    if declared and (not declared.isdigit() or int(declared) > payments.MAX_WEBHOOK_BYTES):
+        return JSONResponse({"error": "too_large"}, status_code=413)
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > payments.MAX_WEBHOOK_BYTES:
+            return JSONResponse({"error": "too_large"}, status_code=413)
+    result = await payments.handle_webhook(body, request.headers.get("stripe-signature"))
+    return JSONResponse(
+        {"received": result.status == 200, "outcome": result.outcome}, status_code=result.status
+    )
+
+
+async def checkout(request: Request) -> Response:
+    try:
+        if not same_origin(request):
+            raise CSRF
+        fields = await read_fields(request, "amount", "custom_amount")
+        async with session_scope() as db:
+            user = await sessions.user_for_token(db, request.cookies.get(sessions.COOKIE_NAME))
+        if user is None:
+            raise ServiceError("signed_out", "Sign in again.", status=401)
+        amount = fields["custom_amount"].strip() or fields["amount"]
+        url = await payments.start_checkout(user.id, amount)
+    except ServiceError as error:
+        back_to = "/login" if error.code == "signed_out" else BILLING_PAGE
+        return error_response(request, error, back_to)
+    if wants_json(request):
+        return JSONResponse({"ok": True, "redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
+routes = [
+    Route("/api/stripe/webhook", webhook, methods=["POST"]),
+    Route("/api/billing/checkout", checkout, methods=["POST"]),
+]

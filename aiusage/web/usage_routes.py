@@ -1,0 +1,39 @@
+"""GET /api/usage/export.csv: the signed-in user's usage rows, exactly as filtered on the
+usage page (same query parameters), streamed as CSV. Authenticated by the session cookie;
+a read-only GET, so no CSRF check is needed (nothing changes, and a cross-site page cannot
+read the answer)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from aiusage.db import session_scope
+from aiusage.services import sessions, usage
+
+
+async def export_csv(request: Request) -> Response:
+    async with session_scope() as db:
+        user = await sessions.user_for_token(db, request.cookies.get(sessions.COOKIE_NAME))
+    if user is None:
+        return JSONResponse(
+            {"error": {"code": "not_signed_in", "message": "Log in to download your usage."}},
+            status_code=401,
+        )
+    params = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
+    flt, _ = usage.filter_from_params(user.id, params)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    return StreamingResponse(
+        usage.csv_lines(session_scope, flt),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "content-disposition": f'attachment; filename="aiusage-usage-{stamp}.csv"',
+            "cache-control": "no-store",
+        },
+    )
+
+
+routes = [Route("/api/usage/export.csv", export_csv, methods=["GET"])]
