@@ -8,7 +8,8 @@ from aiusage.components.billing_banner import low_balance_banner
 from aiusage.components.footer import footer
 from aiusage.components.forms import native_form
 from aiusage.components.language import language_switcher
-from aiusage.components.text import tr, tr_var
+from aiusage.components.messages import message_callouts
+from aiusage.components.text import tr
 from aiusage.state.auth import SessionState
 
 # Later pages plug into the dashboard by adding an entry here: (catalog key, route, icon).
@@ -34,28 +35,7 @@ def brand() -> rx.Component:
 
 
 def flash() -> rx.Component:
-    return rx.fragment(
-        rx.cond(
-            SessionState.flash_error != "",
-            rx.callout(
-                tr_var(SessionState.flash_error),
-                icon="triangle-alert",
-                color_scheme="red",
-                role="alert",
-                id="flash-error",
-            ),
-        ),
-        rx.cond(
-            SessionState.flash_notice != "",
-            rx.callout(
-                tr_var(SessionState.flash_notice),
-                icon="info",
-                color_scheme="green",
-                role="status",
-                id="flash-notice",
-            ),
-        ),
-    )
+    return message_callouts(SessionState.flash_error, SessionState.flash_notice, "flash")
 
 
 def logout_button() -> rx.Component:

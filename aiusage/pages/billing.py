@@ -7,36 +7,14 @@ import reflex as rx
 
 from aiusage.components.forms import native_form
 from aiusage.components.layout import dashboard_shell
+from aiusage.components.messages import message_callouts
 from aiusage.components.text import tr, tr_var
 from aiusage.state.auth import SessionState
 from aiusage.state.billing import BillingState, CheckoutStatusState
 
 
 def _message() -> rx.Component:
-    return rx.fragment(
-        rx.cond(
-            BillingState.error != "",
-            rx.callout(
-                tr_var(BillingState.error),
-                icon="triangle-alert",
-                color_scheme="red",
-                role="alert",
-                id="billing-error",
-                width="100%",
-            ),
-        ),
-        rx.cond(
-            BillingState.notice != "",
-            rx.callout(
-                tr_var(BillingState.notice),
-                icon="check",
-                color_scheme="green",
-                role="status",
-                id="billing-notice",
-                width="100%",
-            ),
-        ),
-    )
+    return message_callouts(BillingState.error, BillingState.notice, "billing")
 
 
 def balance_card() -> rx.Component:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import reflex as rx
 
 from aiusage.components.layout import dashboard_shell
-from aiusage.components.text import tr, tr_var
+from aiusage.components.messages import message_callout
+from aiusage.components.text import tr
 from aiusage.state.auth import SessionState
 from aiusage.state.keys import NEW_KEY_INPUT, KeysState
 
@@ -16,17 +17,7 @@ COPY_NEW_KEY = (
 
 
 def _message(var, color: str, element_id: str) -> rx.Component:
-    return rx.cond(
-        var != "",
-        rx.callout(
-            tr_var(var),
-            icon="triangle-alert" if color == "red" else "check",
-            color_scheme=color,
-            id=element_id,
-            role="alert" if color == "red" else "status",
-            width="100%",
-        ),
-    )
+    return message_callout(var, "error" if color == "red" else "notice", element_id)
 
 
 def _labelled(label_key: str, control: rx.Component) -> rx.Component:

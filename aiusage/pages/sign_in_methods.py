@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from aiusage.components.layout import dashboard_shell
+from aiusage.components.messages import message_callouts
 from aiusage.components.text import tr, tr_var
 from aiusage.state.auth import SessionState
 from aiusage.state.sign_in_methods import SignInMethodsState
@@ -47,26 +48,7 @@ def sign_in_methods() -> rx.Component:
     return dashboard_shell(
         "nav.sign_in_methods",
         rx.text(tr("identity.methods.intro"), color_scheme="gray"),
-        rx.cond(
-            SignInMethodsState.error != "",
-            rx.callout(
-                tr_var(SignInMethodsState.error),
-                icon="triangle-alert",
-                color_scheme="red",
-                role="alert",
-                id="methods-error",
-            ),
-        ),
-        rx.cond(
-            SignInMethodsState.notice != "",
-            rx.callout(
-                tr_var(SignInMethodsState.notice),
-                icon="info",
-                color_scheme="green",
-                role="status",
-                id="methods-notice",
-            ),
-        ),
+        message_callouts(SignInMethodsState.error, SignInMethodsState.notice, "methods"),
         rx.vstack(
             rx.foreach(SignInMethodsState.methods, _method_row),
             spacing="3",
