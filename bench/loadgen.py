@@ -126,9 +126,12 @@ def distribution(values_ns: array) -> dict[str, float]:
 
 
 class Run:
-    def __init__(self, requests: list[bytes], total: int, progress_every: int) -> None:
+    def __init__(
+        self, requests: list[bytes], total: int, progress_every: int, deadline: float
+    ) -> None:
         self.requests = requests
         self.total = total
+        self.deadline = deadline  # perf_counter after which no new request starts
         self.next = 0
         self.done = 0
         self.progress_every = progress_every
@@ -142,6 +145,8 @@ class Run:
     async def worker(self, conn: Connection, host: str, port: int) -> None:
         requests = self.requests
         while self.next < self.total:
+            if time.perf_counter() > self.deadline:
+                return
             i = self.next
             self.next += 1
             if conn.closed:
@@ -170,8 +175,9 @@ async def run_phase(
     host: str,
     port: int,
     progress_every: int = 0,
+    max_seconds: float = math.inf,
 ) -> Run:
-    run = Run(requests, total, progress_every)
+    run = Run(requests, total, progress_every, time.perf_counter() + max_seconds)
     await asyncio.gather(*(run.worker(c, host, port) for c in conns))
     return run
 
@@ -187,7 +193,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         print("READY", flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    run = await run_phase(conns, requests, args.requests, args.host, args.port, args.progress_every)
+    run = await run_phase(
+        conns, requests, args.requests, args.host, args.port, args.progress_every, args.max_seconds
+    )
     cpu1, wall1 = time.process_time(), time.perf_counter()
     for conn in conns:
         if conn.transport is not None:
@@ -200,6 +208,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "request_bytes": [len(r) for r in requests],
         "warmup": {"requests": args.warmup, "statuses": dict(warm.statuses)},
         "requests": args.requests,
+        "sent": run.next,  # fewer than requests when --max-seconds cut the run short
+        "cut_short": run.next < args.requests,
         "ok": ok,
         "statuses": {str(k): v for k, v in run.statuses.items()},
         "errors": dict(run.errors),
@@ -230,6 +240,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=100)
     p.add_argument("--progress-every", type=int, default=0)
     p.add_argument("--handshake", action="store_true")
+    p.add_argument(
+        "--max-seconds",
+        type=float,
+        default=math.inf,
+        help="start no new request after this long (measured phase only)",
+    )
     return p.parse_args(argv)
 
 

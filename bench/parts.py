@@ -156,7 +156,7 @@ async def in_process(db_path: Path, fake_url: str, proxy_key: str, n: int) -> li
             )
 
         await add(
-            f"write_batch per settlement, batches of {size} (ORM + aiosqlite)",
+            f"write_batch per settlement, batches of {size} (SQLAlchemy + aiosqlite)",
             calls,
             write,
             per=size,
