@@ -90,6 +90,8 @@ class Settings(BaseSettings):
 
     # Proxy key cache: revocation takes effect within this many seconds.
     key_cache_ttl: float = Field(1.0, ge=0)
+    # The usage writer gathers this long before writing a batch (never on a response path).
+    usage_flush_interval: float = Field(0.05, ge=0, le=5)
 
     # Billing (Stripe). Without a secret key, top-up says it is not configured.
     stripe_secret_key: str = ""

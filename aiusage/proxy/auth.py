@@ -5,6 +5,7 @@ key stops working within that time on every instance without a database read per
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 
@@ -28,19 +29,35 @@ class KeyGrant:
 
 
 class KeyCache:
+    """Keys by hash. One load per key at a time: requests that find an entry expiring
+    while a reload runs share that reload instead of each querying the database."""
+
     def __init__(self) -> None:
         self._entries: dict[str, tuple[float, KeyGrant | None]] = {}
+        self._loading: dict[str, asyncio.Future[KeyGrant | None]] = {}
 
     async def lookup(self, presented: str) -> KeyGrant | None:
         key_hash = keys.hash_proxy_key(presented)
-        now = time.monotonic()
         hit = self._entries.get(key_hash)
-        if hit is not None and hit[0] > now:
+        if hit is not None and hit[0] > time.monotonic():
             return hit[1]
-        grant = await self._load(key_hash)
+        pending = self._loading.get(key_hash)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[KeyGrant | None] = asyncio.get_running_loop().create_future()
+        self._loading[key_hash] = future
+        try:
+            grant = await self._load(key_hash)
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # marks it retrieved when nobody else was waiting
+            raise
+        finally:
+            self._loading.pop(key_hash, None)
         if len(self._entries) >= MAX_ENTRIES:
             self._entries.clear()
-        self._entries[key_hash] = (now + get_settings().key_cache_ttl, grant)
+        self._entries[key_hash] = (time.monotonic() + get_settings().key_cache_ttl, grant)
+        future.set_result(grant)
         return grant
 
     async def _load(self, key_hash: str) -> KeyGrant | None:

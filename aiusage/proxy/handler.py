@@ -12,12 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from sqlalchemy import select, update
 from starlette.types import Receive, Scope, Send
 
 from aiusage.config import get_settings
-from aiusage.db import get_engine, write_lock
-from aiusage.models import ProxyKey, User
 from aiusage.proxy.auth import KeyGrant, presented_key
 from aiusage.proxy.errors import ProxyError, error_body
 from aiusage.proxy.metering import Settlement
@@ -116,40 +113,6 @@ def credential_headers(provider: str, key: str) -> list[tuple[bytes, bytes]]:
     if provider == "anthropic":
         return [(b"x-api-key", key.encode())]
     return [(b"authorization", b"Bearer " + key.encode())]
-
-
-async def place_holds(grant: KeyGrant, hold: int) -> int:
-    """Holds `hold` on the balance (and on the key if it has a spend limit), atomically.
-    Returns the part held on the key. Raises 402 when either does not fit."""
-    async with write_lock(), get_engine().begin() as connection:
-        fits = await connection.execute(
-            update(User)
-            .where(User.id == grant.user_id, User.balance_nano - User.held_nano >= max(hold, 1))
-            .values(held_nano=User.held_nano + hold)
-        )
-        if fits.rowcount != 1:
-            held = (
-                await connection.execute(select(User.held_nano).where(User.id == grant.user_id))
-            ).scalar_one_or_none()
-            raise ProxyError(
-                402,
-                "Your aiusage credit is too low for this request. Top up in the dashboard."
-                + (" Requests in flight may free some soon." if held else ""),
-                retry_after=5 if held else None,
-            )
-        if grant.spend_limit_nano is None:
-            return 0
-        fits = await connection.execute(
-            update(ProxyKey)
-            .where(
-                ProxyKey.id == grant.key_id,
-                ProxyKey.spent_nano + ProxyKey.held_nano + hold <= grant.spend_limit_nano,
-            )
-            .values(held_nano=ProxyKey.held_nano + hold)
-        )
-        if fits.rowcount != 1:  # raising rolls back the balance hold with it
-            raise ProxyError(402, "This key has reached its spend limit.")
-        return hold
 
 
 def output_bound(provider: str, payload: dict[str, Any]) -> int:
@@ -271,7 +234,7 @@ class ProxyCall:
             pricing.worst_case_cost_nano(price, len(body), output_bound(self.provider, payload)),
             byok=byok,
         )
-        key_hold = await place_holds(grant, hold)
+        key_hold = await self.rt.holds.place(grant, hold)
         meter: Meter = (AnthropicMeter if self.provider == "anthropic" else OpenAIMeter)(len(body))
         outcome = RelayOutcome()
         try:

@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiusage.config import get_settings
 from aiusage.db import session_scope, write_lock
 from aiusage.models import LATENCY_BUCKETS_MS, ProxyKey, UsageHourly, UsageRecord, utcnow
 from aiusage.services import alerts, billing
@@ -84,8 +85,14 @@ class UsageWriter:
             item = self._queue.get_nowait()
 
     async def _run(self) -> None:
+        interval = get_settings().usage_flush_interval
         while True:
-            batch, stop = self._take_batch(await self._queue.get())
+            first = await self._queue.get()
+            if first is not None and interval and self._queue.qsize() < BATCH:
+                # A batch has a fixed cost (one transaction, one rollup upsert...): gather
+                # what arrives in the next moment rather than write rows one by one.
+                await asyncio.sleep(interval)
+            batch, stop = self._take_batch(first)
             if batch:
                 await self._write_with_retry(batch)
             if self._queue.empty():

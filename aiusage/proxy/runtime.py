@@ -7,6 +7,7 @@ import httpx
 
 from aiusage.db import session_scope
 from aiusage.proxy.auth import KeyCache
+from aiusage.proxy.holds import Holds
 from aiusage.proxy.metering import UsageWriter
 from aiusage.proxy.upstream import new_client
 from aiusage.services.pricing import Price, PriceBook
@@ -19,6 +20,7 @@ class ProxyRuntime:
         self.keys = KeyCache()
         self.prices = PriceBook()
         self.writer = UsageWriter()
+        self.holds = Holds()
         self.rpm = SlidingWindow(limit=0, window_seconds=60)
 
     @property
@@ -28,11 +30,13 @@ class ProxyRuntime:
     async def start(self) -> None:
         if self.client is None:
             self.client = new_client()
+            await self.holds.start()
             self.writer.start()
 
     async def stop(self) -> None:
         """Graceful: every queued usage row and charge is written before returning."""
         await self.writer.stop()
+        await self.holds.stop()
         if self.client is not None:
             await self.client.aclose()
             self.client = None
