@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 from starlette.types import Receive, Scope, Send
 
 from aiusage.config import get_settings
@@ -21,7 +20,13 @@ from aiusage.proxy.metering import Settlement
 from aiusage.proxy.meters import AnthropicMeter, Meter, OpenAIMeter
 from aiusage.proxy.relay import RelayOutcome, relay_body, relay_stream
 from aiusage.proxy.runtime import ProxyRuntime
-from aiusage.proxy.upstream import request_headers
+from aiusage.proxy.upstream import (
+    UpstreamBroken,
+    UpstreamResponse,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+    request_headers,
+)
 from aiusage.services import pricing
 from aiusage.services.crypto import SealError, open_sealed
 from aiusage.services.security import ip_hash
@@ -180,20 +185,19 @@ class ProxyCall:
         credentials: list[tuple[bytes, bytes]],
         *,
         identity: bool = False,
-    ) -> httpx.Response:
+    ) -> UpstreamResponse:
         assert self.rt.client is not None
-        request = self.rt.client.build_request(
-            method,
-            self.upstream_url(),
-            headers=request_headers(self.scope["headers"], credentials, identity=identity),
-            content=body if method != "GET" else None,
-        )
         try:
-            return await self.rt.client.send(request, stream=True)
-        except httpx.TimeoutException:
+            return await self.rt.client.open(
+                method,
+                self.upstream_url(),
+                request_headers(self.scope["headers"], credentials, identity=identity),
+                body if method != "GET" else None,
+            )
+        except UpstreamTimeout:
             raise ProxyError(504, "The upstream provider did not answer in time.") from None
-        except httpx.HTTPError as error:
-            log.warning("upstream unreachable (%s)", type(error).__name__)
+        except (UpstreamUnreachable, UpstreamBroken) as error:
+            log.warning("upstream unreachable (%s)", error)
             raise ProxyError(502, "Could not reach the upstream provider.") from None
 
     async def passthrough(self, receive: Receive, send: Send) -> None:
@@ -209,7 +213,7 @@ class ProxyCall:
         try:
             await relay_body(response, send, None, self._extra_headers())
         finally:
-            await response.aclose()
+            response.close()
 
     def _extra_headers(self) -> list[tuple[bytes, bytes]]:
         return [(b"x-aiusage-request-id", self.request_id.encode())]
@@ -242,7 +246,7 @@ class ProxyCall:
                 "POST", upstream_body, credential_headers(self.provider, key), identity=strip_usage
             )
             try:
-                if response.headers.get("content-type", "").startswith("text/event-stream"):
+                if response.content_type.startswith("text/event-stream"):
                     outcome = await relay_stream(
                         response,
                         send,
@@ -255,18 +259,18 @@ class ProxyCall:
                 else:
                     outcome = await relay_body(response, send, meter, self._extra_headers())
             finally:
-                await response.aclose()
+                response.close()
         except ProxyError as error:
             outcome.status = error.status
             outcome.error_type = (
                 "upstream_timeout" if error.status == 504 else "upstream_unreachable"
             )
             raise
-        except httpx.TimeoutException:
+        except UpstreamTimeout:
             outcome.status = outcome.status or 504
             outcome.error_type = "upstream_timeout"
             raise ProxyError(504, "The upstream provider did not answer in time.") from None
-        except httpx.HTTPError:
+        except UpstreamBroken:
             outcome.status = outcome.status or 502
             outcome.error_type = "upstream_error"
             raise ProxyError(502, "The upstream provider failed to answer.") from None

@@ -7,18 +7,23 @@ import asyncio
 import json
 import logging
 import time
+import zlib
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 from starlette.types import Message, Receive, Send
 
 from aiusage.proxy.decoding import decoder_for
 from aiusage.proxy.errors import stream_error_event
 from aiusage.proxy.meters import Meter, OpenAIMeter
 from aiusage.proxy.sse import SSESplitter, event_fields
-from aiusage.proxy.upstream import response_headers
+from aiusage.proxy.upstream import (
+    UpstreamBroken,
+    UpstreamResponse,
+    UpstreamTimeout,
+    response_headers,
+)
 
 log = logging.getLogger("aiusage.proxy")
 
@@ -47,23 +52,26 @@ def _guarded(send: Send) -> Callable[[Message], Awaitable[None]]:
 
 
 async def relay_body(
-    response: httpx.Response, send: Send, meter: Meter | None, extra: list[tuple[bytes, bytes]]
+    response: UpstreamResponse,
+    send: Send,
+    meter: Meter | None,
+    extra: list[tuple[bytes, bytes]],
 ) -> RelayOutcome:
-    outcome = RelayOutcome(status=response.status_code)
-    raw = b"".join([chunk async for chunk in response.aiter_raw()])
+    outcome = RelayOutcome(status=response.status)
+    raw = await response.read()
     if meter is not None:
         try:
-            decoder = decoder_for(response.headers.get("content-encoding", ""))
+            decoder = decoder_for(response.content_encoding)
             meter.feed_body(
                 decoder.decompress(raw) + (decoder.flush() if hasattr(decoder, "flush") else b"")
             )
         except Exception as error:  # unreadable body: forwarded as is, usage stays unknown
             log.warning("could not read usage from a response (%s)", type(error).__name__)
-    headers = response_headers(response.headers.raw)
+    headers = response_headers(response.raw_headers)
     headers.append((b"content-length", str(len(raw)).encode()))
     send = _guarded(send)
     await send(
-        {"type": "http.response.start", "status": response.status_code, "headers": headers + extra}
+        {"type": "http.response.start", "status": response.status, "headers": headers + extra}
     )
     outcome.first_byte_at = time.perf_counter()
     await send({"type": "http.response.body", "body": raw})
@@ -72,7 +80,7 @@ async def relay_body(
 
 
 async def relay_stream(
-    response: httpx.Response,
+    response: UpstreamResponse,
     send: Send,
     receive: Receive,
     meter: Meter,
@@ -83,21 +91,21 @@ async def relay_stream(
 ) -> RelayOutcome:
     """Streams the SSE body through. With `strip_usage` (OpenAI, when the proxy asked for
     usage the client did not), the usage chunk is metered but not passed on."""
-    outcome = RelayOutcome(status=response.status_code, streamed=True)
-    encoding = response.headers.get("content-encoding", "")
+    outcome = RelayOutcome(status=response.status, streamed=True)
+    encoding = response.content_encoding
     decoder = decoder_for(encoding)
     splitter = SSESplitter()
     send = _guarded(send)
     await send(
         {
             "type": "http.response.start",
-            "status": response.status_code,
-            "headers": response_headers(response.headers.raw) + extra,
+            "status": response.status,
+            "headers": response_headers(response.raw_headers) + extra,
         }
     )
 
     async def pump() -> None:
-        async for chunk in response.aiter_raw():
+        async for chunk in response.chunks():
             if strip_usage:
                 assert isinstance(meter, OpenAIMeter)
                 chunk = _without_usage(splitter.feed(chunk), meter)
@@ -117,7 +125,7 @@ async def relay_stream(
     except ClientGone:
         outcome.error_type = "client_disconnected"
         return outcome
-    except (httpx.TransportError, httpx.DecodingError, ValueError) as error:
+    except (UpstreamBroken, UpstreamTimeout, ValueError, zlib.error) as error:
         # The upstream broke off (or sent bytes we cannot decode): tell the client in its
         # own format when the stream is plain text, then end it.
         outcome.error_type = "upstream_stream_error"

@@ -3,20 +3,18 @@ writer, per-key request counters. Started and stopped with the server's lifespan
 
 from __future__ import annotations
 
-import httpx
-
 from aiusage.db import session_scope
 from aiusage.proxy.auth import KeyCache
 from aiusage.proxy.holds import Holds
 from aiusage.proxy.metering import UsageWriter
-from aiusage.proxy.upstream import new_client
+from aiusage.proxy.upstream import UpstreamClient
 from aiusage.services.pricing import Price, PriceBook
 from aiusage.services.ratelimit import SlidingWindow
 
 
 class ProxyRuntime:
     def __init__(self) -> None:
-        self.client: httpx.AsyncClient | None = None
+        self.client: UpstreamClient | None = None
         self.keys = KeyCache()
         self.prices = PriceBook()
         self.writer = UsageWriter()
@@ -29,7 +27,7 @@ class ProxyRuntime:
 
     async def start(self) -> None:
         if self.client is None:
-            self.client = new_client()
+            self.client = UpstreamClient()
             await self.holds.start()
             self.writer.start()
 
@@ -38,7 +36,7 @@ class ProxyRuntime:
         await self.writer.stop()
         await self.holds.stop()
         if self.client is not None:
-            await self.client.aclose()
+            await self.client.close()
             self.client = None
 
     async def price(self, provider: str, model: str) -> Price:
