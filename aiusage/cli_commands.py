@@ -142,6 +142,10 @@ async def credits_grant(args: argparse.Namespace) -> None:
     print(f"balance {format_usd(entry.balance_after_nano, 9)}")
 
 
+def _usd_or_none(micro: int | None) -> str | None:
+    return None if micro is None else str(nano_to_usd(micro * 1000))
+
+
 @command("prices", "list", help="the price table (USD per million tokens)")
 async def prices_list(_args: argparse.Namespace) -> None:
     async with session_scope() as session:
@@ -151,16 +155,18 @@ async def prices_list(_args: argparse.Namespace) -> None:
             {
                 "provider": r.provider,
                 "model": r.model,
-                **{
-                    name: str(nano_to_usd(getattr(r, f"{name}_micro") * 1000))
-                    for name in (
-                        "input",
-                        "output",
-                        "cache_write_5m",
-                        "cache_write_1h",
-                        "cache_read",
-                    )
-                },
+                **{name: _usd_or_none(getattr(r, f"{name}_micro")) for name in pricing.RATES},
+                **(
+                    {
+                        "long_prompt_threshold": r.long_prompt_threshold,
+                        **{
+                            f"long_{name}": _usd_or_none(getattr(r, f"long_{name}_micro"))
+                            for name in pricing.RATES
+                        },
+                    }
+                    if r.long_prompt_threshold is not None
+                    else {}
+                ),
             }
             for r in rows
         ]
@@ -170,25 +176,32 @@ async def prices_list(_args: argparse.Namespace) -> None:
 def _price_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--provider", required=True, choices=keys.PROVIDERS)
     parser.add_argument("--model", required=True)
-    parser.add_argument("--input", required=True, help="USD per million input tokens")
-    parser.add_argument("--output", required=True, help="USD per million output tokens")
-    parser.add_argument("--cache-write-5m")
-    parser.add_argument("--cache-write-1h")
-    parser.add_argument("--cache-read")
+    for prefix, helps in (("", ""), ("long-", " when the prompt is over --long-threshold")):
+        for name in pricing.RATES:
+            flag = f"--{prefix}{name.replace('_', '-')}"
+            required = not prefix and name in ("input", "output")
+            parser.add_argument(flag, required=required, help=f"USD per million tokens{helps}")
+    parser.add_argument(
+        "--long-threshold",
+        type=int,
+        help="prompt tokens above which the long-prompt prices apply to every token of the request",
+    )
 
 
 @command("prices", "set", help="add or change a model's prices", args=_price_args)
 async def prices_set(args: argparse.Namespace) -> None:
+    options = vars(args)
+    rates = {name: options[name] for name in pricing.RATES}
+    long_rates = {name: options[f"long_{name}"] for name in pricing.RATES}
+    has_long = args.long_threshold is not None or any(long_rates.values())
     async with session_scope() as session:
         await pricing.set_price(
             session,
             args.provider,
             args.model,
-            input_usd=args.input,
-            output_usd=args.output,
-            cache_write_5m_usd=args.cache_write_5m,
-            cache_write_1h_usd=args.cache_write_1h,
-            cache_read_usd=args.cache_read,
+            rates,
+            long_threshold=args.long_threshold,
+            long_rates=long_rates if has_long else None,
         )
     print(f"{args.provider} {args.model} priced")
 

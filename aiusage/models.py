@@ -209,6 +209,14 @@ class ModelPrice(SQLModel, table=True):
     cache_write_5m_micro: int = Field(sa_column=Column(sa.BigInteger(), nullable=False))
     cache_write_1h_micro: int = Field(sa_column=Column(sa.BigInteger(), nullable=False))
     cache_read_micro: int = Field(sa_column=Column(sa.BigInteger(), nullable=False))
+    # Some models charge every token of a request at dearer rates once its prompt (input +
+    # cache writes + cache reads) is over a threshold: those rates, when the model has them.
+    long_prompt_threshold: int | None = Field(default=None, sa_column=Column(sa.BigInteger()))
+    long_input_micro: int | None = Field(default=None, sa_column=Column(sa.BigInteger()))
+    long_output_micro: int | None = Field(default=None, sa_column=Column(sa.BigInteger()))
+    long_cache_write_5m_micro: int | None = Field(default=None, sa_column=Column(sa.BigInteger()))
+    long_cache_write_1h_micro: int | None = Field(default=None, sa_column=Column(sa.BigInteger()))
+    long_cache_read_micro: int | None = Field(default=None, sa_column=Column(sa.BigInteger()))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_created())
 
 

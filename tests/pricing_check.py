@@ -9,6 +9,9 @@ from decimal import Decimal
 LIST = {
     "claude-sonnet-4-5": ("3", "15", "3.75", "6", "0.30"),
     "claude-haiku-4-5": ("1", "5", "1.25", "2", "0.10"),
+    "claude-haiku-5-5": ("0.10", "0.50", "0.125", "0.20", "0.01"),
+    # Every token of a Haiku 5.5 request whose prompt is over 100k tokens:
+    "claude-haiku-5-5 long": ("0.50", "2.50", "0.625", "1", "0.05"),
     "gpt-4o": ("2.50", "10", "2.50", "2.50", "1.25"),
     "gpt-4o-mini": ("0.15", "0.60", "0.15", "0.15", "0.075"),
 }

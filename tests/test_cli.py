@@ -105,24 +105,36 @@ def test_bad_configuration_names_the_variable(tmp_path):
 
 
 def test_prices_can_be_changed_by_the_operator(app_server):
-    assert (
-        run(
-            "prices",
-            "set",
-            "--provider",
-            "anthropic",
-            "--model",
-            "claude-test-model",
-            "--input",
-            "2.5",
-            "--output",
-            "12.5",
-        ).returncode
-        == 0
-    )
+    base = ["prices", "set", "--provider", "anthropic", "--model", "claude-test-model"]
+    assert run(*base, "--input", "2.5", "--output", "12.5").returncode == 0
     prices = json.loads(run("prices", "list").stdout)
     row = next(p for p in prices if p["model"] == "claude-test-model")
-    assert row["input"] == "2.5" and row["output"] == "12.5"
+    assert (row["input"], row["output"], row["cache_read"]) == ("2.5", "12.5", "2.5")
+    assert "long_prompt_threshold" not in row
+
+    tiered = run(
+        *base,
+        "--input",
+        "1",
+        "--output",
+        "5",
+        "--cache-read",
+        "0.1",
+        "--long-threshold",
+        "200000",
+        "--long-input",
+        "2",
+        "--long-output",
+        "10",
+    )
+    assert tiered.returncode == 0, tiered.stderr
+    row = next(
+        p for p in json.loads(run("prices", "list").stdout) if p["model"] == "claude-test-model"
+    )
+    assert row["long_prompt_threshold"] == 200000
+    assert (row["long_input"], row["long_output"], row["long_cache_read"]) == ("2", "10", "2")
+    half = run(*base, "--input", "1", "--output", "5", "--long-input", "2")
+    assert half.returncode == 1 and "threshold" in half.stderr
 
 
 def test_master_key_rotation_reseals_every_provider_key(tmp_path: Path):

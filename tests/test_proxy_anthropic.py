@@ -183,3 +183,21 @@ async def test_usage_is_rolled_up_per_hour_as_it_is_written(app_url, fake, make_
     assert rollup.charged_nano == sum(r.charged_nano for r in rows)
     assert rollup.hour == rows[0].created_at.replace(minute=0, second=0, microsecond=0)
     assert sum(getattr(rollup, f"lat_{i}") for i in range(10)) == 3
+
+
+@pytest.mark.parametrize(("cache_read", "band"), [(90_000, ""), (110_000, " long")])
+async def test_long_prompts_are_charged_at_the_models_long_prompt_rates(
+    app_url, fake, make_account, cache_read, band
+):
+    # Claude Haiku 5.5 charges every token at dearer rates once the prompt (input + cache
+    # writes + cache reads) is over 100k tokens.
+    account = await make_account(usd="5", provider_keys={"anthropic": USER_KEY})
+    fake.behavior.input_tokens = 500
+    fake.behavior.cache_read = cache_read
+    fake.behavior.output_tokens = 800
+    client(app_url, account.proxy_key).messages.create(
+        model="claude-haiku-5-5", max_tokens=1000, messages=[{"role": "user", "content": "x"}]
+    )
+    (row,) = await wait_usage(account.id, 1)
+    expected = byok_charge_nano(cost_usd("claude-haiku-5-5" + band, 500, 800, 0, 0, cache_read))
+    assert row.charged_nano == expected and not row.priced_by_default

@@ -139,3 +139,21 @@ def test_sliding_window_counts_and_tells_when_to_retry():
     wait = window.try_hit("k")
     assert 0 < wait <= 60
     assert window.try_hit("other") == 0
+
+
+def test_a_long_prompt_switches_every_token_to_the_long_rates():
+    long = Price(2_000_000, 10_000_000, 2_500_000, 4_000_000, 200_000)
+    price = Price(
+        1_000_000, 5_000_000, 1_250_000, 2_000_000, 100_000, long=long, long_threshold=100_000
+    )
+    short = TokenCounts(input=10, cache_read=100_000, output=10)  # prompt exactly 100,010
+    at_edge = TokenCounts(input=0, cache_read=100_000, output=10)  # prompt 100,000: not over
+    assert cost_nano(price, at_edge) == (100_000 * 100_000 + 10 * 5_000_000) // 1000
+    assert cost_nano(price, short) == (10 * 2_000_000 + 100_000 * 200_000 + 10 * 10_000_000) // 1000
+    from aiusage.services.pricing import worst_case_cost_nano
+
+    # The hold covers the dearer band when the body could hold a long prompt.
+    assert (
+        worst_case_cost_nano(price, 200_000, 100)
+        == (200_000 * 4_000_000 + 100 * 10_000_000) // 1000
+    )

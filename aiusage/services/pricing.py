@@ -35,10 +35,19 @@ class Price:
     cache_write_1h: int
     cache_read: int
     is_default: bool = False
+    # Rates for every token of a request whose prompt is over `long_threshold` tokens.
+    long: Price | None = None
+    long_threshold: int | None = None
 
     @property
     def max_input(self) -> int:
         return max(self.input, self.cache_write_5m, self.cache_write_1h, self.cache_read)
+
+    def for_prompt(self, prompt_tokens: int) -> Price:
+        if self.long is not None and self.long_threshold is not None:
+            if prompt_tokens > self.long_threshold:
+                return self.long
+        return self
 
 
 @dataclass
@@ -50,12 +59,17 @@ class TokenCounts:
     cache_read: int = 0
     estimated: bool = False
 
+    @property
+    def prompt(self) -> int:
+        return self.input + self.cache_write_5m + self.cache_write_1h + self.cache_read
+
 
 def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
 def cost_nano(price: Price, tokens: TokenCounts) -> int:
+    price = price.for_prompt(tokens.prompt)
     units = (
         tokens.input * price.input
         + tokens.output * price.output
@@ -67,7 +81,8 @@ def cost_nano(price: Price, tokens: TokenCounts) -> int:
 
 
 def worst_case_cost_nano(price: Price, input_bound: int, output_bound: int) -> int:
-    return _ceil_div(input_bound * price.max_input + output_bound * price.output, 1000)
+    rates = [price, price.for_prompt(input_bound)]
+    return max(_ceil_div(input_bound * p.max_input + output_bound * p.output, 1000) for p in rates)
 
 
 def charge_nano(cost: int, *, byok: bool) -> int:
@@ -86,6 +101,27 @@ def default_price() -> Price:
     return Price(inp, out, inp * 2, inp * 2, inp, is_default=True)
 
 
+def price_of(row: ModelPrice) -> Price:
+    long = None
+    if row.long_prompt_threshold is not None and row.long_input_micro is not None:
+        long = Price(
+            row.long_input_micro,
+            row.long_output_micro or row.output_micro,
+            row.long_cache_write_5m_micro or row.long_input_micro,
+            row.long_cache_write_1h_micro or row.long_input_micro,
+            row.long_cache_read_micro or row.long_input_micro,
+        )
+    return Price(
+        row.input_micro,
+        row.output_micro,
+        row.cache_write_5m_micro,
+        row.cache_write_1h_micro,
+        row.cache_read_micro,
+        long=long,
+        long_threshold=row.long_prompt_threshold if long else None,
+    )
+
+
 class PriceBook:
     """The price table cached in memory, reloaded every `ttl` seconds (operator edits apply)."""
 
@@ -99,16 +135,7 @@ class PriceBook:
 
     async def reload(self, session: AsyncSession) -> None:
         rows = (await session.execute(select(ModelPrice))).scalars().all()
-        self._prices = {
-            (r.provider, r.model): Price(
-                r.input_micro,
-                r.output_micro,
-                r.cache_write_5m_micro,
-                r.cache_write_1h_micro,
-                r.cache_read_micro,
-            )
-            for r in rows
-        }
+        self._prices = {(r.provider, r.model): price_of(r) for r in rows}
         self._loaded_at = time.monotonic()
 
     def lookup(self, provider: str, model: str) -> Price:
@@ -119,37 +146,45 @@ class PriceBook:
         return price or default_price()
 
 
+RATES = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")
+
+
+def _rates_micro(rates: dict[str, str | None]) -> dict[str, int]:
+    """USD-per-MTok strings to micro integers; cache rates default to the input rate."""
+    if not rates.get("input") or not rates.get("output"):
+        raise ServiceError("bad_price", "Give at least the input and output prices.")
+    micro = {name: usd_per_mtok_to_micro(value) for name, value in rates.items() if value}
+    return {name: micro.get(name, micro["input"]) for name in RATES}
+
+
 async def set_price(
     session: AsyncSession,
     provider: str,
     model: str,
+    rates: dict[str, str | None],
     *,
-    input_usd: str,
-    output_usd: str,
-    cache_write_5m_usd: str | None = None,
-    cache_write_1h_usd: str | None = None,
-    cache_read_usd: str | None = None,
+    long_threshold: int | None = None,
+    long_rates: dict[str, str | None] | None = None,
 ) -> ModelPrice:
+    """Adds or replaces a model's prices (USD per million tokens, as strings: exact)."""
     model = model.strip()
     if provider not in ("anthropic", "openai") or not model or len(model) > 100:
         raise ServiceError("bad_model", "Give a provider (anthropic|openai) and a model name.")
+    if (long_threshold is None) != (long_rates is None) or (
+        long_threshold is not None and long_threshold <= 0
+    ):
+        raise ServiceError("bad_price", "A long-prompt tier needs a threshold > 0 and its prices.")
+    values: dict[str, int | None] = {
+        f"{name}_micro": value for name, value in _rates_micro(rates).items()
+    }
+    long = _rates_micro(long_rates) if long_rates is not None else {}
+    values["long_prompt_threshold"] = long_threshold
+    values.update({f"long_{name}_micro": long.get(name) for name in RATES})
     row = (
         await session.execute(
             select(ModelPrice).where(ModelPrice.provider == provider, ModelPrice.model == model)
         )
     ).scalar_one_or_none()
-    inp = usd_per_mtok_to_micro(input_usd)
-    values = dict(
-        input_micro=inp,
-        output_micro=usd_per_mtok_to_micro(output_usd),
-        cache_write_5m_micro=usd_per_mtok_to_micro(cache_write_5m_usd)
-        if cache_write_5m_usd
-        else inp,
-        cache_write_1h_micro=usd_per_mtok_to_micro(cache_write_1h_usd)
-        if cache_write_1h_usd
-        else inp,
-        cache_read_micro=usd_per_mtok_to_micro(cache_read_usd) if cache_read_usd else inp,
-    )
     if row is None:
         row = ModelPrice(provider=provider, model=model, **values)
         session.add(row)

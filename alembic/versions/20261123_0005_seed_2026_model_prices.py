@@ -5,8 +5,7 @@ Revises: 0004
 Create Date: 2026-11-23
 
 List prices of the Claude models released in 2026 (USD per million tokens). Claude Haiku
-5.5 has a second, dearer band for prompts over 100k tokens that one row per model cannot
-express: it is seeded at the common band; see README ("Pricing").
+5.5's dearer band for prompts over 100k tokens is added by migration 0006.
 """
 
 from collections.abc import Sequence
@@ -46,7 +45,7 @@ prices = sa.table(
     sa.column("cache_write_5m_micro", sa.BigInteger),
     sa.column("cache_write_1h_micro", sa.BigInteger),
     sa.column("cache_read_micro", sa.BigInteger),
-    sa.column("updated_at", sa.DateTime),
+    sa.column("updated_at", sa.DateTime(timezone=True)),  # aware UTC, as the model stores it
 )
 
 
@@ -59,7 +58,7 @@ def upgrade() -> None:
         (row.provider, row.model)
         for row in op.get_bind().execute(sa.select(prices.c.provider, prices.c.model))
     }
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = datetime.now(UTC)  # a naive time would be read in PostgreSQL's session time zone
     op.bulk_insert(
         prices,
         [
