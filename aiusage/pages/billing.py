@@ -53,11 +53,10 @@ def topup_card() -> rx.Component:
                 rx.foreach(
                     BillingState.presets,
                     lambda p: rx.button(
-                        "$",
-                        p,
+                        p["label"],
                         type="submit",
                         name="amount",
-                        value=p,
+                        value=p["value"],
                         size="3",
                         class_name="topup-preset",
                     ),

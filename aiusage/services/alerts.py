@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiusage.config import get_settings
 from aiusage.i18n import t
+from aiusage.i18n.formatting import format_datetime, format_money
 from aiusage.models import LedgerEntry, User, utcnow
-from aiusage.money import NANO_PER_USD, format_usd, usd_to_nano
+from aiusage.money import NANO_PER_USD, usd_to_nano
 from aiusage.services import email
 
 
@@ -105,9 +106,9 @@ def _after_commit(session: AsyncSession, user_ids: set[int]) -> None:
 async def _low_balance_mail(session: AsyncSession, user: User) -> None:
     threshold = threshold_nano(user)
     values = {
-        "balance": format_usd(user.balance_nano),
-        "threshold": format_usd(threshold),
-        "rearm": format_usd(rearm_level(threshold)),
+        "balance": format_money(user.balance_nano, user.locale),
+        "threshold": format_money(threshold, user.locale),
+        "rearm": format_money(rearm_level(threshold), user.locale),
         "link": _billing_link(),
     }
     await email.enqueue(
@@ -144,10 +145,10 @@ async def after_topup(
         lang, "mail.receipt.auto" if automatic else "mail.receipt.card", last4=card_last4 or "—"
     )
     values = {
-        "amount": format_usd(entry.amount_nano),
-        "balance": format_usd(entry.balance_after_nano),
+        "amount": format_money(entry.amount_nano, lang),
+        "balance": format_money(entry.balance_after_nano, lang),
         "method": method,
-        "date": entry.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+        "date": format_datetime(entry.created_at, lang),  # UTC, labelled
         "reference": f"#{entry.id}",
         "link": _billing_link(),
     }

@@ -13,10 +13,12 @@ from sqlalchemy import update
 
 from aiusage.config import get_settings
 from aiusage.db import session_scope, write_lock
+from aiusage.i18n.formatting import format_date, format_datetime, format_money, format_number
 from aiusage.models import User
-from aiusage.money import format_usd, nano_to_usd, usd_to_nano
+from aiusage.money import nano_to_usd, usd_to_nano
 from aiusage.services import alerts, payments
 from aiusage.services.errors import ServiceError
+from aiusage.state.locale import page_lang, relocalize_on
 from aiusage.state.user import signed_in_user
 
 KIND_KEYS = {
@@ -49,7 +51,7 @@ class BillingState(rx.State):
     balance: str = ""
     negative: bool = False
     card: str = ""
-    presets: list[str] = []
+    presets: list[dict[str, str]] = []  # value (plain dollars, the form's) and label
     min_usd: str = ""
     max_usd: str = ""
     threshold: str = ""
@@ -66,11 +68,18 @@ class BillingState(rx.State):
         if user is None:
             return
         settings = get_settings()
+        lang = await page_lang(self)
         self.configured = payments.configured()
-        self.presets = [str(p) for p in payments.presets_usd()]
-        self.min_usd = format_usd(usd_to_nano(settings.topup_min_usd))
-        self.max_usd = format_usd(usd_to_nano(settings.topup_max_usd))
-        self.balance = format_usd(user.balance_nano)
+        self.presets = [
+            {
+                "value": str(p),
+                "label": format_money(usd_to_nano(p), lang, 0 if p == p.to_integral() else 2),
+            }
+            for p in payments.presets_usd()
+        ]
+        self.min_usd = format_money(usd_to_nano(settings.topup_min_usd), lang)
+        self.max_usd = format_money(usd_to_nano(settings.topup_max_usd), lang)
+        self.balance = format_money(user.balance_nano, lang)
         self.negative = user.balance_nano < 0
         self.card = (
             f"{(user.card_brand or '').upper()} •••• {user.card_last4}" if user.card_last4 else ""
@@ -79,18 +88,22 @@ class BillingState(rx.State):
         self.auto_enabled = user.auto_topup_enabled
         self.auto_below = _usd_text(user.auto_topup_below_nano)
         self.auto_amount = _usd_text(user.auto_topup_amount_nano)
-        self.auto_interval = str(settings.auto_topup_min_interval_minutes)
+        self.auto_interval = format_number(settings.auto_topup_min_interval_minutes, lang)
         async with session_scope() as db:
             rows = await payments.history(db, user.id)
+        # Usage is rolled up per UTC day, so the history is in UTC (labelled).
         self.history = [
             {
-                "date": row.at.strftime("%Y-%m-%d")
+                "date": format_date(row.at, lang)
                 if row.kind == "usage"
-                else row.at.strftime("%Y-%m-%d %H:%M"),
+                else format_datetime(row.at, lang),
                 "kind": KIND_KEYS.get(row.kind, "billing.kind.adjustment"),
-                "detail": f"× {row.requests}" if row.kind == "usage" else row.description,
-                "amount": ("+" if row.amount_nano > 0 else "") + format_usd(row.amount_nano, 4),
-                "balance": format_usd(row.balance_after_nano, 4),
+                "detail": f"× {format_number(row.requests, lang)}"
+                if row.kind == "usage"
+                else row.description,
+                "amount": ("+" if row.amount_nano > 0 else "")
+                + format_money(row.amount_nano, lang, 4),
+                "balance": format_money(row.balance_after_nano, lang, 4),
             }
             for row in rows
         ]
@@ -98,6 +111,10 @@ class BillingState(rx.State):
     @rx.event
     async def load(self):
         self.error = self.notice = ""
+        await self._refresh()
+
+    @rx.event
+    async def relocalize(self):
         await self._refresh()
 
     @rx.event
@@ -193,4 +210,8 @@ class BalanceBannerState(rx.State):
     async def load(self):
         user = await signed_in_user(self)
         self.low = user is not None and alerts.is_low(user)
-        self.balance = format_usd(user.balance_nano) if user else ""
+        self.balance = format_money(user.balance_nano, await page_lang(self)) if user else ""
+
+
+relocalize_on("/dashboard/billing", BillingState.relocalize)
+relocalize_on("/dashboard*", BalanceBannerState.load)

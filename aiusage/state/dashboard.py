@@ -7,14 +7,21 @@ times in that offset. State holds display strings only: no secret ever lands her
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import plotly.graph_objects as go
 import reflex as rx
 
 from aiusage.db import session_scope
-from aiusage.money import format_usd
+from aiusage.i18n.formatting import (
+    CURRENCY,
+    format_datetime,
+    format_money,
+    format_number,
+    format_tokens,
+)
 from aiusage.services import usage
+from aiusage.state.locale import page_lang, relocalize_on
 from aiusage.state.user import signed_in_user
 
 # The browser's offset east of UTC in minutes (getTimezoneOffset() is west, hence the minus).
@@ -22,26 +29,26 @@ TZ_SCRIPT = "-new Date().getTimezoneOffset()"
 CHART_COLORS = ["#3e63dd", "#12a594", "#e54d2e", "#f76b15", "#8e4ec6", "#ffc53d", "#29a383"]
 
 
-def local_time(moment: datetime | None, tz_offset_min: int, seconds: bool = True) -> str:
-    if moment is None:
-        return ""
-    local = moment + timedelta(minutes=tz_offset_min)
-    return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+def local_time(
+    moment: datetime | None, tz_offset_min: int, lang: str = "en", seconds: bool = True
+) -> str:
+    """A stored UTC moment in the browser's offset, in the page language."""
+    return format_datetime(moment, lang, tz_offset_min, seconds=seconds)
 
 
-def usd(nano: int) -> str:
+def usd(nano: int, lang: str = "en") -> str:
     """Totals in cents; below a cent to the micro-dollar, so small spend does not read as
     $0.00."""
-    return format_usd(nano, 2 if nano == 0 or abs(nano) >= 10_000_000 else 6)
+    return format_money(nano, lang, 2 if nano == 0 or abs(nano) >= 10_000_000 else 6)
 
 
-def usd_fine(nano: int) -> str:
+def usd_fine(nano: int, lang: str = "en") -> str:
     """One request's cost, to the micro-dollar."""
-    return format_usd(nano, 6)
+    return format_money(nano, lang, 6)
 
 
-def count(value: int) -> str:
-    return f"{value:,}"
+def count(value: int, lang: str = "en") -> str:
+    return format_number(value, lang)
 
 
 def usd_float(nano: int) -> float:
@@ -49,19 +56,19 @@ def usd_float(nano: int) -> float:
     return nano / 1_000_000_000
 
 
-def row_view(row: usage.UsageRow, tz_offset_min: int) -> dict[str, str]:
+def row_view(row: usage.UsageRow, tz_offset_min: int, lang: str = "en") -> dict[str, str]:
     cache = row.cache_write_5m_tokens + row.cache_write_1h_tokens + row.cache_read_tokens
     return {
         "id": str(row.id),
-        "time": local_time(row.created_at, tz_offset_min),
+        "time": local_time(row.created_at, tz_offset_min, lang),
         "key": row.key_name or "—",
         "provider": row.provider,
         "model": row.model,
-        "input": count(row.input_tokens),
-        "output": count(row.output_tokens),
-        "cache": count(cache),
-        "cost": usd_fine(row.charged_nano),
-        "latency": f"{row.latency_ms:,} ms",
+        "input": count(row.input_tokens, lang),
+        "output": count(row.output_tokens, lang),
+        "cache": count(cache, lang),
+        "cost": usd_fine(row.charged_nano, lang),
+        "latency": f"{count(row.latency_ms, lang)} ms",
         "status": str(row.status),
         "ok": "1" if row.status < 400 and not row.error_type else "",
     }
@@ -87,7 +94,7 @@ def _figure(traces: list, **layout) -> go.Figure:
     return figure
 
 
-def spend_figure(labels: list[str], spend: list[usage.ModelSpend]) -> go.Figure:
+def spend_figure(labels: list[str], spend: list[usage.ModelSpend], lang: str = "en") -> go.Figure:
     """Spend per bucket, one stacked bar trace per model."""
     per_model: dict[str, dict[str, int]] = defaultdict(dict)
     for item in spend:
@@ -98,7 +105,7 @@ def spend_figure(labels: list[str], spend: list[usage.ModelSpend]) -> go.Figure:
             y=[usd_float(values.get(label, 0)) for label in labels],
             name=model,
             marker={"color": CHART_COLORS[i % len(CHART_COLORS)]},
-            hovertemplate="%{y:$.6f}",
+            hovertemplate=CURRENCY[lang if lang in CURRENCY else "en"] + "%{y:.6f}",
         )
         for i, (model, values) in enumerate(sorted(per_model.items()))
     ]
@@ -106,7 +113,11 @@ def spend_figure(labels: list[str], spend: list[usage.ModelSpend]) -> go.Figure:
         traces,
         barmode="stack",
         showlegend=True,
-        yaxis={"tickprefix": "$", "tickformat": ",.6~f", "rangemode": "tozero"},
+        yaxis={
+            "tickprefix": CURRENCY[lang if lang in CURRENCY else "en"],
+            "tickformat": ",.6~f",
+            "rangemode": "tozero",
+        },
     )
 
 
@@ -142,12 +153,18 @@ class DashboardState(rx.State):
         self.tz_offset = usage.clamp_offset(offset)
         await self.refresh()
 
+    @rx.event
+    async def relocalize(self):
+        if self.loaded:
+            await self.refresh()
+
     async def refresh(self) -> None:
         user = await signed_in_user(self)
         if user is None:
             self.loaded = False
             return
         tz = self.tz_offset
+        lang = await page_lang(self)
         rng = usage.resolve_range("30d", tz)
         flt = usage.UsageFilter(user.id, rng.start, rng.end, tz_offset_min=tz)
         async with session_scope() as db:
@@ -155,16 +172,19 @@ class DashboardState(rx.State):
             spend = await usage.spend_by_model(db, flt, "day")
             rows, _ = await usage.page(db, flt, limit=5)
         available = info.balance_nano - info.held_nano
-        self.balance = usd(info.balance_nano)
-        self.available = usd(available)
+        self.balance = usd(info.balance_nano, lang)
+        self.available = usd(available, lang)
         self.has_credit = available > 0
         self.has_key = info.active_keys > 0
-        self.spend_today = usd(info.spend_today_nano)
-        self.spend_7d = usd(info.spend_7d_nano)
-        self.spend_30d = usd(info.spend_30d_nano)
-        self.requests_30d = count(info.requests_30d)
-        self.tokens_30d = count(info.tokens_30d)
-        self.chart = spend_figure(usage.bucket_labels(rng, tz), spend)
+        self.spend_today = usd(info.spend_today_nano, lang)
+        self.spend_7d = usd(info.spend_7d_nano, lang)
+        self.spend_30d = usd(info.spend_30d_nano, lang)
+        self.requests_30d = count(info.requests_30d, lang)
+        self.tokens_30d = format_tokens(info.tokens_30d, lang)
+        self.chart = spend_figure(usage.bucket_labels(rng, tz), spend, lang)
         self.has_usage = info.requests_30d > 0
-        self.recent = [row_view(r, tz) for r in rows]
+        self.recent = [row_view(r, tz, lang) for r in rows]
         self.loaded = True
+
+
+relocalize_on("/dashboard", DashboardState.relocalize)

@@ -12,10 +12,12 @@ import reflex as rx
 
 from aiusage.db import session_scope
 from aiusage.i18n import catalog
+from aiusage.i18n.formatting import format_number
 from aiusage.money import usd_to_nano
 from aiusage.services import keys
 from aiusage.services.errors import ServiceError
 from aiusage.state.dashboard import TZ_SCRIPT, local_time, usd
+from aiusage.state.locale import page_lang, relocalize_on
 from aiusage.state.user import signed_in_user
 
 NEW_KEY_INPUT = "new-key-value"
@@ -57,6 +59,11 @@ class KeysState(rx.State):
         self.tz_offset = clamp_offset(offset)
         await self._refresh()
 
+    @rx.event
+    async def relocalize(self):
+        if self.loaded:
+            await self._refresh()
+
     async def _refresh(self) -> None:
         user = await signed_in_user(self)
         if user is None:
@@ -66,17 +73,18 @@ class KeysState(rx.State):
             proxy = await keys.list_proxy_keys(db, user.id)
             provider = await keys.list_provider_keys(db, user.id)
         tz = self.tz_offset
+        lang = await page_lang(self)
         self.proxy_keys = [
             {
                 "id": str(k.id),
                 "name": k.name,
                 "prefix": k.prefix + "…",
-                "created": local_time(k.created_at, tz, seconds=False),
-                "last_used": local_time(k.last_used_at, tz, seconds=False),
-                "spent": usd(k.spent_nano),
-                "limit": usd(k.spend_limit_nano) if k.spend_limit_nano else "",
-                "rpm": str(k.rpm_limit) if k.rpm_limit else "",
-                "revoked": local_time(k.revoked_at, tz, seconds=False),
+                "created": local_time(k.created_at, tz, lang, seconds=False),
+                "last_used": local_time(k.last_used_at, tz, lang, seconds=False),
+                "spent": usd(k.spent_nano, lang),
+                "limit": usd(k.spend_limit_nano, lang) if k.spend_limit_nano else "",
+                "rpm": format_number(k.rpm_limit, lang) if k.rpm_limit else "",
+                "revoked": local_time(k.revoked_at, tz, lang, seconds=False),
             }
             for k in proxy
         ]
@@ -181,3 +189,6 @@ class KeysState(rx.State):
         self.provider_notice = "keys.notice.provider_deleted"
         await self._refresh()
         return None
+
+
+relocalize_on("/dashboard/keys", KeysState.relocalize)

@@ -7,9 +7,11 @@ import reflex as rx
 
 from aiusage.db import session_scope
 from aiusage.i18n import catalog
+from aiusage.i18n.formatting import format_money
 from aiusage.money import format_usd
 from aiusage.services import alerts, profile
 from aiusage.services.errors import ServiceError
+from aiusage.state.locale import page_lang, relocalize_on
 from aiusage.state.user import signed_in_user
 
 
@@ -20,7 +22,7 @@ def _error_key(error: ServiceError) -> str:
 
 class SettingsState(rx.State):
     email: str = ""
-    threshold: str = ""  # dollars as the user typed them; empty = the default
+    threshold: str = ""  # plain dollars for the input (not localised); empty = the default
     default_threshold: str = ""
     marketing: bool = True  # wants product news (the opposite of marketing_opt_out)
     # The last outcome: which section it belongs to and a catalog key.
@@ -43,8 +45,16 @@ class SettingsState(rx.State):
             if user.low_balance_threshold_nano is None
             else format_usd(user.low_balance_threshold_nano).lstrip("$").replace(",", "")
         )
-        self.default_threshold = format_usd(alerts.default_threshold_nano())
+        self.default_threshold = format_money(
+            alerts.default_threshold_nano(), await page_lang(self)
+        )
         self.marketing = not user.marketing_opt_out
+
+    @rx.event
+    async def relocalize(self):
+        self.default_threshold = format_money(
+            alerts.default_threshold_nano(), await page_lang(self)
+        )
 
     @rx.event
     async def request_email_change(self, form: dict):
@@ -86,3 +96,6 @@ class SettingsState(rx.State):
         self.marketing = bool(wanted)
         self._say("marketing", "settings.marketing.saved")
         return None
+
+
+relocalize_on("/dashboard/settings", SettingsState.relocalize)

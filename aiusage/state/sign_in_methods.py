@@ -8,8 +8,10 @@ from __future__ import annotations
 import reflex as rx
 
 from aiusage.db import session_scope, write_lock
+from aiusage.i18n.formatting import format_date
 from aiusage.services import identities
 from aiusage.services.errors import ServiceError
+from aiusage.state.locale import page_lang, relocalize_on
 from aiusage.state.user import signed_in_user
 
 _KIND_KEYS = {
@@ -31,13 +33,14 @@ class SignInMethodsState(rx.State):
     async def _refresh(self, user_id: int) -> None:
         async with session_scope() as db:
             rows = await identities.list_methods(db, user_id)
+        lang = await page_lang(self)
         self.methods = [
             {
                 "id": method.id,
                 "kind_key": _KIND_KEYS.get(method.kind, method.kind),
                 "detail": method.detail,
                 "detail_key": "identity.methods.password_detail" if not method.detail else "",
-                "added": method.created_at.strftime("%Y-%m-%d") if method.created_at else "",
+                "added": format_date(method.created_at, lang),  # UTC day, labelled
             }
             for method in rows
         ]
@@ -51,6 +54,12 @@ class SignInMethodsState(rx.State):
             return rx.redirect("/login")
         await self._refresh(user.id)
         return None
+
+    @rx.event
+    async def relocalize(self):
+        user = await signed_in_user(self)
+        if user is not None:
+            await self._refresh(user.id)
 
     @rx.event
     async def remove(self, method_id: str):
@@ -68,3 +77,6 @@ class SignInMethodsState(rx.State):
             self.notice = "identity.methods.removed"
         await self._refresh(user.id)
         return None
+
+
+relocalize_on("/dashboard/sign-in", SignInMethodsState.relocalize)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import reflex as rx
 
 from aiusage.db import session_scope
+from aiusage.i18n.formatting import format_datetime
 from aiusage.services import support
 from aiusage.services.errors import ServiceError
+from aiusage.state.locale import page_lang, relocalize_on
 from aiusage.state.settings import _error_key
 from aiusage.state.user import signed_in_user
 
@@ -19,10 +21,11 @@ class SupportState(rx.State):
     async def _refresh(self, user_id: int) -> None:
         async with session_scope() as db:
             rows = await support.list_messages(db, user_id)
+        lang = await page_lang(self)
         self.messages = [
             {
                 "id": str(row.id),
-                "when": row.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+                "when": format_datetime(row.created_at, lang),  # UTC, labelled
                 "subject": row.subject,
             }
             for row in rows
@@ -31,6 +34,12 @@ class SupportState(rx.State):
     @rx.event
     async def load(self):
         self.message, self.failed = "", False
+        user = await signed_in_user(self)
+        if user is not None:
+            await self._refresh(user.id)
+
+    @rx.event
+    async def relocalize(self):
         user = await signed_in_user(self)
         if user is not None:
             await self._refresh(user.id)
@@ -51,3 +60,6 @@ class SupportState(rx.State):
         self.message, self.failed = "support.sent", False
         await self._refresh(user.id)
         return None
+
+
+relocalize_on("/dashboard/support", SupportState.relocalize)

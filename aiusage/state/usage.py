@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import reflex as rx
 
 from aiusage.db import session_scope
+from aiusage.i18n.formatting import format_date_range, format_number
 from aiusage.services import usage
 from aiusage.state.dashboard import (
     TZ_SCRIPT,
@@ -24,13 +25,14 @@ from aiusage.state.dashboard import (
     spend_figure,
     usd,
 )
+from aiusage.state.locale import page_lang, relocalize_on
 from aiusage.state.user import signed_in_user
 
 ALL = "all"  # the "no filter" choice of a select (Radix selects need a non-empty value)
 
 
-def _ms(value: int | None) -> str:
-    return "—" if value is None else f"{value:,} ms"
+def _ms(value: int | None, lang: str) -> str:
+    return "—" if value is None else f"{format_number(value, lang)} ms"
 
 
 class UsageState(rx.State):
@@ -97,6 +99,12 @@ class UsageState(rx.State):
         await self._reload()
 
     @rx.event
+    async def relocalize(self):
+        """After a language switch: the same filters and page, formatted anew."""
+        if self.loaded:
+            await self._reload(keep_page=True)
+
+    @rx.event
     async def set_range(self, preset: str | list[str]):
         if isinstance(preset, list) or preset not in usage.RANGES:
             return
@@ -161,43 +169,40 @@ class UsageState(rx.State):
         self._cursors = [*cursors[:number], following] if following else cursors[:number]
         self.page_number = number
         self.has_next = following is not None
-        self.rows = [row_view(r, self.tz_offset) for r in rows]
+        self.rows = [row_view(r, self.tz_offset, await page_lang(self)) for r in rows]
 
-    async def _reload(self) -> None:
+    async def _reload(self, keep_page: bool = False) -> None:
         user = await signed_in_user(self)
         if user is None:
             self.loading = False
             return
         flt, rng = usage.filter_from_params(user.id, self._params())
         labels = usage.bucket_labels(rng, self.tz_offset)
+        lang = await page_lang(self)
         async with session_scope() as db:
             options = await usage.filter_options(db, user.id, flt.start)
             totals = await usage.totals(db, flt)
             spend = await usage.spend_by_model(db, flt, rng.bucket)
             buckets = {b.label: b.totals for b in await usage.series(db, flt, rng.bucket)}
         self.bucket = rng.bucket
-        self.range_label = (
-            rng.first_day.isoformat()
-            if rng.first_day == rng.last_day
-            else f"{rng.first_day.isoformat()} – {rng.last_day.isoformat()}"
-        )
+        self.range_label = format_date_range(rng.first_day, rng.last_day, lang)
         self.key_options = [
             {"value": str(key_id), "label": f"{name} ({prefix}…)"}
             for key_id, name, prefix in options.keys
         ]
         self.provider_options = options.providers
         self.model_options = options.models
-        self.total_spend = usd(totals.charged_nano)
-        self.total_requests = count(totals.requests)
-        self.total_errors = count(totals.errors)
-        self.total_input = count(totals.input_tokens)
-        self.total_output = count(totals.output_tokens)
-        self.total_cache = count(totals.cache_write_tokens + totals.cache_read_tokens)
-        self.p50, self.p95 = _ms(totals.p50_ms), _ms(totals.p95_ms)
+        self.total_spend = usd(totals.charged_nano, lang)
+        self.total_requests = count(totals.requests, lang)
+        self.total_errors = count(totals.errors, lang)
+        self.total_input = count(totals.input_tokens, lang)
+        self.total_output = count(totals.output_tokens, lang)
+        self.total_cache = count(totals.cache_write_tokens + totals.cache_read_tokens, lang)
+        self.p50, self.p95 = _ms(totals.p50_ms, lang), _ms(totals.p95_ms, lang)
 
         zero = usage.Totals()
         per = [buckets.get(label, zero) for label in labels]
-        self.spend_fig = spend_figure(labels, spend)
+        self.spend_fig = spend_figure(labels, spend, lang)
         self.tokens_fig = _figure(
             [
                 go.Bar(x=labels, y=[t.input_tokens for t in per], name="input"),
@@ -226,7 +231,13 @@ class UsageState(rx.State):
             ],
             yaxis={"ticksuffix": " ms", "rangemode": "tozero"},
         )
-        self._cursors = [None]
-        await self._load_page(1)
+        if keep_page:
+            await self._load_page(self.page_number)
+        else:
+            self._cursors = [None]
+            await self._load_page(1)
         self.loading = False
         self.loaded = True
+
+
+relocalize_on("/dashboard/usage", UsageState.relocalize)
