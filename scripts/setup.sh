@@ -21,6 +21,12 @@ if [ "${1:-}" = "--test" ]; then
         DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-wqy-microhei \
             >/dev/null
     fi
+    # tests/test_postgres.py starts its own throwaway server from Debian's postgresql package.
+    if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+        SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+    fi
     # The real Claude Code CLI, from the npm registry, for the end-to-end proxy test.
     scripts/install_claude_code.sh
 else

@@ -153,7 +153,8 @@ def rollups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         entry["latency_ms_sum"] += row["latency_ms"]
         bucket = bisect.bisect_left(LATENCY_BUCKETS_MS, row["latency_ms"])
         entry[f"lat_{min(bucket, len(LATENCY_BUCKETS_MS) - 1)}"] += 1
-    return list(sums.values())
+    # Sorted: concurrent writers (several workers) then lock rows in one order, never a cycle.
+    return [sums[key] for key in sorted(sums)]
 
 
 async def add_rollups(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -206,7 +207,7 @@ async def write_batch(batch: list[Settlement]) -> None:
             spent_and_held = per_key.setdefault(s.key_id, [0, 0])
             spent_and_held[0] += s.charge_nano
             spent_and_held[1] += s.key_hold_nano
-        for key_id, (spent, held) in per_key.items():
+        for key_id, (spent, held) in sorted(per_key.items()):
             await session.execute(
                 update(ProxyKey)
                 .where(ProxyKey.id == key_id)

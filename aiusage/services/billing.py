@@ -102,7 +102,7 @@ async def book_usage(session: AsyncSession, charges: list[UsageCharge]) -> None:
         per_user.setdefault(charge.user_id, []).append(charge)
     ledger_rows: list[dict] = []
     now = utcnow()
-    for user_id, items in per_user.items():
+    for user_id, items in sorted(per_user.items()):  # one lock order across writers
         total = sum(item.charge_nano for item in items)
         final = (
             await session.execute(

@@ -55,7 +55,7 @@ prices = sa.table(
     sa.column("cache_write_5m_micro", sa.BigInteger),
     sa.column("cache_write_1h_micro", sa.BigInteger),
     sa.column("cache_read_micro", sa.BigInteger),
-    sa.column("updated_at", sa.DateTime),
+    sa.column("updated_at", sa.DateTime(timezone=True)),  # aware UTC, as the model stores it
 )
 
 
@@ -64,7 +64,7 @@ def _micro(usd: str) -> int:
 
 
 def upgrade() -> None:
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = datetime.now(UTC)  # a naive time would be read in PostgreSQL's session time zone
     op.bulk_insert(
         prices,
         [
