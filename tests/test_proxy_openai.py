@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import openai
 
 from tests.conftest import TEST_ENV
@@ -56,6 +57,13 @@ async def test_stream_gets_usage_added_and_hidden_when_the_client_did_not_ask(
     chunks = list(client(app_url, account.proxy_key).chat.completions.create(**body))
 
     assert all(chunk.usage is None for chunk in chunks)  # the client did not ask for usage
+    raw = httpx.post(
+        f"{app_url}/api/v1/chat/completions",
+        json=body,
+        timeout=10,
+        headers={"Authorization": f"Bearer {account.proxy_key}"},
+    )
+    assert '"usage"' not in raw.text and raw.text.rstrip().endswith("data: [DONE]")
     assert (
         "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
         == fake.behavior.reply_text
@@ -67,7 +75,8 @@ async def test_stream_gets_usage_added_and_hidden_when_the_client_did_not_ask(
         fake.requests[-1].headers["authorization"]
         == f"Bearer {TEST_ENV['AIUSAGE_PLATFORM_OPENAI_KEY']}"
     )
-    (row,) = await wait_usage(account.id, 1)
+    row, raw_row = await wait_usage(account.id, 2)
+    assert raw_row.output_tokens == 44  # metered though the client never saw the usage
     assert (row.input_tokens, row.output_tokens, row.streamed) == (30, 44, True)
     assert row.key_source == "platform"
     assert row.charged_nano == platform_charge_nano(cost_usd("gpt-4o-mini", inp=30, out=44))
@@ -85,8 +94,6 @@ async def test_stream_usage_is_passed_on_when_asked_even_on_a_chunk_with_choices
         b'{"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true},'
         b'"messages":[{"role":"user","content":"x"}]}'
     )
-    import httpx
-
     response = httpx.post(
         f"{app_url}/api/v1/chat/completions",
         content=body_bytes,

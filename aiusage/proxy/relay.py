@@ -174,5 +174,9 @@ def _without_usage(blocks: list[bytes], meter: OpenAIMeter) -> bytes:
                 continue  # the usage-only chunk the client did not ask for
             del chunk["usage"]  # a chunk with choices *and* usage: keep the choices
             block = b"data: " + json.dumps(chunk, separators=(",", ":")).encode()
+        else:
+            # Asked for usage, the upstream marks every other chunk "usage":null; a client
+            # that did not ask gets its chunks as they would have been without it.
+            block = block.replace(b',"usage":null', b"")
         out.append(block + b"\n\n")
     return b"".join(out)
