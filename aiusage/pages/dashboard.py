@@ -16,14 +16,15 @@ def stat(label_key: str, value: rx.Var, stat_id: str, hint: rx.Component | None 
         rx.vstack(
             rx.text(tr(label_key), size="2", color_scheme="gray"),
             rx.skeleton(
-                rx.heading(value, size="6", id=stat_id, white_space="nowrap"),
+                rx.heading(value, size="5", id=stat_id, white_space="nowrap"),
                 loading=~DashboardState.loaded,
             ),
             *([hint] if hint is not None else []),
             spacing="1",
         ),
-        flex="1 1 150px",
-        min_width="150px",
+        flex="1 1 170px",
+        # Never narrower than its figure: long amounts ("US$1,234.50") must not be cut off.
+        min_width="max-content",
     )
 
 
