@@ -16,6 +16,7 @@ from aiusage.config import get_settings
 from aiusage.i18n import t
 from aiusage.services.sessions import COOKIE_NAME
 from aiusage.state.auth import SessionState
+from aiusage.web.oauth_routes import FLOW_COOKIE, FLOW_TTL_SECONDS
 
 # A document is a list of sections: (heading key or None, paragraph keys, as a bullet list).
 Section = tuple[str | None, tuple[str, ...], bool]
@@ -113,6 +114,8 @@ def facts() -> dict[str, object]:
     settings = get_settings()
     return {
         "cookie": COOKIE_NAME,
+        "flow_cookie": FLOW_COOKIE,
+        "flow_minutes": FLOW_TTL_SECONDS // 60,
         "usage_days": settings.usage_retention_days,
         "usage_months": months(settings.usage_retention_days),
         "grace_days": settings.closed_account_grace_days,

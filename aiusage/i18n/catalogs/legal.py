@@ -67,10 +67,12 @@ EN = {
     "privacy.never.ip": "Your IP address in readable form: only its keyed hash.",
     "privacy.cookies.h": "3. Cookies and local storage",
     "privacy.cookies.session": (
-        "We set one cookie, {cookie}: HttpOnly, SameSite=Lax and Secure when the site is "
-        "served over HTTPS. It holds a random token that keeps you signed in (we keep only "
+        "We set one cookie to keep you signed in, {cookie}: HttpOnly, SameSite=Lax and "
+        "Secure when the site is served over HTTPS. It holds a random token (we keep only "
         "its hash). It is strictly necessary, so it needs no consent, and it lasts "
-        "{session_days} days or until you sign out."
+        "{session_days} days or until you sign out. Only while you sign in with Google, a "
+        "second strictly necessary cookie, {flow_cookie}, keeps the sign-in's one-time state "
+        "for at most {flow_minutes} minutes and is deleted when you come back."
     ),
     "privacy.cookies.local": (
         "Your language and your answer to the cookie banner are kept in your browser's local "
@@ -275,9 +277,12 @@ ZH = {
     "privacy.never.ip": "可读形式的 IP 地址：只保存其带密钥的哈希值。",
     "privacy.cookies.h": "3. Cookie 与本地存储",
     "privacy.cookies.session": (
-        "我们只设置一个 Cookie：{cookie}。它带有 HttpOnly、SameSite=Lax 属性，在网站通过 HTTPS "
-        "提供时还带有 Secure 属性。它保存一个随机令牌，用于保持你的登录状态（我们只保存其哈希"
-        "值）。它是严格必要的，因此无需同意；有效期为 {session_days} 天，或直到你退出登录。"
+        "我们设置一个用于保持登录的 Cookie：{cookie}。它带有 HttpOnly、SameSite=Lax 属性，"
+        "在网站通过 HTTPS 提供时还带有 Secure 属性。它保存一个随机令牌"
+        "（我们只保存其哈希值）。它是严格必要的，因此无需同意；"
+        "有效期为 {session_days} 天，或直到你退出登录。"
+        "仅在你使用 Google 登录的过程中，会另外设置一个严格必要的 Cookie：{flow_cookie}，"
+        "用于保存此次登录的一次性状态，最长保留 {flow_minutes} 分钟，返回本站后即被删除。"
     ),
     "privacy.cookies.local": (
         "你的语言和你对 Cookie 提示的选择保存在浏览器的本地存储（localStorage）中，而不是 "
