@@ -232,3 +232,18 @@ def proxy_serve(args: argparse.Namespace) -> None:
         interface=Interfaces.ASGI,
         workers=args.workers,
     ).serve()
+
+
+# --- holds ------------------------------------------------------------------------------
+
+
+@command(
+    "holds",
+    "release",
+    help="clear the holds of requests that were in flight when a proxy crashed "
+    "(run only while no proxy process is running)",
+)
+async def holds_release(_args: argparse.Namespace) -> None:
+    async with session_scope() as session:
+        users = await billing.release_all_holds(session)
+    print(f"released the holds of {users} accounts")

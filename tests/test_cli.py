@@ -188,3 +188,20 @@ def test_master_key_rotation_reseals_every_provider_key(tmp_path: Path):
         timeout=60,
     )
     assert check.stdout.strip() == secret, check.stderr
+
+
+def test_operator_releases_holds_left_by_a_crashed_proxy(tmp_path: Path):
+    env = {"AIUSAGE_DATA_DIR": str(tmp_path)}
+    assert run("db", "upgrade", env=env).returncode == 0
+    run("user", "create", "--email", "h@example.com", "--password", "holds-password", env=env)
+    run("credits", "grant", "--email", "h@example.com", "--usd", "3", env=env)
+    with sqlite3.connect(tmp_path / "aiusage.db") as db:  # what a crash mid-request leaves
+        db.execute("UPDATE users SET held_nano = 2500000000")
+    assert (
+        json.loads(run("user", "show", "--email", "h@example.com", env=env).stdout)["held_usd"]
+        == "2.5"
+    )
+    released = run("holds", "release", env=env)
+    assert released.stdout.strip() == "released the holds of 1 accounts"
+    shown = json.loads(run("user", "show", "--email", "h@example.com", env=env).stdout)
+    assert (shown["held_usd"], shown["balance_usd"]) == ("0", "3")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiusage.models import LedgerEntry, User, utcnow
+from aiusage.models import LedgerEntry, ProxyKey, User, utcnow
 from aiusage.services.errors import NotFound, ServiceError
 
 TOPUP = "topup"
@@ -147,6 +147,16 @@ async def grant(
     if amount_nano == 0:
         raise ServiceError("bad_amount", "The amount must not be zero.")
     return await book(session, user_id, amount_nano, kind, description, reference=reference)
+
+
+async def release_all_holds(session: AsyncSession) -> int:
+    """Zeroes every hold (accounts and keys): holds left behind by a proxy that crashed
+    with requests in flight. Only safe while no proxy is running. Returns accounts touched."""
+    touched = (
+        await session.execute(update(User).where(User.held_nano != 0).values(held_nano=0))
+    ).rowcount
+    await session.execute(update(ProxyKey).where(ProxyKey.held_nano != 0).values(held_nano=0))
+    return touched
 
 
 async def ledger_sum(session: AsyncSession, user_id: int) -> int:
