@@ -72,6 +72,48 @@ def start_smtp(port: int) -> tuple[Controller, Mailbox]:
     return controller, mailbox
 
 
+def stop_gracefully(process: subprocess.Popen) -> None:
+    """SIGINT to the process group first: a graceful stop writes the queued usage rows."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def start_standalone_proxy(
+    port: int, log_path: Path, env: dict[str, str], workers: int = 2
+) -> subprocess.Popen:
+    """`aiusage proxy serve` in its own process group, returned once /api/health answers."""
+    process = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/aiusage"),
+            "proxy",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        assert process.poll() is None and time.monotonic() < deadline, "proxy did not start"
+        time.sleep(0.2)
+
+
 class AppServer:
     """The real app: `reflex run --env prod` on one port, in its own process group."""
 
@@ -118,15 +160,8 @@ class AppServer:
         raise RuntimeError(f"app did not come up in {timeout}s; see {self.log_path}")
 
     def stop(self) -> None:
-        """SIGINT first: a graceful stop writes the queued usage rows."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGINT)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        if self.process is not None:
+            stop_gracefully(self.process)
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import os
 import secrets
-import signal
 import subprocess
 import time
 from collections import Counter
@@ -20,7 +19,6 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
 import anthropic
-import httpx
 import openai
 import pytest
 import sqlalchemy as sa
@@ -40,7 +38,7 @@ from aiusage.services import accounts, billing, keys, payments, usage
 from tests.conftest import RUN_DIR, TEST_ENV
 from tests.fakes.upstream import FakeUpstream
 from tests.pg import PostgresServer
-from tests.support import ROOT, free_port
+from tests.support import ROOT, free_port, start_standalone_proxy, stop_gracefully
 
 ANTHROPIC_KEY = "sk-ant-api03-" + "p" * 40 + "PgPg"
 REPLY = "Hello from the fake upstream."
@@ -142,39 +140,17 @@ def test_migrations_build_the_models_schema_and_undo_cleanly(pg):
 
 
 def start_proxy(port: int, url: str, upstream: str) -> subprocess.Popen:
-    log = (RUN_DIR / f"proxy-pg-{port}.log").open("wb")
-    process = subprocess.Popen(
-        [str(ROOT / ".venv/bin/aiusage"), "proxy", "serve", "--port", str(port), "--workers", "2"],
-        env={
-            **os.environ,
-            **TEST_ENV,
-            "AIUSAGE_DATABASE_URL": url,
-            "AIUSAGE_ANTHROPIC_BASE_URL": upstream,
-            "AIUSAGE_OPENAI_BASE_URL": upstream,
-        },
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        assert process.poll() is None and time.monotonic() < deadline, "proxy did not start"
-        time.sleep(0.2)
+    env = {
+        **os.environ,
+        **TEST_ENV,
+        "AIUSAGE_DATABASE_URL": url,
+        "AIUSAGE_ANTHROPIC_BASE_URL": upstream,
+        "AIUSAGE_OPENAI_BASE_URL": upstream,
+    }
+    return start_standalone_proxy(port, RUN_DIR / f"proxy-pg-{port}.log", env)
 
 
-def stop_proxy(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGINT)  # graceful: the queued usage rows are written
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+stop_proxy = stop_gracefully
 
 
 KINDS = ("anthropic", "anthropic-stream", "openai", "openai-stream")

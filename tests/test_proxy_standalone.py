@@ -12,29 +12,13 @@ import time
 import httpx
 
 from tests.conftest import RUN_DIR, TEST_ENV
-from tests.support import ROOT, free_port, settled_money, wait_usage
+from tests.support import free_port, settled_money, start_standalone_proxy, wait_usage
 
 ANTHROPIC_KEY = "sk-ant-api03-" + "w" * 40 + "WrKr"
 
 
 def start_proxy(port: int) -> subprocess.Popen:
-    log = (RUN_DIR / f"proxy-{port}.log").open("wb")
-    process = subprocess.Popen(
-        [str(ROOT / ".venv/bin/aiusage"), "proxy", "serve", "--port", str(port), "--workers", "2"],
-        env={**os.environ, **TEST_ENV},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        assert process.poll() is None and time.monotonic() < deadline, "proxy did not start"
-        time.sleep(0.2)
+    return start_standalone_proxy(port, RUN_DIR / f"proxy-{port}.log", {**os.environ, **TEST_ENV})
 
 
 async def test_workers_share_the_database_and_a_graceful_stop_settles_everything(
