@@ -11,6 +11,7 @@ from aiusage.cli import command, print_json
 from aiusage.db import session_scope
 from aiusage.models import UsageRecord, User
 from aiusage.money import format_usd, nano_to_usd, usd_to_nano
+from aiusage.proxy.reclaim import reclaim_now
 from aiusage.services import accounts, billing, keys, pricing
 from aiusage.services.errors import NotFound
 
@@ -167,6 +168,9 @@ async def prices_list(_args: argparse.Namespace) -> None:
                     if r.long_prompt_threshold is not None
                     else {}
                 ),
+                "max_output_tokens": r.max_output_tokens,
+                "web_search_usd_per_call": _usd_or_none(r.web_search_call_micro),
+                "web_fetch_usd_per_call": _usd_or_none(r.web_fetch_call_micro),
             }
             for r in rows
         ]
@@ -186,6 +190,13 @@ def _price_args(parser: argparse.ArgumentParser) -> None:
         type=int,
         help="prompt tokens above which the long-prompt prices apply to every token of the request",
     )
+    parser.add_argument(
+        "--max-output",
+        type=int,
+        help="the most output tokens the model produces (held for requests that name no maximum)",
+    )
+    parser.add_argument("--web-search", help="USD per server-side web search")
+    parser.add_argument("--web-fetch", help="USD per server-side web fetch")
 
 
 @command("prices", "set", help="add or change a model's prices", args=_price_args)
@@ -202,6 +213,8 @@ async def prices_set(args: argparse.Namespace) -> None:
             rates,
             long_threshold=args.long_threshold,
             long_rates=long_rates if has_long else None,
+            max_output_tokens=args.max_output,
+            tool_fees={"web_search": args.web_search, "web_fetch": args.web_fetch},
         )
     print(f"{args.provider} {args.model} priced")
 
@@ -239,11 +252,9 @@ def proxy_serve(args: argparse.Namespace) -> None:
 
 @command(
     "holds",
-    "release",
-    help="clear the holds of requests that were in flight when a proxy crashed "
-    "(run only while no proxy process is running)",
+    "reclaim",
+    help="book now, as interrupted, the requests of stopped proxies whose hold lease ran out "
+    "(running proxies do this by themselves within a lease; safe while they run)",
 )
-async def holds_release(_args: argparse.Namespace) -> None:
-    async with session_scope() as session:
-        users = await billing.release_all_holds(session)
-    print(f"released the holds of {users} accounts")
+async def holds_reclaim(_args: argparse.Namespace) -> None:
+    print(f"booked {await reclaim_now()} interrupted requests")

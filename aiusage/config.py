@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     platform_markup_bps: int = Field(1000, ge=0, le=100_000)
     unknown_model_input_usd_per_mtok: Decimal = Field(Decimal("15"), ge=0)
     unknown_model_output_usd_per_mtok: Decimal = Field(Decimal("75"), ge=0)
+    # What a request that names no output maximum is held for, when the price table does not
+    # know the model's; and a server-side tool use's fee when the table has none.
+    unknown_model_max_output_tokens: int = Field(128_000, gt=0, le=10_000_000)
+    unknown_server_tool_usd_per_call: Decimal = Field(Decimal("0.05"), ge=0)
+    # Uses of a server-side tool (web search/fetch) held for when the request sets no max_uses.
+    server_tool_max_uses_default: int = Field(20, gt=0, le=10_000)
 
     # Accounts and sessions.
     session_ttl_days: int = Field(30, gt=0)
@@ -92,6 +98,14 @@ class Settings(BaseSettings):
     key_cache_ttl: float = Field(1.0, ge=0)
     # The usage writer gathers this long before writing a batch (never on a response path).
     usage_flush_interval: float = Field(0.05, ge=0, le=5)
+    # A graceful stop waits this long for the usage writer; what is still unwritten then is
+    # kept in a file under data_dir and booked at the next start.
+    usage_stop_timeout: float = Field(10.0, gt=0, le=300)
+    # A hold's lease: renewed by its live owner every third of it; when it runs out (the
+    # owner died), any live instance books the request as interrupted.
+    hold_lease_seconds: float = Field(30.0, ge=1, le=3600)
+    # Unmetered proxy routes (models, count_tokens): requests per minute per key.
+    unmetered_rpm: int = Field(120, gt=0)
 
     # Billing (Stripe). Without a secret key, top-up says it is not configured.
     stripe_secret_key: str = ""

@@ -217,6 +217,13 @@ class ModelPrice(SQLModel, table=True):
     long_cache_write_5m_micro: int | None = Field(default=None, sa_column=Column(sa.BigInteger()))
     long_cache_write_1h_micro: int | None = Field(default=None, sa_column=Column(sa.BigInteger()))
     long_cache_read_micro: int | None = Field(default=None, sa_column=Column(sa.BigInteger()))
+    # The most output tokens the model can produce: what a request that names no maximum is
+    # held for. Empty: the configured default for unknown models.
+    max_output_tokens: int | None = Field(default=None, sa_column=Column(sa.BigInteger()))
+    # Server-side tool fees per use, in micro-USD (Anthropic web search/fetch, OpenAI web
+    # search). Empty: the configured default.
+    web_search_call_micro: int | None = Field(default=None, sa_column=Column(sa.BigInteger()))
+    web_fetch_call_micro: int | None = Field(default=None, sa_column=Column(sa.BigInteger()))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_created())
 
 
@@ -260,6 +267,12 @@ class UsageRecord(SQLModel, table=True):
     cache_write_5m_tokens: int = Field(default=0, sa_column=Column(sa.Integer(), nullable=False))
     cache_write_1h_tokens: int = Field(default=0, sa_column=Column(sa.Integer(), nullable=False))
     cache_read_tokens: int = Field(default=0, sa_column=Column(sa.Integer(), nullable=False))
+    web_search_calls: int = Field(
+        default=0, sa_column=Column(sa.Integer(), nullable=False, server_default="0")
+    )
+    web_fetch_calls: int = Field(
+        default=0, sa_column=Column(sa.Integer(), nullable=False, server_default="0")
+    )
     cost_nano: int = Field(default=0, sa_column=_money())
     charged_nano: int = Field(default=0, sa_column=_money())
     priced_by_default: bool = Field(default=False, sa_column=Column(sa.Boolean(), nullable=False))
@@ -316,6 +329,65 @@ class UsageHourly(SQLModel, table=True):
 
 # Upper bounds (ms) of UsageHourly.lat_0 … lat_9; the last catches everything slower.
 LATENCY_BUCKETS_MS = (100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 2**31 - 1)
+
+
+class Hold(SQLModel, table=True):
+    """A request in flight: the worst-case cost it reserved on the balance (and on its key).
+
+    Written in the same transaction that raises `users.held_nano`, deleted in the one that
+    books the request, so `users.held_nano` is always the sum of the user's hold rows. The
+    owning process renews `lease_until_ms` while it lives; a hold whose lease has run out
+    belongs to a dead process, and any live one books it as an interrupted request. What the
+    reclaim needs to price it is kept here (never content)."""
+
+    __tablename__ = "holds"
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: str = Field(sa_column=Column(sa.String(40), unique=True, nullable=False))
+    user_id: int = Field(sa_column=_fk("users.id"))
+    proxy_key_id: int = Field(sa_column=Column(sa.Integer(), nullable=False))
+    amount_nano: int = Field(sa_column=Column(sa.BigInteger(), nullable=False))
+    key_amount_nano: int = Field(sa_column=Column(sa.BigInteger(), nullable=False))
+    owner: str = Field(sa_column=Column(sa.String(40), nullable=False, index=True))
+    # Milliseconds since the Unix epoch (UTC): compared on the hot path without conversions.
+    lease_until_ms: int = Field(sa_column=Column(sa.BigInteger(), nullable=False, index=True))
+    started_ms: int = Field(sa_column=Column(sa.BigInteger(), nullable=False))
+    provider: str = Field(sa_column=Column(sa.String(16), nullable=False))
+    endpoint: str = Field(sa_column=Column(sa.String(64), nullable=False))
+    model: str = Field(sa_column=Column(sa.String(100), nullable=False))
+    byok: bool = Field(sa_column=Column(sa.Boolean(), nullable=False))
+    request_bytes: int = Field(sa_column=Column(sa.BigInteger(), nullable=False))
+
+
+class DeadSettlement(SQLModel, table=True):
+    """A settlement the usage writer could not book, set aside whole (as ASCII JSON) for the
+    operator instead of blocking every other user's charges. Its hold was released."""
+
+    __tablename__ = "dead_settlements"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_created())
+    request_id: str = Field(sa_column=Column(sa.String(64), nullable=False))
+    user_id: int = Field(sa_column=Column(sa.Integer(), nullable=False))
+    error: str = Field(sa_column=Column(sa.String(255), nullable=False))
+    payload: str = Field(sa_column=Column(sa.Text(), nullable=False))
+    resolved_at: datetime | None = Field(default=None, sa_column=_time())
+
+
+class OperatorLoss(SQLModel, table=True):
+    """Cost the operator bore: what a request cost beyond what its user's balance covered
+    (an upstream surprise past the hold). The user's balance never goes below zero."""
+
+    __tablename__ = "operator_losses"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=_time(nullable=False, index=True)
+    )
+    user_id: int = Field(sa_column=Column(sa.Integer(), nullable=False, index=True))
+    request_id: str = Field(sa_column=Column(sa.String(40), nullable=False))
+    amount_nano: int = Field(sa_column=Column(sa.BigInteger(), nullable=False))
+    reason: str = Field(sa_column=Column(sa.String(64), nullable=False))
 
 
 # --- billing ------------------------------------------------------------------------------

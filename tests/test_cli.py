@@ -190,18 +190,26 @@ def test_master_key_rotation_reseals_every_provider_key(tmp_path: Path):
     assert check.stdout.strip() == secret, check.stderr
 
 
-def test_operator_releases_holds_left_by_a_crashed_proxy(tmp_path: Path):
+def test_operator_can_book_the_holds_a_crashed_proxy_left_at_once(tmp_path: Path):
+    """Running proxies reclaim expired holds by themselves; `holds reclaim` does it now."""
     env = {"AIUSAGE_DATA_DIR": str(tmp_path)}
     assert run("db", "upgrade", env=env).returncode == 0
     run("user", "create", "--email", "h@example.com", "--password", "holds-password", env=env)
     run("credits", "grant", "--email", "h@example.com", "--usd", "3", env=env)
+    run("apikey", "create", "--email", "h@example.com", "--name", "k", env=env)
     with sqlite3.connect(tmp_path / "aiusage.db") as db:  # what a crash mid-request leaves
         db.execute("UPDATE users SET held_nano = 2500000000")
-    assert (
-        json.loads(run("user", "show", "--email", "h@example.com", env=env).stdout)["held_usd"]
-        == "2.5"
-    )
-    released = run("holds", "release", env=env)
-    assert released.stdout.strip() == "released the holds of 1 accounts"
+        db.execute(
+            "INSERT INTO holds (request_id, user_id, proxy_key_id, amount_nano, key_amount_nano,"
+            " owner, lease_until_ms, started_ms, provider, endpoint, model, byok, request_bytes)"
+            " SELECT 'req_crashed', id, (SELECT id FROM proxy_keys), 2500000000, 0, 'p-dead',"
+            " 1000, 1000, 'anthropic', '/v1/messages', 'claude-haiku-4-5', 0, 4000 FROM users"
+        )
     shown = json.loads(run("user", "show", "--email", "h@example.com", env=env).stdout)
-    assert (shown["held_usd"], shown["balance_usd"]) == ("0", "3")
+    assert shown["held_usd"] == "2.5"
+    booked = run("holds", "reclaim", env=env)
+    assert booked.stdout.strip() == "booked 1 interrupted requests"
+    shown = json.loads(run("user", "show", "--email", "h@example.com", env=env).stdout)
+    # 1,000 input tokens estimated from 4,000 bytes at $1/MTok, plus the 10 % platform markup
+    assert (shown["held_usd"], shown["balance_usd"]) == ("0", "2.9989")
+    assert run("holds", "reclaim", env=env).stdout.strip() == "booked 0 interrupted requests"

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import os
 import secrets
+import signal
 import subprocess
 import time
 from collections import Counter
@@ -19,6 +20,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
 import anthropic
+import httpx
 import openai
 import pytest
 import sqlalchemy as sa
@@ -27,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 
 from aiusage.models import (
     LATENCY_BUCKETS_MS,
+    Hold,
     LedgerEntry,
     OutboxEmail,
     ProxyKey,
@@ -139,15 +142,18 @@ def test_migrations_build_the_models_schema_and_undo_cleanly(pg):
 # --- 2. the standalone proxy, two workers, one database -----------------------------------
 
 
-def start_proxy(port: int, url: str, upstream: str) -> subprocess.Popen:
+def start_proxy(
+    port: int, url: str, upstream: str, workers: int = 2, **extra: str
+) -> subprocess.Popen:
     env = {
         **os.environ,
         **TEST_ENV,
         "AIUSAGE_DATABASE_URL": url,
         "AIUSAGE_ANTHROPIC_BASE_URL": upstream,
         "AIUSAGE_OPENAI_BASE_URL": upstream,
+        **extra,
     }
-    return start_standalone_proxy(port, RUN_DIR / f"proxy-pg-{port}.log", env)
+    return start_standalone_proxy(port, RUN_DIR / f"proxy-pg-{port}.log", env, workers=workers)
 
 
 stop_proxy = stop_gracefully
@@ -329,6 +335,73 @@ async def test_two_proxy_workers_charge_exactly_on_postgres(app_db, sessions):
 
     log = (RUN_DIR / f"proxy-pg-{port}.log").read_text(errors="replace")
     assert "Traceback" not in log, log[-4000:]
+
+
+async def test_a_live_instance_books_the_holds_of_a_killed_one(app_db, sessions):
+    """Two proxy instances on one database; one is killed (SIGKILL) with streams in flight.
+    The other, still serving, books them as interrupted within a few leases: no hold is left,
+    balance == ledger, one usage row per forwarded request."""
+    user_id, _, proxy_key, _ = await new_account(sessions, 5_000_000_000, anthropic_key=True)
+    upstream = FakeUpstream().start()
+    ports = free_port(), free_port()
+    doomed, survivor = (
+        start_proxy(port, app_db, upstream.url, workers=1, AIUSAGE_HOLD_LEASE_SECONDS="2")
+        for port in ports
+    )
+    headers = {"x-api-key": proxy_key, "anthropic-version": "2023-06-01"}
+    body = {"model": "claude-haiku-4-5", "max_tokens": 50, "messages": PROMPT}
+    try:
+        upstream.behavior.chunk_delay = 0.5
+        upstream.behavior.n_deltas = 20
+        async with httpx.AsyncClient(timeout=30) as client:
+
+            async def stream() -> None:
+                with contextlib.suppress(httpx.HTTPError):
+                    async with client.stream(
+                        "POST",
+                        f"http://127.0.0.1:{ports[0]}/api/v1/messages",
+                        json={**body, "stream": True},
+                        headers=headers,
+                    ) as response:
+                        async for _ in response.aiter_bytes():
+                            pass
+
+            streams = [asyncio.create_task(stream()) for _ in range(6)]
+            deadline = time.monotonic() + 15
+            while len(upstream.requests) < 6:
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.3)
+            os.killpg(doomed.pid, signal.SIGKILL)
+            doomed.wait(timeout=10)
+            await asyncio.gather(*streams)
+            upstream.behavior.chunk_delay = 0
+            for _ in range(4):  # the survivor serves on meanwhile
+                served = await client.post(
+                    f"http://127.0.0.1:{ports[1]}/api/v1/messages", json=body, headers=headers
+                )
+                assert served.status_code == 200
+        await settled(sessions, user_id, 10, timeout=60)
+    finally:
+        for process in (doomed, survivor):
+            if process.poll() is None:
+                stop_proxy(process)
+        upstream.stop()
+    async with sessions() as db:
+        rows = list(
+            (await db.execute(sa.select(UsageRecord).where(UsageRecord.user_id == user_id)))
+            .scalars()
+            .all()
+        )
+        holds = (
+            await db.execute(sa.select(sa.func.count()).where(Hold.user_id == user_id))
+        ).scalar_one()
+        balance, held = await billing.balance(db, user_id)
+        ledger = await billing.ledger_sum(db, user_id)
+    assert len(rows) == len(upstream.requests) == 10
+    assert sum(row.error_type == "interrupted" for row in rows) == 6
+    assert holds == held == 0
+    assert balance == ledger == 5_000_000_000 - sum(row.charged_nano for row in rows)
 
 
 # --- 3. the dashboard queries on PostgreSQL -----------------------------------------------

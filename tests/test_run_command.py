@@ -44,7 +44,12 @@ def test_run_script_serves_health_with_generated_dev_secrets(tmp_path):
                 pass
             assert time.monotonic() < deadline, "the app did not come up"
             time.sleep(0.5)
-        assert response.json() == {"status": "ok", "database": "ok"}
+        assert response.json() == {
+            "status": "ok",
+            "database": "ok",
+            "dead_settlements": 0,
+            "expired_holds": 0,
+        }
         output = (tmp_path / "run.log").read_text()
         assert "AIUSAGE_ENCRYPTION_KEY, AIUSAGE_SECRET_KEY not set" in output
         assert (tmp_path / "data" / "aiusage.db").exists()

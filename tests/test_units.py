@@ -65,7 +65,7 @@ def test_anthropic_stream_usage_keeps_the_latest_cumulative_counts():
     deltas = [{"type": "message_delta", "usage": {"output_tokens": n}} for n in (5, 9, 14)]
     for block in _events(("message_start", start), *[("message_delta", d) for d in deltas]):
         meter.feed_event(block)
-    counts = meter.result()
+    counts = meter.result(answered=True)
     assert (counts.input, counts.output, counts.cache_read) == (10, 14, 500)
     assert (counts.cache_write_5m, counts.cache_write_1h) == (30, 40)
     assert not counts.estimated and meter.model == "claude-x"
@@ -84,7 +84,7 @@ def test_anthropic_stream_cut_short_is_estimated_and_marked():
     }
     for block in _events(("message_start", start), ("content_block_delta", delta)):
         meter.feed_event(block)
-    counts = meter.result()
+    counts = meter.result(answered=True)
     assert counts.input == 50 and counts.estimated and 90 <= counts.output <= 110
 
 
@@ -102,7 +102,7 @@ def test_openai_prompt_tokens_include_the_cached_ones():
             }
         ).encode()
     )
-    counts = meter.result()
+    counts = meter.result(answered=True)
     assert (counts.input, counts.cache_read, counts.output) == (464, 1536, 30)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import secrets
 import time
 from dataclasses import dataclass
@@ -14,8 +15,10 @@ from typing import Any
 from starlette.types import Receive, Scope, Send
 
 from aiusage.config import get_settings
+from aiusage.db import session_scope
 from aiusage.proxy.auth import KeyGrant, presented_key
 from aiusage.proxy.errors import ProxyError, error_body
+from aiusage.proxy.holds import HoldTicket
 from aiusage.proxy.metering import Settlement
 from aiusage.proxy.meters import AnthropicMeter, Meter, OpenAIMeter
 from aiusage.proxy.relay import RelayOutcome, relay_body, relay_stream
@@ -27,12 +30,20 @@ from aiusage.proxy.upstream import (
     UpstreamUnreachable,
     request_headers,
 )
-from aiusage.services import pricing
+from aiusage.proxy.validation import (
+    MAX_SESSION_ID_CHARS,
+    MAX_USER_AGENT_CHARS,
+    RequestShape,
+    header_text,
+    model_name,
+    parse_json_body,
+    request_shape,
+)
+from aiusage.services import billing, pricing
 from aiusage.services.crypto import SealError, open_sealed
 from aiusage.services.security import ip_hash
 
 log = logging.getLogger("aiusage.proxy")
-DEFAULT_OUTPUT_BOUND = 32_768  # when a request names no max tokens (OpenAI allows that)
 
 
 @dataclass(frozen=True)
@@ -120,23 +131,15 @@ def credential_headers(provider: str, key: str) -> list[tuple[bytes, bytes]]:
     return [(b"authorization", b"Bearer " + key.encode())]
 
 
-def output_bound(provider: str, payload: dict[str, Any]) -> int:
-    names = ("max_tokens",) if provider == "anthropic" else ("max_completion_tokens", "max_tokens")
-    for name in names:
-        value = payload.get(name)
-        if isinstance(value, int) and value > 0:
-            return value
-    return DEFAULT_OUTPUT_BOUND
-
-
-def parse_json_body(body: bytes) -> dict[str, Any]:
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise ProxyError(400, "The request body is not valid JSON.") from None
-    if not isinstance(payload, dict):
-        raise ProxyError(400, "The request body must be a JSON object.")
-    return payload
+def hold_nano(price: pricing.Price, shape: RequestShape, request_bytes: int, byok: bool) -> int:
+    """The worst case this request can cost the user, a true upper bound: request bytes bound
+    its input tokens; its own output maximum (else the model's) times `n` bounds the output;
+    each allowed server-tool use is charged at the dearer tool fee."""
+    output = shape.max_output or pricing.max_output_tokens(price)
+    worst = pricing.worst_case_cost_nano(
+        price, request_bytes, output * shape.choices, shape.server_tool_uses
+    )
+    return pricing.charge_nano(worst, byok=byok)
 
 
 def ask_for_stream_usage(payload: dict[str, Any]) -> bytes | None:
@@ -163,6 +166,8 @@ class ProxyCall:
         self.started_at = datetime.now(UTC)
         self.request_id = "req_" + secrets.token_hex(12)
         self.headers: dict[bytes, bytes] = dict(scope["headers"])
+        self.user_agent = ""
+        self.client_session_id: str | None = None
 
     @property
     def provider(self) -> str:
@@ -201,12 +206,27 @@ class ProxyCall:
             raise ProxyError(502, "Could not reach the upstream provider.") from None
 
     async def passthrough(self, receive: Receive, send: Send) -> None:
-        """Unmetered routes (models, count_tokens): forward and relay, nothing charged."""
+        """Unmetered routes (models, count_tokens): forward and relay, nothing charged. Only
+        for an account that could pay for metered use (credit, or its own provider key), and
+        rate-limited per key: they cost the platform key's owner upstream quota."""
         grant = await authenticate(self.rt, self.headers)
+        wait = self.rt.unmetered_rpm.try_hit(str(grant.key_id), get_settings().unmetered_rpm)
+        if wait:
+            raise ProxyError(
+                429, "Too many requests to this endpoint with this key.", retry_after=wait
+            )
         body = await read_body(
             receive, get_settings().max_request_bytes, self.headers.get(b"content-length")
         )
-        key, _ = upstream_credentials(grant, self.provider)
+        key, byok = upstream_credentials(grant, self.provider)
+        if not byok:
+            async with session_scope() as session:
+                balance, held = await billing.balance(session, grant.user_id)
+            if balance - held <= 0:
+                raise ProxyError(
+                    402,
+                    "Your aiusage credit is too low for this request. Top up in the dashboard.",
+                )
         response = await self.open_upstream(
             self.scope["method"], body, credential_headers(self.provider, key)
         )
@@ -224,27 +244,39 @@ class ProxyCall:
             receive, get_settings().max_request_bytes, self.headers.get(b"content-length")
         )
         payload = parse_json_body(body)
-        model = payload.get("model")
-        if not isinstance(model, str) or not model or len(model) > 100:
-            raise ProxyError(400, "model: a model name is required.")
+        shape = request_shape(self.provider, payload, get_settings().server_tool_max_uses_default)
+        # What the usage row keeps of the headers, checked before anything is held.
+        self.user_agent = header_text(self.headers, b"user-agent", MAX_USER_AGENT_CHARS) or ""
+        self.client_session_id = header_text(
+            self.headers, b"x-claude-code-session-id", MAX_SESSION_ID_CHARS
+        )
         upstream_body, strip_usage = body, False
         if self.provider == "openai" and payload.get("stream") is True:
             rewritten = ask_for_stream_usage(payload)
             if rewritten is not None:
                 upstream_body, strip_usage = rewritten, True
         key, byok = upstream_credentials(grant, self.provider)
-        price = await self.rt.price(self.provider, model)
-        hold = pricing.charge_nano(
-            pricing.worst_case_cost_nano(price, len(body), output_bound(self.provider, payload)),
+        price = await self.rt.price(self.provider, shape.model)
+        ticket = HoldTicket(
+            request_id=self.request_id,
+            user_id=grant.user_id,
+            key_id=grant.key_id,
+            amount_nano=hold_nano(price, shape, len(body), byok),
+            started_ms=math.floor(self.started_at.timestamp() * 1000),
+            provider=self.provider,
+            endpoint=self.route.upstream_path,
+            model=shape.model,
             byok=byok,
+            request_bytes=len(body),
         )
-        key_hold = await self.rt.holds.place(grant, hold)
+        key_hold = await self.rt.holds.place(grant, ticket)
         meter: Meter = (AnthropicMeter if self.provider == "anthropic" else OpenAIMeter)(len(body))
         outcome = RelayOutcome()
         try:
             response = await self.open_upstream(
                 "POST", upstream_body, credential_headers(self.provider, key), identity=strip_usage
             )
+            outcome.status = response.status
             try:
                 if response.content_type.startswith("text/event-stream"):
                     outcome = await relay_stream(
@@ -261,7 +293,7 @@ class ProxyCall:
             finally:
                 response.close()
         except ProxyError as error:
-            outcome.status = error.status
+            outcome.status = outcome.status or error.status
             outcome.error_type = (
                 "upstream_timeout" if error.status == 504 else "upstream_unreachable"
             )
@@ -274,27 +306,33 @@ class ProxyCall:
             outcome.status = outcome.status or 502
             outcome.error_type = "upstream_error"
             raise ProxyError(502, "The upstream provider failed to answer.") from None
+        except BaseException:
+            # The client went away before the answer (cancelled), or the proxy failed: the
+            # upstream may have billed what it accepted, and the hold is settled below.
+            outcome.error_type = outcome.error_type or "proxy_interrupted"
+            raise
         finally:
-            self.settle(grant, model, price, byok, hold, key_hold, meter, outcome, len(body))
+            self.settle(grant, shape, price, byok, ticket.amount_nano, key_hold, meter, outcome)
 
     def settle(
         self,
         grant: KeyGrant,
-        model: str,
+        shape: RequestShape,
         price: pricing.Price,
         byok: bool,
         hold: int,
         key_hold: int,
         meter: Meter,
         outcome: RelayOutcome,
-        request_bytes: int,
     ) -> None:
-        counts = meter.result()
+        answered = 200 <= outcome.status < 300
+        counts = meter.result(answered=answered)
+        if answered and self.provider == "openai" and shape.server_tool_uses:
+            counts.web_search_calls = shape.server_tool_uses  # one search per choice
         cost = pricing.cost_nano(price, counts)
         charge = pricing.charge_nano(cost, byok=byok)
         ended = time.perf_counter()
         client = self.scope.get("client")
-        session_id = self.headers.get(b"x-claude-code-session-id")
         self.rt.writer.submit(
             Settlement(
                 user_id=grant.user_id,
@@ -307,13 +345,15 @@ class ProxyCall:
                     created_at=self.started_at,
                     provider=self.provider,
                     endpoint=self.route.upstream_path,
-                    model=(meter.model or model)[:100],
+                    model=model_name(meter.model) or shape.model,
                     key_source="byok" if byok else "platform",
                     input_tokens=counts.input,
                     output_tokens=counts.output,
                     cache_write_5m_tokens=counts.cache_write_5m,
                     cache_write_1h_tokens=counts.cache_write_1h,
                     cache_read_tokens=counts.cache_read,
+                    web_search_calls=counts.web_search_calls,
+                    web_fetch_calls=counts.web_fetch_calls,
                     cost_nano=cost,
                     charged_nano=charge,
                     priced_by_default=price.is_default,
@@ -326,12 +366,12 @@ class ProxyCall:
                         if outcome.first_byte_at
                         else None
                     ),
-                    request_bytes=request_bytes,
+                    request_bytes=meter.request_bytes,
                     response_bytes=outcome.response_bytes,
                     streamed=outcome.streamed,
                     ip_hash=ip_hash(client[0] if client else None),
-                    user_agent=self.headers.get(b"user-agent", b"").decode("latin-1")[:512],
-                    client_session_id=(session_id.decode("latin-1")[:128] if session_id else None),
+                    user_agent=self.user_agent,
+                    client_session_id=self.client_session_id,
                 ),
             )
         )

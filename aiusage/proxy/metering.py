@@ -1,31 +1,57 @@
-"""Usage rows and charges, written off the response path.
+"""Usage rows and charges, written off the response path, by a writer nothing can stop.
 
 The request handler places its hold synchronously (it decides 402 before forwarding) and
-then hands a Settlement to the writer, which books a batch in one transaction: the usage
-row, the ledger row with its balance change, the hold's release and the key's spend. On a
-graceful shutdown the queue is drained before the process exits."""
+then hands a Settlement to the writer, which books a batch in one transaction: it deletes
+the batch's hold rows (a settlement whose hold row is gone was booked already — by a reclaim
+— and is skipped: exactly one usage row per request), then the usage rows, the ledger rows
+with their balance changes and hold releases, the keys' spend, and an operator loss line for
+any cost beyond what the balance covers.
+
+A batch that fails is split to find the rows at fault; a settlement that still cannot be
+booked is set aside whole in `dead_settlements` (its hold released) and the rest is booked,
+so one bad row never stops billing for everyone. While the database itself is unreachable
+the writer waits and retries. A graceful stop waits at most `usage_stop_timeout` seconds;
+what is unwritten then is kept in a file under the data directory and booked at the next
+start (its hold rows make that idempotent)."""
 
 from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
+import json
 import logging
-from dataclasses import dataclass, field
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy import delete, text, update
 from sqlalchemy import insert as sa_insert
-from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiusage.config import get_settings
-from aiusage.db import session_scope, write_lock
-from aiusage.models import LATENCY_BUCKETS_MS, ProxyKey, UsageHourly, UsageRecord, utcnow
+from aiusage.db import get_engine, session_scope, write_lock
+from aiusage.models import (
+    LATENCY_BUCKETS_MS,
+    DeadSettlement,
+    Hold,
+    ProxyKey,
+    UsageHourly,
+    UsageRecord,
+    User,
+    utcnow,
+)
+from aiusage.proxy.holds import now_ms
 from aiusage.services import alerts, billing
 
 log = logging.getLogger("aiusage.metering")
 BATCH = 500
+SINGLE_ROW_ATTEMPTS = 3
+SPILL_DIR = "unbooked-usage"
 
 
 @dataclass
@@ -34,8 +60,31 @@ class Settlement:
     key_id: int
     hold_nano: int
     key_hold_nano: int  # the part of the hold also placed on the key (keys with spend limits)
-    charge_nano: int
+    charge_nano: int  # at full price; the writer books what the balance covers
     usage: dict[str, Any] = field(default_factory=dict)  # UsageRecord columns
+    reclaimed: bool = False  # booked for a dead owner: only if its lease has run out
+
+    @property
+    def request_id(self) -> str:
+        return str(self.usage.get("request_id", ""))
+
+    def to_json(self) -> str:
+        """ASCII JSON (a lone surrogate is escaped, not an error): always storable."""
+        return json.dumps(asdict(self), default=_jsonable, ensure_ascii=True)
+
+    @classmethod
+    def from_json(cls, line: str) -> Settlement:
+        data = json.loads(line)
+        created = data["usage"].get("created_at")
+        if isinstance(created, str):
+            data["usage"]["created_at"] = datetime.fromisoformat(created)
+        return cls(**data)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
 
 
 class UsageWriter:
@@ -44,6 +93,8 @@ class UsageWriter:
         self._task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
+        self._writing: list[Settlement] = []  # the batch being booked now
+        self.dead_count = 0  # settlements set aside by this process
 
     def submit(self, settlement: Settlement) -> None:
         self._idle.clear()
@@ -52,18 +103,30 @@ class UsageWriter:
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="aiusage-usage-writer")
+            for settlement in load_spilled():
+                self.submit(settlement)
 
     async def stop(self) -> None:
-        """Writes everything queued, then stops. The writer is asked to finish, never
-        cancelled mid-transaction (that could leave SQLite's write lock held)."""
-        if self._task is not None:
-            self._queue.put_nowait(None)
-            await self._task
-            self._task = None
-        while not self._queue.empty():  # submitted while stopping
-            batch, _ = self._take_batch(self._queue.get_nowait())
-            if batch:
-                await self._write_with_retry(batch)
+        """Writes everything queued, then stops; after `usage_stop_timeout` seconds it stops
+        anyway and keeps what is unwritten in a file for the next start."""
+        if self._task is None:
+            return
+        self._queue.put_nowait(None)
+        task, self._task = self._task, None
+        done, _ = await asyncio.wait({task}, timeout=get_settings().usage_stop_timeout)
+        if not done:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        left = list(self._writing)
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if item is not None:
+                left.append(item)
+        if left:
+            path = spill(left)
+            log.warning("%d usage rows were not written in time; kept in %s", len(left), path)
+        self._writing = []
         self._idle.set()
 
     async def flushed(self) -> None:
@@ -94,27 +157,140 @@ class UsageWriter:
                 await asyncio.sleep(interval)
             batch, stop = self._take_batch(first)
             if batch:
-                await self._write_with_retry(batch)
+                self._writing = batch
+                await self._book(batch)
+                self._writing = []
             if self._queue.empty():
                 self._idle.set()
             if stop:
                 return
 
-    async def _write_with_retry(self, batch: list[Settlement]) -> None:
+    async def _book(self, batch: list[Settlement]) -> None:
+        """Books the batch, whatever it takes: waits out an unreachable database, splits a
+        batch that fails to find its bad rows, sets aside a row that cannot be written."""
         delay = 0.05
+        attempts = 0
         while True:
             try:
                 await write_batch(batch)
                 return
-            except asyncio.CancelledError:
-                # The loop itself is going away: keep the batch for stop() to write.
-                for settlement in batch:
-                    self._queue.put_nowait(settlement)
-                raise
-            except Exception:  # keep the batch and retry: a charge is never dropped
-                log.exception("writing %d usage rows failed; retrying", len(batch))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+            except Exception as error:
+                attempts += 1
+                if not await database_answers():
+                    log.warning("database unreachable (%s); retrying", type(error).__name__)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+                    continue
+                if len(batch) > 1:
+                    middle = len(batch) // 2
+                    await self._book(batch[:middle])
+                    await self._book(batch[middle:])
+                    return
+                if attempts < SINGLE_ROW_ATTEMPTS:
+                    await asyncio.sleep(delay)
+                    delay *= 2
+                    continue
+                if await self._set_aside(batch[0], error):
+                    return
+
+    async def _set_aside(self, settlement: Settlement, error: Exception) -> bool:
+        """Keeps a settlement that cannot be booked in `dead_settlements` and releases its
+        hold; False if even that failed (the database is in trouble: retry later)."""
+        reason = f"{type(error).__name__}"
+        log.error(
+            "usage row of request %s cannot be written (%s); set aside for the operator",
+            settlement.request_id.encode("ascii", "backslashreplace").decode(),
+            reason,
+        )
+        try:
+            await set_aside(settlement, reason)
+        except Exception:
+            log.exception("setting a usage row aside failed; retrying")
+            await asyncio.sleep(1.0)
+            return False
+        self.dead_count += 1
+        return True
+
+
+async def database_answers() -> bool:
+    try:
+        async with get_engine().connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception:
+        return False
+    return True
+
+
+async def set_aside(settlement: Settlement, reason: str) -> None:
+    """The dead-letter transaction: the whole settlement as ASCII JSON, and the release of its
+    hold (if its hold row is still there)."""
+    async with write_lock(), session_scope() as session:
+        claimed = (
+            await session.execute(
+                delete(Hold)
+                .where(Hold.request_id == settlement.request_id)
+                .returning(Hold.amount_nano, Hold.key_amount_nano)
+            )
+        ).one_or_none()
+        if claimed is not None:
+            await session.execute(
+                update(User)
+                .where(User.id == settlement.user_id)
+                .values(held_nano=User.held_nano - claimed[0])
+            )
+            if claimed[1]:
+                await session.execute(
+                    update(ProxyKey)
+                    .where(ProxyKey.id == settlement.key_id)
+                    .values(held_nano=ProxyKey.held_nano - claimed[1])
+                )
+        session.add(
+            DeadSettlement(
+                request_id=settlement.request_id.encode("ascii", "backslashreplace").decode()[:64],
+                user_id=settlement.user_id,
+                error=reason[:255],
+                payload=settlement.to_json(),
+            )
+        )
+
+
+def _spill_dir() -> Path:
+    return get_settings().data_dir / SPILL_DIR
+
+
+def spill(settlements: list[Settlement]) -> Path:
+    """Writes settlements to a file of this process's own (fsynced: it is money)."""
+    directory = _spill_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{os.getpid()}-{now_ms()}.jsonl"
+    with path.open("w", encoding="ascii") as handle:
+        handle.writelines(s.to_json() + "\n" for s in settlements)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return path
+
+
+def load_spilled() -> list[Settlement]:
+    """Settlements an earlier process kept at its stop. Each file is claimed by renaming it
+    (one process wins) and removed once read: booking them again would be harmless anyway,
+    as a settlement whose hold row is gone is skipped."""
+    directory = _spill_dir()
+    if not directory.is_dir():
+        return []
+    found: list[Settlement] = []
+    for path in sorted(directory.glob("*.jsonl")):
+        claimed = path.with_suffix(f".claimed-{os.getpid()}")
+        try:
+            path.rename(claimed)
+        except OSError:
+            continue  # another process took it
+        for line in claimed.read_text(encoding="ascii").splitlines():
+            if line.strip():
+                found.append(Settlement.from_json(line))
+        claimed.unlink()
+    if found:
+        log.warning("booking %d usage rows kept by an earlier stop", len(found))
+    return found
 
 
 _ROLLUP_KEY = ("user_id", "proxy_key_id", "provider", "model", "hour")
@@ -172,12 +348,41 @@ async def add_rollups(session: AsyncSession, rows: list[dict[str, Any]]) -> None
     )
 
 
+async def claim_holds(session: AsyncSession, batch: list[Settlement]) -> list[Settlement]:
+    """Deletes the batch's hold rows; returns the settlements whose row this deleted (the
+    others were booked already). A reclaim takes a row only while its lease has run out.
+    Being a write, it also takes SQLite's write lock before anything is read."""
+    claimed: set[str] = set()
+    for reclaimed in (False, True):
+        ids = [s.request_id for s in batch if s.reclaimed is reclaimed]
+        if not ids:
+            continue
+        statement = delete(Hold).where(Hold.request_id.in_(ids))
+        if reclaimed:
+            statement = statement.where(Hold.lease_until_ms < now_ms())
+        claimed.update((await session.execute(statement.returning(Hold.request_id))).scalars())
+    kept = [s for s in batch if s.request_id in claimed]
+    if len(kept) < len(batch):
+        log.info("%d settlements were booked already (reclaimed holds)", len(batch) - len(kept))
+    return kept
+
+
 async def write_batch(batch: list[Settlement]) -> None:
-    """One transaction for the whole batch, with set-based statements: the usage rows, their
-    rollups, the ledger rows with their balance changes and hold releases, the keys' spend."""
+    """One transaction for the whole batch, with set-based statements: the hold rows, the
+    usage rows, their rollups, the ledger rows with their balance changes and hold releases,
+    the keys' spend, and the operator's loss lines."""
     now = utcnow()
-    rows = [{"user_id": s.user_id, "proxy_key_id": s.key_id, **s.usage} for s in batch]
     async with write_lock(), session_scope() as session:
+        batch = await claim_holds(session, batch)
+        if not batch:
+            return
+        covered = await billing.cover_charges(
+            session, [billing.DueCharge(s.user_id, s.hold_nano, s.charge_nano) for s in batch]
+        )
+        rows = [
+            {"user_id": s.user_id, "proxy_key_id": s.key_id, **s.usage, "charged_nano": charged}
+            for s, charged in zip(batch, covered, strict=True)
+        ]
         usage_ids = (
             (
                 await session.execute(
@@ -194,18 +399,26 @@ async def write_batch(batch: list[Settlement]) -> None:
             [
                 billing.UsageCharge(
                     s.user_id,
-                    s.charge_nano,
+                    charged,
                     s.hold_nano,
                     usage_id,
                     f"{row['provider']} {row['model']}",
                 )
-                for s, row, usage_id in zip(batch, rows, usage_ids, strict=True)
+                for s, row, usage_id, charged in zip(batch, rows, usage_ids, covered, strict=True)
             ],
         )
+        await billing.book_losses(
+            session,
+            [
+                (s.user_id, s.request_id, s.charge_nano - charged)
+                for s, charged in zip(batch, covered, strict=True)
+            ],
+            "beyond_balance",
+        )
         per_key: dict[int, list[int]] = {}
-        for s in batch:
+        for s, charged in zip(batch, covered, strict=True):
             spent_and_held = per_key.setdefault(s.key_id, [0, 0])
-            spent_and_held[0] += s.charge_nano
+            spent_and_held[0] += charged
             spent_and_held[1] += s.key_hold_nano
         for key_id, (spent, held) in sorted(per_key.items()):
             await session.execute(

@@ -18,8 +18,13 @@ CHARS_PER_TOKEN = 4
 DELTA_ENVELOPE = 70  # bytes of JSON around an Anthropic text delta, not counted as text
 
 
+MAX_COUNT = 2**31 - 1  # a usage row's token columns are 32-bit: no upstream figure exceeds it
+
+
 def _int(value: Any) -> int:
-    return value if isinstance(value, int) and value >= 0 else 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return 0
+    return min(value, MAX_COUNT)
 
 
 def anthropic_counts(usage: dict[str, Any], counts: TokenCounts) -> None:
@@ -40,6 +45,10 @@ def anthropic_counts(usage: dict[str, Any], counts: TokenCounts) -> None:
         total = _int(usage["cache_creation_input_tokens"])
         counts.cache_write_1h = min(counts.cache_write_1h, total)
         counts.cache_write_5m = total - counts.cache_write_1h
+    tools = usage.get("server_tool_use")
+    if isinstance(tools, dict):  # billed per use, cumulative like the token counts
+        counts.web_search_calls = _int(tools.get("web_search_requests"))
+        counts.web_fetch_calls = _int(tools.get("web_fetch_requests"))
 
 
 def openai_counts(usage: dict[str, Any], counts: TokenCounts) -> None:
@@ -68,15 +77,17 @@ class Meter:
     def feed_event(self, block: bytes) -> None:
         raise NotImplementedError
 
-    def result(self) -> TokenCounts:
-        """Final counts, or an estimate (marked so) if the stream ended early."""
+    def result(self, *, answered: bool) -> TokenCounts:
+        """Final counts, or an estimate (marked so) if the response ended early. `answered`:
+        the upstream accepted the request (2xx), so it bills the input even when the stream
+        was cut before its first usage event."""
         counts = self.counts
         if self.final:
             return counts
         if self.estimated_output > counts.output:
             counts.output = self.estimated_output
             counts.estimated = True
-        if not self.started and self.estimated_output:
+        if not self.started and (answered or self.estimated_output):
             counts.input = math.ceil(self.request_bytes / CHARS_PER_TOKEN)
             counts.estimated = True
         return counts

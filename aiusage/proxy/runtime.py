@@ -3,10 +3,13 @@ writer, per-key request counters. Started and stopped with the server's lifespan
 
 from __future__ import annotations
 
+import asyncio
+
 from aiusage.db import session_scope
 from aiusage.proxy.auth import KeyCache
 from aiusage.proxy.holds import Holds
 from aiusage.proxy.metering import UsageWriter
+from aiusage.proxy.reclaim import run_leases, stop_task
 from aiusage.proxy.upstream import UpstreamClient
 from aiusage.services.pricing import Price, PriceBook
 from aiusage.services.ratelimit import SlidingWindow
@@ -20,6 +23,8 @@ class ProxyRuntime:
         self.writer = UsageWriter()
         self.holds = Holds()
         self.rpm = SlidingWindow(limit=0, window_seconds=60)
+        self.unmetered_rpm = SlidingWindow(limit=0, window_seconds=60)
+        self._leases: asyncio.Task[None] | None = None
 
     @property
     def started(self) -> bool:
@@ -30,9 +35,15 @@ class ProxyRuntime:
             self.client = UpstreamClient()
             await self.holds.start()
             self.writer.start()
+            self._leases = asyncio.create_task(
+                run_leases(self.holds, self.writer, PriceBook()), name="aiusage-hold-leases"
+            )
 
     async def stop(self) -> None:
-        """Graceful: every queued usage row and charge is written before returning."""
+        """Graceful: every queued usage row and charge is written before returning (or kept
+        for the next start if that takes longer than `usage_stop_timeout`)."""
+        await stop_task(self._leases)
+        self._leases = None
         await self.writer.stop()
         await self.holds.stop()
         if self.client is not None:

@@ -2,7 +2,9 @@
 transaction as the balance update, so a balance always equals the sum of its ledger.
 
 A request first *holds* its worst-case cost (an atomic conditional update, so concurrent
-requests cannot overspend), then *settles*: the hold is released and the real charge booked."""
+requests cannot overspend), then *settles*: the hold is released and the real charge booked.
+A charge never takes a balance below zero: what a request cost beyond what its own hold and
+the free balance cover is booked as an operator loss (see `cover_charges`)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiusage.models import LedgerEntry, ProxyKey, User, utcnow
+from aiusage.models import LedgerEntry, OperatorLoss, User, utcnow
 from aiusage.services.errors import NotFound, ServiceError
 
 TOPUP = "topup"
@@ -86,6 +88,55 @@ async def book(
 
 
 @dataclass(frozen=True)
+class DueCharge:
+    user_id: int
+    hold_nano: int  # released when this charge is booked
+    charge_nano: int  # what the request cost the user at full price
+
+
+async def cover_charges(session: AsyncSession, due: list[DueCharge]) -> list[int]:
+    """How much of each charge the balances cover, in order: a charge may use its own hold
+    and whatever is free (balance - held), never the holds of other requests in flight and
+    never below zero. Locks the users' rows (PostgreSQL) until the caller's transaction
+    ends, so the amounts stay true until they are booked; on SQLite the caller's transaction
+    must already hold the write lock."""
+    user_ids = sorted({item.user_id for item in due})
+    rows = await session.execute(
+        select(User.id, User.balance_nano, User.held_nano)
+        .where(User.id.in_(user_ids))
+        .order_by(User.id)
+        .with_for_update()
+    )
+    state = {user_id: [balance, held] for user_id, balance, held in rows}
+    covered: list[int] = []
+    for item in due:
+        balance_and_held = state.get(item.user_id)
+        if balance_and_held is None:  # the account is gone: nothing can be charged
+            covered.append(0)
+            continue
+        balance, held = balance_and_held
+        held -= item.hold_nano
+        amount = max(0, min(item.charge_nano, balance - held))
+        balance_and_held[:] = [balance - amount, held]
+        covered.append(amount)
+    return covered
+
+
+async def book_losses(
+    session: AsyncSession, losses: list[tuple[int, str, int]], reason: str
+) -> None:
+    """Operator loss lines: (user, request id, amount) that no balance covered."""
+    rows = [
+        {"user_id": user_id, "request_id": request_id, "amount_nano": amount, "reason": reason}
+        for user_id, request_id, amount in losses
+        if amount > 0
+    ]
+    if rows:
+        now = utcnow()
+        await session.execute(insert(OperatorLoss), [{**row, "created_at": now} for row in rows])
+
+
+@dataclass(frozen=True)
 class UsageCharge:
     user_id: int
     charge_nano: int
@@ -147,16 +198,6 @@ async def grant(
     if amount_nano == 0:
         raise ServiceError("bad_amount", "The amount must not be zero.")
     return await book(session, user_id, amount_nano, kind, description, reference=reference)
-
-
-async def release_all_holds(session: AsyncSession) -> int:
-    """Zeroes every hold (accounts and keys): holds left behind by a proxy that crashed
-    with requests in flight. Only safe while no proxy is running. Returns accounts touched."""
-    touched = (
-        await session.execute(update(User).where(User.held_nano != 0).values(held_nano=0))
-    ).rowcount
-    await session.execute(update(ProxyKey).where(ProxyKey.held_nano != 0).values(held_nano=0))
-    return touched
 
 
 async def ledger_sum(session: AsyncSession, user_id: int) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,10 +20,22 @@ from aiusage.services.errors import ServiceError
 _DATE_SUFFIX = re.compile(r"-(\d{8}|\d{4}-\d{2}-\d{2}|latest)$")
 
 
+MAX_PRICE_MICRO = 10**12  # $1,000,000 per million tokens (or per use): far above any price
+
+
 def usd_per_mtok_to_micro(value: str | Decimal) -> int:
-    micro = Decimal(value) * 1_000_000
-    if micro != micro.to_integral_value() or micro < 0:
-        raise ServiceError("bad_price", "Prices must be ≥ 0 with at most 6 decimals (USD/MTok).")
+    try:
+        micro = Decimal(value) * 1_000_000
+    except (InvalidOperation, ValueError, TypeError):
+        micro = Decimal("NaN")
+    if (
+        not micro.is_finite()
+        or micro != micro.to_integral_value()
+        or not 0 <= micro <= MAX_PRICE_MICRO
+    ):
+        raise ServiceError(
+            "bad_price", "Prices must be from 0 to 1,000,000 with at most 6 decimals (USD)."
+        )
     return int(micro)
 
 
@@ -35,6 +47,9 @@ class Price:
     cache_write_1h: int
     cache_read: int
     is_default: bool = False
+    max_output_tokens: int | None = None  # None: the configured default
+    web_search_call: int = 0  # micro-USD per server-side web search
+    web_fetch_call: int = 0  # micro-USD per server-side web fetch
     # Rates for every token of a request whose prompt is over `long_threshold` tokens.
     long: Price | None = None
     long_threshold: int | None = None
@@ -57,6 +72,8 @@ class TokenCounts:
     cache_write_5m: int = 0
     cache_write_1h: int = 0
     cache_read: int = 0
+    web_search_calls: int = 0  # server-side tool uses the upstream bills per use
+    web_fetch_calls: int = 0
     estimated: bool = False
 
     @property
@@ -68,21 +85,39 @@ def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
+def tool_fees_nano(price: Price, web_search_calls: int, web_fetch_calls: int) -> int:
+    """Server-side tool fees (per use, not per token) in nano-USD."""
+    return (
+        web_search_calls * price.web_search_call + web_fetch_calls * price.web_fetch_call
+    ) * 1000
+
+
 def cost_nano(price: Price, tokens: TokenCounts) -> int:
-    price = price.for_prompt(tokens.prompt)
+    rates = price.for_prompt(tokens.prompt)
     units = (
-        tokens.input * price.input
-        + tokens.output * price.output
-        + tokens.cache_write_5m * price.cache_write_5m
-        + tokens.cache_write_1h * price.cache_write_1h
-        + tokens.cache_read * price.cache_read
+        tokens.input * rates.input
+        + tokens.output * rates.output
+        + tokens.cache_write_5m * rates.cache_write_5m
+        + tokens.cache_write_1h * rates.cache_write_1h
+        + tokens.cache_read * rates.cache_read
     )
-    return _ceil_div(units, 1000)
+    return _ceil_div(units, 1000) + tool_fees_nano(
+        price, tokens.web_search_calls, tokens.web_fetch_calls
+    )
 
 
-def worst_case_cost_nano(price: Price, input_bound: int, output_bound: int) -> int:
+def worst_case_cost_nano(
+    price: Price, input_bound: int, output_bound: int, server_tool_uses: int = 0
+) -> int:
+    """An upper bound of `cost_nano` for any counts within the bounds: every input token at
+    the dearest input rate (of the long-prompt band too, if the bound reaches it), all the
+    output, and every allowed server-tool use at the dearer of the tool fees."""
     rates = [price, price.for_prompt(input_bound)]
-    return max(_ceil_div(input_bound * p.max_input + output_bound * p.output, 1000) for p in rates)
+    tokens = max(
+        _ceil_div(input_bound * p.max_input + output_bound * p.output, 1000) for p in rates
+    )
+    fee = max(price.web_search_call, price.web_fetch_call)
+    return tokens + server_tool_uses * fee * 1000
 
 
 def charge_nano(cost: int, *, byok: bool) -> int:
@@ -97,8 +132,20 @@ def default_price() -> Price:
     settings = get_settings()
     inp = usd_per_mtok_to_micro(settings.unknown_model_input_usd_per_mtok)
     out = usd_per_mtok_to_micro(settings.unknown_model_output_usd_per_mtok)
+    tool = _usd_to_micro(settings.unknown_server_tool_usd_per_call)
     # Unknown cache rates: charge cache tokens at twice the input (the highest list ratio).
-    return Price(inp, out, inp * 2, inp * 2, inp, is_default=True)
+    return Price(
+        inp, out, inp * 2, inp * 2, inp, is_default=True, web_search_call=tool, web_fetch_call=tool
+    )
+
+
+def _usd_to_micro(usd: Decimal) -> int:
+    return int((usd * 1_000_000).to_integral_value(rounding="ROUND_CEILING"))
+
+
+def max_output_tokens(price: Price) -> int:
+    """The most output the model can produce (the table's, else the configured default)."""
+    return price.max_output_tokens or get_settings().unknown_model_max_output_tokens
 
 
 def price_of(row: ModelPrice) -> Price:
@@ -111,12 +158,20 @@ def price_of(row: ModelPrice) -> Price:
             row.long_cache_write_1h_micro or row.long_input_micro,
             row.long_cache_read_micro or row.long_input_micro,
         )
+    unknown_tool = _usd_to_micro(get_settings().unknown_server_tool_usd_per_call)
     return Price(
         row.input_micro,
         row.output_micro,
         row.cache_write_5m_micro,
         row.cache_write_1h_micro,
         row.cache_read_micro,
+        max_output_tokens=row.max_output_tokens,
+        web_search_call=(
+            row.web_search_call_micro if row.web_search_call_micro is not None else unknown_tool
+        ),
+        web_fetch_call=(
+            row.web_fetch_call_micro if row.web_fetch_call_micro is not None else unknown_tool
+        ),
         long=long,
         long_threshold=row.long_prompt_threshold if long else None,
     )
@@ -165,8 +220,13 @@ async def set_price(
     *,
     long_threshold: int | None = None,
     long_rates: dict[str, str | None] | None = None,
+    max_output_tokens: int | None = None,
+    tool_fees: dict[str, str | None] | None = None,
 ) -> ModelPrice:
-    """Adds or replaces a model's prices (USD per million tokens, as strings: exact)."""
+    """Adds or replaces a model's prices (USD per million tokens, as strings: exact), its
+    maximum output (tokens) and its server-tool fees (USD per use; empty: the default)."""
+    if max_output_tokens is not None and not 0 < max_output_tokens <= 10_000_000:
+        raise ServiceError("bad_price", "The maximum output must be 1 to 10,000,000 tokens.")
     model = model.strip()
     if provider not in ("anthropic", "openai") or not model or len(model) > 100:
         raise ServiceError("bad_model", "Give a provider (anthropic|openai) and a model name.")
@@ -179,6 +239,12 @@ async def set_price(
     }
     long = _rates_micro(long_rates) if long_rates is not None else {}
     values["long_prompt_threshold"] = long_threshold
+    # Given only when changing: an existing row keeps its maximum and fees otherwise.
+    if max_output_tokens is not None:
+        values["max_output_tokens"] = max_output_tokens
+    for tool, usd in (tool_fees or {}).items():
+        if usd:  # USD per use to micro-USD: the same exactness as a per-MTok rate
+            values[f"{tool}_call_micro"] = usd_per_mtok_to_micro(usd)
     values.update({f"long_{name}_micro": long.get(name) for name in RATES})
     row = (
         await session.execute(

@@ -1,25 +1,43 @@
-"""GET /api/health: is the app up, and can it reach its database?"""
+"""GET /api/health: is the app up, can it reach its database, and is money waiting on an
+operator? `dead_settlements`: usage rows the writer could not book and set aside;
+`expired_holds`: holds of stopped instances not yet booked (live ones book them within a
+lease)."""
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from aiusage.db import get_engine
+from aiusage.models import DeadSettlement, Hold
+from aiusage.proxy.holds import now_ms
 
 
 async def health(_request: Request) -> JSONResponse:
     try:
         async with get_engine().connect() as connection:
-            await connection.execute(text("SELECT 1"))
+            dead = (
+                await connection.execute(
+                    select(func.count())
+                    .select_from(DeadSettlement)
+                    .where(DeadSettlement.resolved_at.is_(None))
+                )
+            ).scalar_one()
+            expired = (
+                await connection.execute(
+                    select(func.count()).select_from(Hold).where(Hold.lease_until_ms < now_ms())
+                )
+            ).scalar_one()
     except Exception as error:  # the health check reports, it never raises
         return JSONResponse(
             {"status": "degraded", "database": "error", "detail": type(error).__name__},
             status_code=503,
         )
-    return JSONResponse({"status": "ok", "database": "ok"})
+    return JSONResponse(
+        {"status": "ok", "database": "ok", "dead_settlements": dead, "expired_holds": expired}
+    )
 
 
 routes = [Route("/api/health", health, methods=["GET"])]

@@ -77,6 +77,8 @@ class Behavior:
     openai_usage_chunk_has_choices: bool = False  # usage rides on the finish chunk
     compress: str | None = None  # "gzip" | "br" | "zstd", if Accept-Encoding allows it
     model_override: str | None = None  # model echoed back (default: the request's)
+    first_event_delay: float = 0.0  # streaming: sleep between the headers and the first event
+    web_search_requests: int = 0  # Anthropic usage.server_tool_use.web_search_requests
 
 
 @dataclass
@@ -480,6 +482,8 @@ class FakeUpstream:
         await req.send({"type": "http.response.start", "status": 200, "headers": headers})
         emit = _Emit(self, req)
         try:
+            if req.behavior.first_event_delay:
+                await asyncio.sleep(req.behavior.first_event_delay)
             await events(emit)
         except _ClientGone:
             self._log("!client_disconnected")
@@ -511,6 +515,8 @@ class FakeUpstream:
             "output_tokens": b.output_tokens,
             "service_tier": "standard",
         }
+        if b.web_search_requests:
+            usage["server_tool_use"] = {"web_search_requests": b.web_search_requests}
         message: dict[str, Any] = {
             "id": msg_id,
             "type": "message",
@@ -556,6 +562,10 @@ class FakeUpstream:
                         "cache_read_input_tokens": b.cache_read,
                         "output_tokens": out,
                     }
+                    if b.web_search_requests:
+                        delta["usage"]["server_tool_use"] = {
+                            "web_search_requests": b.web_search_requests
+                        }
                 await emit("message_delta", _sse("message_delta", _dumps(delta)))
             await emit("message_stop", _A_MESSAGE_STOP)
 
