@@ -47,6 +47,17 @@ def post_event(evt: dict[str, Any], **sign_args: Any) -> httpx.Response:
     )
 
 
+async def apost_event(client: httpx.AsyncClient, evt: dict[str, Any]) -> httpx.Response:
+    """`post_event` for concurrent deliveries (each signed when it is sent, as Stripe does)."""
+    payload = json.dumps(evt)
+    return await client.post(
+        f"{APP_URL}/api/stripe/webhook",
+        content=payload,
+        headers={"stripe-signature": sign(payload), "content-type": "application/json"},
+        timeout=60,
+    )
+
+
 @contextlib.contextmanager
 def signed_in(account) -> Iterator[httpx.Client]:
     """A browser-like client with the account's session cookie."""
@@ -78,6 +89,11 @@ def topup(stripe_api, account, amount: str = "25", *, last4: str = "4242") -> di
     assert response.status_code == 200, response.text
     assert response.json()["outcome"] == "credited"
     return session
+
+
+def charge_of(stripe_api, session: dict[str, Any]) -> str:
+    """The charge id of a paid Checkout Session."""
+    return stripe_api.payment_intents[session["payment_intent"]]["latest_charge"]
 
 
 async def user_row(user_id: int):

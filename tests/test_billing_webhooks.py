@@ -12,6 +12,8 @@ import pytest
 import stripe
 
 from tests.billing_support import (
+    apost_event,
+    charge_of,
     event,
     ledger,
     post_event,
@@ -25,6 +27,23 @@ from tests.conftest import APP_URL, STRIPE_WEBHOOK_SECRET
 from tests.support import settled_money
 
 NANO = 1_000_000_000
+
+
+def refund_ids(stripe_api, charge_id: str) -> list[str]:
+    """The charge's refunds at Stripe, oldest first."""
+    return [r["id"] for r in stripe_api.refunds.values() if r["charge"] == charge_id]
+
+
+async def refund_rows(user_id: int) -> list[tuple[str, int]]:
+    """(reference, amount) of the account's refund and dispute lines, in booking order."""
+    return [(r.reference, r.amount_nano) for r in await ledger(user_id) if r.kind == "refund"]
+
+
+async def until_held(stripe_api, count: int) -> None:
+    deadline = time.monotonic() + 30
+    while stripe_api.held() < count:
+        assert time.monotonic() < deadline, f"{stripe_api.held()} of {count} calls arrived"
+        await asyncio.sleep(0.01)
 
 
 @pytest.fixture
@@ -253,8 +272,12 @@ async def test_refund_debits_once_even_out_of_order_and_proxy_then_answers_402(
     assert post_event(second).json()["outcome"] == "duplicate"
     balance, ledger_sum = await settled_money(account.id)
     assert balance == ledger_sum == 10 * NANO - used - 10 * NANO < 0  # negative is allowed
-    refunds = [r for r in await ledger(account.id) if r.kind == "refund"]
-    assert [r.amount_nano for r in refunds] == [-10 * NANO]
+    four, six = refund_ids(stripe_fake, charge_id)
+    # One line per refund: the first event handled books both (Stripe's API lists both).
+    assert await refund_rows(account.id) == [
+        (f"refund:{four}", -4 * NANO),
+        (f"refund:{six}", -6 * NANO),
+    ]
 
     # No credit: the proxy refuses before forwarding.
     sent = len(fake.requests)
@@ -292,6 +315,128 @@ async def test_dispute_debits_once_and_stops_auto_topup(stripe_fake, make_accoun
     fake_dispute = dict(dispute["data"]["object"], id="dp_test_unknown")
     assert post_event(event("charge.dispute.created", fake_dispute)).status_code == 400
     assert await settled_money(account.id) == (0, 0)
+
+
+async def test_concurrent_partial_refunds_each_delivered_twice_debit_each_refund_once(
+    stripe_fake, make_account
+):
+    account = await make_account(usd="0")
+    charge_id = charge_of(stripe_fake, topup(stripe_fake, account, "10"))
+    # Stripe's API is slow: each look-up of the charge answers as the charge stood when it
+    # arrived, but only once all four deliveries are waiting. The first refund's deliveries
+    # see $4 refunded, the second's $10, and the server handles all four at the same time.
+    stripe_fake.hold("GET", f"/v1/charges/{charge_id}")
+    async with httpx.AsyncClient() as client:
+        first = event("charge.refunded", stripe_fake.refund(charge_id, 400))
+        deliveries = [asyncio.create_task(apost_event(client, first)) for _ in range(2)]
+        await until_held(stripe_fake, 2)
+        second = event("charge.refunded", stripe_fake.refund(charge_id, 600))
+        deliveries += [asyncio.create_task(apost_event(client, second)) for _ in range(2)]
+        await until_held(stripe_fake, 4)
+        stripe_fake.release()
+        responses = await asyncio.gather(*deliveries)
+    assert [r.status_code for r in responses] == [200] * 4, [r.text for r in responses]
+    outcomes = [r.json()["outcome"] for r in responses]
+    assert 1 <= outcomes.count("debited") <= 2, outcomes
+    assert await settled_money(account.id) == (0, 0)  # $10 paid, exactly $10 taken back
+    four, six = refund_ids(stripe_fake, charge_id)
+    assert sorted(await refund_rows(account.id)) == sorted(
+        [(f"refund:{four}", -4 * NANO), (f"refund:{six}", -6 * NANO)]
+    )
+
+    # Redelivered later, or a new event for the same charge: nothing more.
+    assert post_event(first).json()["outcome"] == "duplicate"
+    assert post_event(second).json()["outcome"] == "duplicate"
+    again = event("charge.refunded", stripe_fake.charges[charge_id])
+    assert post_event(again).json()["outcome"] == "already_debited"
+    assert await settled_money(account.id) == (0, 0)
+    assert len(await refund_rows(account.id)) == 2
+
+
+async def test_dispute_won_gives_back_what_it_took_exactly_once(stripe_fake, make_account):
+    account = await make_account(usd="0")
+    charge_id = charge_of(stripe_fake, topup(stripe_fake, account, "20"))
+    dispute = stripe_fake.dispute(charge_id)
+    created = event("charge.dispute.created", dispute)
+    assert post_event(created).json()["outcome"] == "debited"
+    assert await settled_money(account.id) == (0, 0)
+
+    # The bank decides for us. The closing event arrives three times (twice the same
+    # delivery), the creation once more, late: all at once.
+    won = stripe_fake.close_dispute(dispute["id"], "won")
+    closed = event("charge.dispute.closed", won)
+    late = event("charge.dispute.created", dispute)
+    async with httpx.AsyncClient() as client:
+        responses = await asyncio.gather(
+            *(
+                apost_event(client, e)
+                for e in (closed, closed, event("charge.dispute.closed", won), late)
+            )
+        )
+    assert [r.status_code for r in responses] == [200] * 4, [r.text for r in responses]
+    assert [r.json()["outcome"] for r in responses].count("credited") == 1
+    assert post_event(closed).json()["outcome"] == "duplicate"
+    assert await settled_money(account.id) == (20 * NANO, 20 * NANO)  # net zero
+    dp = dispute["id"]
+    assert await refund_rows(account.id) == [
+        (f"dispute:{dp}", -20 * NANO),
+        (f"dispute_won:{dp}", 20 * NANO),
+    ]
+
+    # Lost: nothing further (it was debited when it was opened).
+    lost_charge = charge_of(stripe_fake, topup(stripe_fake, account, "10"))
+    lost = stripe_fake.dispute(lost_charge)
+    assert post_event(event("charge.dispute.created", lost)).json()["outcome"] == "debited"
+    closed_lost = event("charge.dispute.closed", stripe_fake.close_dispute(lost["id"], "lost"))
+    assert post_event(closed_lost).json()["outcome"] == "already_debited"
+    assert await settled_money(account.id) == (20 * NANO, 20 * NANO)
+
+    # Won before its creation was ever handled: debited and given back at once; the creation
+    # arriving afterwards (its look-up may still show it open) finds it booked.
+    late_charge = charge_of(stripe_fake, topup(stripe_fake, account, "10"))
+    late_dispute = stripe_fake.dispute(late_charge)
+    late_won = stripe_fake.close_dispute(late_dispute["id"], "won")
+    assert post_event(event("charge.dispute.closed", late_won)).json()["outcome"] == "settled"
+    late_created = event("charge.dispute.created", late_dispute)
+    assert post_event(late_created).json()["outcome"] == "already_credited"
+    assert await settled_money(account.id) == (30 * NANO, 30 * NANO)
+
+
+async def test_charge_refunded_and_disputed_is_never_debited_twice(stripe_fake, make_account):
+    account = await make_account(usd="0")
+    charge_id = charge_of(stripe_fake, topup(stripe_fake, account, "10"))
+    refunded = event("charge.refunded", stripe_fake.refund(charge_id))
+    assert post_event(refunded).json()["outcome"] == "debited"
+    assert await settled_money(account.id) == (0, 0)
+    # The card holder disputes it anyway: the refund already took it all back.
+    dispute = stripe_fake.dispute(charge_id)
+    assert post_event(event("charge.dispute.created", dispute)).json()["outcome"] == (
+        "already_debited"
+    )
+    closed = event("charge.dispute.closed", stripe_fake.close_dispute(dispute["id"], "lost"))
+    assert post_event(closed).json()["outcome"] == "already_debited"
+    assert await settled_money(account.id) == (0, 0)
+    (refund,) = refund_ids(stripe_fake, charge_id)
+    assert await refund_rows(account.id) == [(f"refund:{refund}", -10 * NANO)]
+
+    # $4 refunded, then the whole $10 disputed, the dispute's event handled first: the
+    # refund is booked, the dispute takes only the $6 left; won, it gives back those $6.
+    other = charge_of(stripe_fake, topup(stripe_fake, account, "10"))
+    partial = event("charge.refunded", stripe_fake.refund(other, 400))
+    disputed = stripe_fake.dispute(other)
+    assert post_event(event("charge.dispute.created", disputed)).json()["outcome"] == "debited"
+    assert post_event(partial).json()["outcome"] == "already_debited"
+    assert await settled_money(account.id) == (0, 0)
+    won = event("charge.dispute.closed", stripe_fake.close_dispute(disputed["id"], "won"))
+    assert post_event(won).json()["outcome"] == "credited"
+    assert await settled_money(account.id) == (6 * NANO, 6 * NANO)
+    (four,) = refund_ids(stripe_fake, other)
+    dp = disputed["id"]
+    assert (await refund_rows(account.id))[1:] == [
+        (f"refund:{four}", -4 * NANO),
+        (f"dispute:{dp}", -6 * NANO),
+        (f"dispute_won:{dp}", 6 * NANO),
+    ]
 
 
 async def test_without_a_secret_key_top_up_says_not_configured(monkeypatch):

@@ -3,10 +3,15 @@
 Speaks Stripe's wire format (form-encoded bodies with `a[b][0][c]` keys, `expand[]` in the
 query, JSON answers, `{"error": {...}}` with a 4xx/5xx status) for customers, Checkout
 Sessions (create/retrieve), PaymentIntents (create/retrieve; `decline = True` declines
-off-session charges), charges (retrieve, refunds included) and disputes (retrieve). Every
-request is recorded. Tests drive the "customer" side with helpers: `pay(session_id)`
-completes a Checkout Session with a card, `refund(charge_id, cents)`, `dispute(...)`.
-`fail_status` makes every API call answer with that status (e.g. 500)."""
+off-session charges), charges (retrieve; `refunds` only when expanded, as in current API
+versions: ten at most, then `has_more`), refunds (retrieve; list, `charge=` filter) and
+disputes (retrieve; list, `charge=` filter). Lists page as Stripe's do: newest first,
+`limit` (default 10, at most 100) and `starting_after`. Every request is recorded. Tests
+drive the "customer" side with helpers: `pay(session_id)` completes a Checkout Session with
+a card, `refund(charge_id, cents)`, `dispute(...)`, `close_dispute(dispute_id, "won")`.
+`fail_status` makes every API call answer with that status (e.g. 500). `hold(method,
+path_prefix)` makes matching calls wait, each with the answer as it stood when the call
+arrived, until `release()`: `held()` counts them (a slow API, made deterministic)."""
 
 from __future__ import annotations
 
@@ -73,8 +78,12 @@ class FakeStripe:
         self.payment_methods: dict[str, dict[str, Any]] = {}
         self.charges: dict[str, dict[str, Any]] = {}
         self.disputes: dict[str, dict[str, Any]] = {}
+        self.refunds: dict[str, dict[str, Any]] = {}  # in the order they were made
         self.decline = False
         self.fail_status: int | None = None
+        self._hold: tuple[str, str] | None = None
+        self._gate = threading.Event()
+        self._held = 0
         self._server: ThreadingHTTPServer | None = None
         self.url = ""
 
@@ -101,13 +110,21 @@ class FakeStripe:
                     params,
                     {k.lower(): v for k, v in self.headers.items()},
                 )
+                gate = None
                 with fake.lock:
                     fake.requests.append(request)
                     if self.command == "GET" and parts.path.startswith("/pay/"):
                         status, answer = 200, {"checkout": parts.path.rsplit("/", 1)[-1]}
                     else:
                         status, answer = fake.answer(request)
-                data = json.dumps(answer).encode()
+                    if fake._hold is not None and (
+                        self.command == fake._hold[0] and parts.path.startswith(fake._hold[1])
+                    ):
+                        gate = fake._gate
+                        fake._held += 1
+                    data = json.dumps(answer).encode()  # the answer as it is now
+                if gate is not None:
+                    gate.wait(60)
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
@@ -130,10 +147,27 @@ class FakeStripe:
             self._server.server_close()
 
     def reset(self) -> None:
+        self.release()
         with self.lock:
             self.requests.clear()
             self.decline = False
             self.fail_status = None
+
+    def hold(self, method: str, path_prefix: str) -> None:
+        """Matching calls get their answer (as it stood on arrival) only after `release()`."""
+        with self.lock:
+            self._hold = (method, path_prefix)
+            self._gate = threading.Event()
+            self._held = 0
+
+    def held(self) -> int:
+        with self.lock:
+            return self._held
+
+    def release(self) -> None:
+        with self.lock:
+            self._hold = None
+            self._gate.set()
 
     def calls(self, method: str, path_prefix: str) -> list[StripeRequest]:
         with self.lock:
@@ -164,8 +198,8 @@ class FakeStripe:
             "payment_method": pm_id,
             "paid": True,
             "refunded": False,
+            "disputed": False,
             "status": "succeeded",
-            "refunds": {"object": "list", "data": [], "has_more": False, "url": "/v1/refunds"},
         }
         self.charges[charge["id"]] = charge
         return charge["id"]
@@ -194,19 +228,24 @@ class FakeStripe:
             return json.loads(json.dumps(session))
 
     def refund(self, charge_id: str, amount: int | None = None) -> dict[str, Any]:
-        """Refunds (part of) a charge; returns the charge as a `charge.refunded` event has it."""
+        """Refunds (part of) a charge; returns the charge as a `charge.refunded` event has it
+        (current API versions: without the `refunds` list)."""
         with self.lock:
             charge = self.charges[charge_id]
             amount = charge["amount"] - charge["amount_refunded"] if amount is None else amount
+            if not 0 < amount <= charge["amount"] - charge["amount_refunded"]:
+                raise ValueError("Stripe refunds at most what is left of a charge")
             refund = {
                 "id": _id("re"),
                 "object": "refund",
                 "amount": amount,
                 "currency": charge["currency"],
                 "charge": charge_id,
+                "payment_intent": charge["payment_intent"],
                 "status": "succeeded",
+                "created": int(time.time()),
             }
-            charge["refunds"]["data"].insert(0, refund)
+            self.refunds[refund["id"]] = refund
             charge["amount_refunded"] += amount
             charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
             return json.loads(json.dumps(charge))
@@ -220,10 +259,20 @@ class FakeStripe:
                 "amount": charge["amount"] if amount is None else amount,
                 "currency": charge["currency"],
                 "charge": charge_id,
+                "payment_intent": charge["payment_intent"],
                 "status": "needs_response",
                 "reason": "fraudulent",
+                "created": int(time.time()),
             }
             self.disputes[dispute["id"]] = dispute
+            charge["disputed"] = True
+            return json.loads(json.dumps(dispute))
+
+    def close_dispute(self, dispute_id: str, status: str) -> dict[str, Any]:
+        """The bank decides (`won`, `lost`): the dispute as `charge.dispute.closed` has it."""
+        with self.lock:
+            dispute = self.disputes[dispute_id]
+            dispute["status"] = status
             return json.loads(json.dumps(dispute))
 
     # ----- the API -----------------------------------------------------------------------
@@ -265,22 +314,84 @@ class FakeStripe:
             return 200, self._pi_view(match.group(1), [f"payment_intent.{e}" for e in expand])
         match = re.fullmatch(r"/v1/charges/([\w]+)", path)
         if method == "GET" and match:
-            charge = self.charges.get(match.group(1))
-            return (200, json.loads(json.dumps(charge))) if charge else self._missing("charge")
+            if match.group(1) not in self.charges:
+                return self._missing("charge")
+            return 200, self._charge_view(match.group(1), expand)
+        match = re.fullmatch(r"/v1/charges/([\w]+)/refunds", path)
+        if method == "GET" and match:
+            if match.group(1) not in self.charges:
+                return self._missing("charge")
+            return self._list(self._refunds_of(match.group(1)), path, params)
+        if method == "GET" and path == "/v1/refunds":
+            refunds = list(reversed(self.refunds.values()))
+            if params.get("charge"):
+                refunds = [r for r in refunds if r["charge"] == params["charge"]]
+            return self._list(refunds, path, params)
+        match = re.fullmatch(r"/v1/refunds/([\w]+)", path)
+        if method == "GET" and match:
+            refund = self.refunds.get(match.group(1))
+            return (200, json.loads(json.dumps(refund))) if refund else self._missing("refund")
+        if method == "GET" and path == "/v1/disputes":
+            disputes = list(reversed(self.disputes.values()))
+            if params.get("charge"):
+                disputes = [d for d in disputes if d["charge"] == params["charge"]]
+            return self._list(disputes, path, params)
         match = re.fullmatch(r"/v1/disputes/([\w]+)", path)
         if method == "GET" and match:
             dispute = self.disputes.get(match.group(1))
             if dispute is None:
                 return self._missing("dispute")
             dispute = json.loads(json.dumps(dispute))
-            if "charge" in expand:
-                dispute["charge"] = json.loads(json.dumps(self.charges[dispute["charge"]]))
+            if "charge" in expand or "charge.refunds" in expand:
+                nested = [e.removeprefix("charge.") for e in expand if e.startswith("charge.")]
+                dispute["charge"] = self._charge_view(dispute["charge"], nested)
             return 200, dispute
         return 404, {"error": {"type": "invalid_request_error", "message": f"no route {path}"}}
 
     def _missing(self, what: str) -> tuple[int, dict[str, Any]]:
         return 404, {
             "error": {"type": "invalid_request_error", "code": "resource_missing", "message": what}
+        }
+
+    def _refunds_of(self, charge_id: str) -> list[dict[str, Any]]:
+        return [r for r in reversed(self.refunds.values()) if r["charge"] == charge_id]
+
+    def _charge_view(self, charge_id: str, expand: list[str]) -> dict[str, Any]:
+        charge = json.loads(json.dumps(self.charges[charge_id]))
+        if "refunds" in expand:
+            refunds = self._refunds_of(charge_id)
+            charge["refunds"] = {
+                "object": "list",
+                "data": json.loads(json.dumps(refunds[:10])),
+                "has_more": len(refunds) > 10,
+                "total_count": len(refunds),
+                "url": f"/v1/charges/{charge_id}/refunds",
+            }
+        return charge
+
+    def _list(
+        self, items: list[dict[str, Any]], url: str, params: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        """One page of a list (items newest first), as Stripe pages its lists."""
+        try:
+            limit = int(params.get("limit") or 10)
+        except ValueError:
+            limit = 0
+        if not 1 <= limit <= 100:
+            return 400, {"error": {"type": "invalid_request_error", "param": "limit"}}
+        start = 0
+        after = params.get("starting_after")
+        if after:
+            ids = [item["id"] for item in items]
+            if after not in ids:
+                return self._missing("starting_after")
+            start = ids.index(after) + 1
+        page = items[start : start + limit]
+        return 200, {
+            "object": "list",
+            "data": json.loads(json.dumps(page)),
+            "has_more": start + limit < len(items),
+            "url": url,
         }
 
     def _pi_view(self, pi_id: str, expand: list[str]) -> dict[str, Any]:
