@@ -182,7 +182,10 @@ async def test_csv_route_gives_only_your_own_rows(app_url, two_users):
         ]
         for guess in guesses:
             answer = as_b.get(CSV, params={"range": "90d", **guess})
-            assert answer.status_code == 200
+            if answer.status_code == 400:  # a malformed filter is refused outright
+                assert A_MODEL not in answer.text, guess
+                continue
+            assert answer.status_code == 200, guess
             models = [r["model"] for r in csv_rows(answer.text)]
             assert A_MODEL not in models, guess
             assert all(m == B_MODEL for m in models), guess

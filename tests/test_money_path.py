@@ -283,6 +283,28 @@ async def test_web_searches_are_held_and_billed(app_url, fake, make_account):
     assert row.charged_nano == -(-row.cost_nano * 5 // 100)
 
 
+async def test_openai_web_search_is_billed_per_choice(app_url, fake, make_account):
+    account = await make_account(usd="1")  # platform key
+    fake.behavior.input_tokens, fake.behavior.output_tokens = 100, 10
+    response = httpx.post(
+        f"{app_url}/api/v1/chat/completions",
+        json={
+            "model": "gpt-4o",
+            "n": 2,
+            "web_search_options": {},
+            "messages": [{"role": "user", "content": "news?"}],
+        },
+        headers={"Authorization": f"Bearer {account.proxy_key}"},
+        timeout=30,
+    )
+    assert response.status_code == 200
+    (row,) = await wait_usage(account.id, 1)
+    # gpt-4o: 100 × $2.50/MTok + 10 × $10/MTok + 2 searches × $0.025, then the 10 % markup
+    assert row.web_search_calls == 2
+    assert row.cost_nano == 250_000 + 100_000 + 50_000_000
+    assert row.charged_nano == row.cost_nano + -(-row.cost_nano // 10)
+
+
 async def test_a_stream_dropped_before_its_first_event_charges_the_input_estimate(
     app_url, fake, make_account
 ):
@@ -469,3 +491,74 @@ async def usage_count(user_id: int) -> int:
                 select(func.count()).select_from(UsageRecord).where(UsageRecord.user_id == user_id)
             )
         ).scalar_one()
+
+
+async def test_a_stop_that_cannot_finish_keeps_the_rest_for_the_next_start(
+    app_server, make_account
+):
+    """The database stays locked (another writer holds SQLite's lock): the stop ends within
+    its bound and keeps the settlement in a file; the next start books it, once."""
+    import sqlite3
+
+    from aiusage.config import get_settings
+    from aiusage.models import Hold
+    from aiusage.proxy.auth import KeyGrant
+    from aiusage.proxy.holds import Holds, HoldTicket, now_ms
+    from aiusage.proxy.metering import SPILL_DIR, UsageWriter
+    from aiusage.proxy.reclaim import interrupted
+    from aiusage.services.pricing import Price
+
+    account = await make_account(usd="1")
+    holds = Holds()
+    await holds.start()
+    ticket = HoldTicket(
+        request_id="req_spilled_" + str(account.id),
+        user_id=account.id,
+        key_id=account.key_id,
+        amount_nano=50_000_000,
+        started_ms=now_ms(),
+        provider="anthropic",
+        endpoint="/v1/messages",
+        model="claude-haiku-4-5",
+        byok=False,
+        request_bytes=4000,
+    )
+    await holds.place(KeyGrant(account.key_id, account.id, None, None, {}), ticket)
+    await holds.stop()
+    hold = Hold(
+        **{f: getattr(ticket, f) for f in ticket.__dataclass_fields__ if f != "key_id"},
+        proxy_key_id=account.key_id,
+        key_amount_nano=0,
+        owner="p-test",
+        lease_until_ms=0,
+    )
+    settlement = interrupted(hold, Price(1_000_000, 5_000_000, 0, 0, 0), now_ms())
+    settlement.reclaimed = False
+
+    spill_dir = get_settings().data_dir / SPILL_DIR
+    locker = sqlite3.connect(get_settings().data_dir / "aiusage.db", isolation_level=None)
+    locker.execute("BEGIN IMMEDIATE")  # nobody else can write now
+    writer = UsageWriter()
+    try:
+        writer.start()
+        writer.submit(settlement)
+        await asyncio.sleep(0.2)
+        started = time.monotonic()
+        await writer.stop()
+        assert time.monotonic() - started < get_settings().usage_stop_timeout + 3
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    kept = list(spill_dir.glob("*.jsonl"))
+    assert len(kept) == 1 and settlement.request_id in kept[0].read_text()
+
+    for _ in range(2):  # a second start finds nothing more to book
+        writer = UsageWriter()
+        writer.start()
+        await asyncio.wait_for(writer.flushed(), 15)
+        await writer.stop()
+    assert list(spill_dir.glob("*")) == []
+    (row,) = await wait_usage(account.id, 1)
+    assert row.request_id == settlement.request_id and row.charged_nano == settlement.charge_nano
+    balance, ledger = await settled_money(account.id)
+    assert balance == ledger == 1_000_000_000 - row.charged_nano

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import contextlib
 import json
 import logging
 import os
@@ -31,6 +30,7 @@ from sqlalchemy import delete, text, update
 from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiusage.config import get_settings
@@ -115,17 +115,18 @@ class UsageWriter:
         task, self._task = self._task, None
         done, _ = await asyncio.wait({task}, timeout=get_settings().usage_stop_timeout)
         if not done:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        left = list(self._writing)
-        while not self._queue.empty():
-            item = self._queue.get_nowait()
-            if item is not None:
-                left.append(item)
-        if left:
-            path = spill(left)
-            log.warning("%d usage rows were not written in time; kept in %s", len(left), path)
+            # Its transaction waits on the database: never cancel it mid-statement (that can
+            # leave SQLite's lock held), let it finish or die with the process. What it books
+            # meanwhile is skipped at the next start: its hold rows are gone.
+            left = list(self._writing)
+            while not self._queue.empty():
+                item = self._queue.get_nowait()
+                if item is not None:
+                    left.append(item)
+            self._queue.put_nowait(None)  # it stops after its batch, should it ever finish
+            if left:
+                path = spill(left)
+                log.warning("%d usage rows were not written in time; kept in %s", len(left), path)
         self._writing = []
         self._idle.set()
 
@@ -176,10 +177,12 @@ class UsageWriter:
                 return
             except Exception as error:
                 attempts += 1
-                if not await database_answers():
-                    log.warning("database unreachable (%s); retrying", type(error).__name__)
+                if _transient(error) or not await database_answers():
+                    # Locked, unreachable, a deadlock victim: the rows are not at fault.
+                    log.warning("database unavailable (%s); retrying", type(error).__name__)
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 5.0)
+                    attempts = 0
                     continue
                 if len(batch) > 1:
                     middle = len(batch) // 2
@@ -210,6 +213,14 @@ class UsageWriter:
             return False
         self.dead_count += 1
         return True
+
+
+def _transient(error: Exception) -> bool:
+    """The database's trouble, not the data's: locked, gone, or this transaction chosen as a
+    deadlock victim."""
+    return isinstance(error, OperationalError | InterfaceError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    )
 
 
 async def database_answers() -> bool:
