@@ -1,9 +1,12 @@
 """The retention purge: old usage (and its hourly rollups) and old support messages go,
 recent ones stay; closed accounts past their grace are anonymised with their ledger kept;
-a second run changes nothing; `aiusage purge` does the same from the configuration."""
+a second run changes nothing; `aiusage purge` does the same from the configuration. Mail
+bodies the sender no longer needs are emptied (in the SQLite files too), old mail rows
+deleted; purging an account spares other owners' data under the same address."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import subprocess
@@ -212,3 +215,190 @@ async def test_purge_command_uses_the_configured_period(app_server, make_account
     assert result.returncode == 0, result.stderr
     assert '"usage":' in result.stdout
     assert await remaining(UsageRecord, account.id) == 1
+
+
+def stored_bytes() -> bytes:
+    """Every byte SQLite keeps: the database file, its write-ahead log and shared memory."""
+    from tests.conftest import RUN_DIR
+
+    return b"".join(path.read_bytes() for path in (RUN_DIR / "data").glob("aiusage.db*"))
+
+
+async def add_mail(**fields) -> int:
+    from aiusage.db import session_scope
+    from aiusage.models import OutboxEmail
+
+    async with session_scope() as db:
+        mail = OutboxEmail(**fields)
+        db.add(mail)
+        await db.flush()
+        return mail.id
+
+
+async def test_purge_empties_mail_bodies_and_deletes_old_mail(app_server):
+    from aiusage.db import session_scope
+    from aiusage.models import OutboxEmail, utcnow
+    from aiusage.services import email, retention
+
+    now = utcnow()
+    tag = secrets.token_hex(6)
+    marker = {name: f"{name.upper()}-{secrets.token_hex(10)}" for name in ("sent", "late", "fail")}
+    ids = {
+        # Sent long ago (more than the usage retention, the shorter one in the tests).
+        "old_sent": await add_mail(
+            to_address=f"old-{tag}@example.com",
+            subject="old",
+            body_text="",
+            created_at=now - timedelta(days=3000),
+            sent_at=now - timedelta(days=3000),
+            attempts=1,
+        ),
+        # Never sent, and as old.
+        "old_unsent": await add_mail(
+            to_address=f"old-unsent-{tag}@example.com",
+            subject="old unsent",
+            body_text="",
+            created_at=now - timedelta(days=3000),
+            attempts=email.MAX_ATTEMPTS,
+            last_error="SMTPServerDisconnected",
+        ),
+        # Sent by an earlier version, which kept the body.
+        "sent": await add_mail(
+            to_address=f"sent-{tag}@example.com",
+            subject="sent",
+            body_text=f"token={marker['sent']}",
+            created_at=now - timedelta(days=1),
+            sent_at=now - timedelta(days=1),
+            attempts=1,
+        ),
+        # Never sent, older than any link in it (the sender no longer sends it).
+        "late": await add_mail(
+            to_address=f"late-{tag}@example.com",
+            subject="late",
+            body_text=f"token={marker['late']}",
+            created_at=now - timedelta(days=3),
+        ),
+        # Finally failed, by an earlier version, which kept the body.
+        "fail": await add_mail(
+            to_address=f"fail-{tag}@example.com",
+            subject="fail",
+            body_text=f"token={marker['fail']}",
+            attempts=email.MAX_ATTEMPTS,
+            last_error="SMTPRecipientsRefused",
+        ),
+    }
+    await asyncio.sleep(0.5)  # the app's sender runs every 0.1 s: it would have sent "late"
+
+    report = await retention.purge(now=now, batch_size=2)
+
+    async with session_scope() as db:
+        rows = {
+            row.id: row
+            for row in (
+                await db.execute(select(OutboxEmail).where(OutboxEmail.id.in_(ids.values())))
+            ).scalars()
+        }
+    assert ids["old_sent"] not in rows and ids["old_unsent"] not in rows
+    sent, late, fail = rows[ids["sent"]], rows[ids["late"]], rows[ids["fail"]]
+    assert sent.body_text == "" and sent.subject == "sent" and sent.sent_at is not None
+    assert late.body_text == "" and late.sent_at is None and late.attempts == 0
+    assert late.last_error == "expired" and late.to_address == f"late-{tag}@example.com"
+    assert fail.body_text == "" and fail.last_error == "SMTPRecipientsRefused"
+    assert fail.attempts == email.MAX_ATTEMPTS
+    # Gone from the files too, not only from the rows.
+    stored = stored_bytes()
+    for secret in marker.values():
+        assert secret.encode() not in stored, f"{secret} still in the database files"
+    assert report.mail >= 2 and report.mail_bodies >= 3
+
+    # Idempotent, and the emptied mail is not sent afterwards.
+    again = await retention.purge(now=now)
+    assert (again.mail, again.mail_bodies) == (0, 0)
+    await asyncio.sleep(0.5)
+    async with session_scope() as db:
+        assert (await db.get(OutboxEmail, ids["late"])).sent_at is None
+
+
+async def test_purging_an_account_spares_other_owners_of_its_address(app_server, make_account):
+    """Support messages go by user id, not by address: an address can have been another
+    account's (which changed its email since) or used while signed out. Mail to the address
+    goes, and so do the operator's copies of the account's support messages."""
+    from aiusage.db import session_scope
+    from aiusage.i18n import t
+    from aiusage.models import OutboxEmail, SupportMessage, User, utcnow
+    from aiusage.services import accounts, retention, support
+
+    def operator_subject(subject: str) -> str:
+        return t("en", "mail.support.subject", subject=subject)
+
+    earlier = await make_account(usd="0")
+    address = earlier.email
+    # The earlier owner wrote to support, and got mail, under the address, then moved on.
+    (earlier_message,) = await add_support(earlier.id, address, [10])
+    await add_mail(
+        to_address=address,
+        subject="earlier owner's mail",
+        body_text="",
+        created_at=utcnow() - timedelta(days=10),
+        sent_at=utcnow() - timedelta(days=10),
+        attempts=1,
+    )
+    async with session_scope() as db:
+        moved = await db.get(User, earlier.id)
+        moved.email = "moved-" + address
+    async with session_scope() as db:
+        anonymous = SupportMessage(user_id=None, email=address, subject="signed out", body="hi")
+        db.add(anonymous)
+        await db.flush()
+        anonymous_id = anonymous.id
+
+    # A new account takes the address, writes to support, and is closed and purged.
+    async with session_scope() as db:
+        later = await accounts.create_user(db, address, secrets.token_urlsafe(12), verified=True)
+        later_id = later.id
+        own = await support.submit(db, later, f"Later's {secrets.token_hex(4)}", "Please help.")
+        own_subject = own.subject
+    async with session_scope() as db:
+        moved = await db.get(User, earlier.id)
+        other = await support.submit(db, moved, f"Earlier's {secrets.token_hex(4)}", "Me too.")
+        other_subject = other.subject
+    (old_own,) = await add_support(later_id, "an-older-address@example.com", [5])
+    async with session_scope() as db:
+        user = await db.get(User, later_id)
+        await retention.close_account(db, user, address)
+    async with session_scope() as db:
+        (await db.get(User, later_id)).purge_after = utcnow() - timedelta(seconds=1)
+    report = await retention.purge()
+    assert report.accounts >= 1
+
+    async with session_scope() as db:
+        messages = set(
+            (
+                await db.execute(
+                    select(SupportMessage.id).where(
+                        SupportMessage.id.in_([earlier_message, anonymous_id, old_own, own.id])
+                    )
+                )
+            ).scalars()
+        )
+        outbox = {
+            row.id: row
+            for row in (
+                await db.execute(
+                    select(OutboxEmail).where(
+                        (OutboxEmail.to_address == address)
+                        | OutboxEmail.subject.in_(
+                            [operator_subject(s) for s in (own_subject, other_subject)]
+                        )
+                    )
+                )
+            ).scalars()
+        }
+    # The other owners' messages stay; the purged account's go, whatever address they name.
+    assert messages == {earlier_message, anonymous_id}
+    # Mail to the address goes, except what was sent before the account existed (the
+    # earlier owner's); the operator's copy of the account's message goes, the other stays.
+    assert sorted(row.subject for row in outbox.values()) == sorted(
+        ["earlier owner's mail", operator_subject(other_subject)]
+    )
+    assert await remaining(SupportMessage, later_id) == 0

@@ -7,9 +7,15 @@ passed: the user row is anonymised rather than deleted, so the ledger (accountin
 keeps its owner and its sums.
 
 The purge deletes usage metadata (and its hourly rollups) older than the usage retention,
-support messages older than theirs, and anonymises closed accounts past their grace. It is
-idempotent and works in small batches, each its own short transaction under `write_lock()`,
-so the proxy's usage writer is never locked out for long."""
+support messages older than theirs, and anonymises closed accounts past their grace. In the
+mail outbox it empties the bodies the sender no longer needs (sent, finally failed, or
+unsent past the longest link lifetime: they may hold one-off links) and deletes the rows
+older than the shorter of the usage and support retentions (the mail log is usage metadata,
+and a support message's copy to the operator must not outlive the message). A purged account
+loses its support messages (by user id) and the mail sent to its address. It is idempotent
+and works in small batches, each its own short transaction under `write_lock()`, so the
+proxy's usage writer is never locked out for long. On SQLite what it deletes is zeroed in
+the file, and the write-ahead log is checkpointed and truncated at the end."""
 
 from __future__ import annotations
 
@@ -19,7 +25,7 @@ import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, case, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiusage.config import get_settings
@@ -39,7 +45,7 @@ from aiusage.models import (
     UserSession,
     utcnow,
 )
-from aiusage.services import email, sessions
+from aiusage.services import email, sessions, support
 from aiusage.services.errors import ServiceError
 
 log = logging.getLogger("aiusage.retention")
@@ -113,6 +119,8 @@ class PurgeReport:
     usage_hourly: int = 0
     accounts: int = 0
     support_messages: int = 0
+    mail_bodies: int = 0
+    mail: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -143,7 +151,7 @@ async def purge_usage(before: datetime, *, batch_size: int = BATCH_SIZE) -> int:
     """Deletes usage rows created before `before`, a batch per transaction."""
     total = 0
     while True:
-        async with write_lock(), session_scope() as session:
+        async with write_lock(), email.erasing_session() as session:
             ids = list(
                 (
                     await session.execute(
@@ -162,10 +170,12 @@ async def purge_usage(before: datetime, *, batch_size: int = BATCH_SIZE) -> int:
         await _pause()
 
 
-async def _purge_by_id(model, condition, batch_size: int) -> int:
+async def _purge_by_id(model, condition, batch_size: int, values: dict | None = None) -> int:
+    """Deletes the rows matching `condition` (or, given `values`, updates them), a batch per
+    transaction; returns how many."""
     total = 0
     while True:
-        async with write_lock(), session_scope() as session:
+        async with write_lock(), email.erasing_session() as session:
             ids = list(
                 (
                     await session.execute(
@@ -173,8 +183,10 @@ async def _purge_by_id(model, condition, batch_size: int) -> int:
                     )
                 ).scalars()
             )
-            if ids:
+            if ids and values is None:
                 await session.execute(delete(model).where(model.id.in_(ids)))
+            elif ids:
+                await session.execute(update(model).where(model.id.in_(ids)).values(values))
         total += len(ids)
         if len(ids) < batch_size:
             return total
@@ -192,6 +204,56 @@ async def purge_support_messages(before: datetime, *, batch_size: int = BATCH_SI
     return await _purge_by_id(SupportMessage, SupportMessage.created_at < before, batch_size)
 
 
+async def purge_mail_bodies(expired_before: datetime, *, batch_size: int = BATCH_SIZE) -> int:
+    """Empties the bodies the sender will not send: of mail sent (by an earlier version, which
+    kept them), finally failed, or unsent since before `expired_before` (the links in it are
+    dead; the sender skips such mail and the row says "expired")."""
+    unsent_expired = and_(OutboxEmail.sent_at.is_(None), OutboxEmail.created_at < expired_before)
+    return await _purge_by_id(
+        OutboxEmail,
+        and_(
+            OutboxEmail.body_text != "",
+            or_(
+                OutboxEmail.sent_at.is_not(None),
+                OutboxEmail.attempts >= email.MAX_ATTEMPTS,
+                OutboxEmail.created_at < expired_before,
+            ),
+        ),
+        batch_size,
+        values={
+            "body_text": "",
+            "last_error": case(
+                (and_(unsent_expired, OutboxEmail.last_error.is_(None)), "expired"),
+                else_=OutboxEmail.last_error,
+            ),
+        },
+    )
+
+
+async def purge_mail(before: datetime, *, batch_size: int = BATCH_SIZE) -> int:
+    """Deletes outbox rows (sent or not) created before `before`."""
+    return await _purge_by_id(OutboxEmail, OutboxEmail.created_at < before, batch_size)
+
+
+async def _delete_support_copies(user_id: int, session: AsyncSession) -> None:
+    """Deletes the outbox copies of the user's support messages (mailed to the operator, so
+    not found by the user's address): a copy has its message's time and subject."""
+    messages = (
+        await session.execute(
+            select(SupportMessage.created_at, SupportMessage.subject).where(
+                SupportMessage.user_id == user_id
+            )
+        )
+    ).all()
+    for created_at, subject in messages:
+        await session.execute(
+            delete(OutboxEmail).where(
+                OutboxEmail.created_at == created_at,
+                OutboxEmail.subject == support.operator_subject(subject),
+            )
+        )
+
+
 async def anonymise_account(user_id: int, *, batch_size: int = BATCH_SIZE) -> bool:
     """Removes a closed account's personal data; the user row and its ledger stay, with the
     email replaced by deleted-<id>@invalid. Returns False if there was nothing to do."""
@@ -199,10 +261,10 @@ async def anonymise_account(user_id: int, *, batch_size: int = BATCH_SIZE) -> bo
         user = await session.get(User, user_id)
         if user is None or user.closed_at is None or user.purge_after is None:
             return False
-        old_email = user.email
+        old_email, created_at = user.email, user.created_at
     # The usage metadata first (batched: there may be a lot of it), then everything else.
     while True:
-        async with write_lock(), session_scope() as session:
+        async with write_lock(), email.erasing_session() as session:
             ids = list(
                 (
                     await session.execute(
@@ -219,15 +281,22 @@ async def anonymise_account(user_id: int, *, batch_size: int = BATCH_SIZE) -> bo
             break
         await _pause()
     await _purge_by_id(UsageHourly, UsageHourly.user_id == user_id, batch_size)
+    async with write_lock(), email.erasing_session() as session:
+        await _delete_support_copies(user_id, session)
+    # By user id: the address may have been another account's before (an email change).
     await _purge_by_id(SupportMessage, SupportMessage.user_id == user_id, batch_size)
-    async with write_lock(), session_scope() as session:
+    async with write_lock(), email.erasing_session() as session:
         await session.execute(delete(UserSession).where(UserSession.user_id == user_id))
         await session.execute(delete(EmailToken).where(EmailToken.user_id == user_id))
         await session.execute(delete(UserIdentity).where(UserIdentity.user_id == user_id))
         await session.execute(delete(ProviderKey).where(ProviderKey.user_id == user_id))
         await session.execute(delete(ProxyKey).where(ProxyKey.user_id == user_id))
-        await session.execute(delete(OutboxEmail).where(OutboxEmail.to_address == old_email))
-        await session.execute(delete(SupportMessage).where(SupportMessage.email == old_email))
+        # Mail to the address since the account exists; older mail to it was someone else's.
+        await session.execute(
+            delete(OutboxEmail).where(
+                OutboxEmail.to_address == old_email, OutboxEmail.created_at >= created_at
+            )
+        )
         await session.execute(
             update(User)
             .where(User.id == user_id)
@@ -274,19 +343,31 @@ async def purge(
     now: datetime | None = None,
     usage_before: datetime | None = None,
     support_before: datetime | None = None,
+    mail_before: datetime | None = None,
     batch_size: int = BATCH_SIZE,
 ) -> PurgeReport:
-    """One full retention pass. Cut-offs default to now minus the configured periods."""
+    """One full retention pass. Cut-offs default to now minus the configured periods; the
+    mail log's to the later of the usage and support cut-offs."""
     settings = get_settings()
     now = now or utcnow()
     usage_before = usage_before or now - timedelta(days=settings.usage_retention_days)
     support_before = support_before or now - timedelta(days=settings.support_retention_days)
+    mail_before = mail_before or max(usage_before, support_before)
     report = PurgeReport()
-    report.usage = await purge_usage(usage_before, batch_size=batch_size)
-    report.usage_hourly = await purge_usage_hourly(usage_before, batch_size=batch_size)
-    report.support_messages = await purge_support_messages(support_before, batch_size=batch_size)
-    for user_id in await due_accounts(now):
-        report.accounts += await anonymise_account(user_id, batch_size=batch_size)
+    try:
+        report.usage = await purge_usage(usage_before, batch_size=batch_size)
+        report.usage_hourly = await purge_usage_hourly(usage_before, batch_size=batch_size)
+        report.support_messages = await purge_support_messages(
+            support_before, batch_size=batch_size
+        )
+        report.mail_bodies = await purge_mail_bodies(
+            now - email.link_lifetime(settings), batch_size=batch_size
+        )
+        report.mail = await purge_mail(mail_before, batch_size=batch_size)
+        for user_id in await due_accounts(now):
+            report.accounts += await anonymise_account(user_id, batch_size=batch_size)
+    finally:
+        await email.checkpoint_log()
     return report
 
 

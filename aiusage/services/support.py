@@ -1,5 +1,7 @@
 """The dashboard's contact form: the message is stored (kept for the configured support
-retention) and mailed to the operator through the outbox, in the same transaction."""
+retention) and mailed to the operator through the outbox, in the same transaction. The
+outbox copy has the message's creation time and `operator_subject(message.subject)`: that is
+how the purge of a closed account finds it (the outbox keeps no user id)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,11 @@ SUBJECT_MAX = 200
 BODY_MAX = 10_000
 # Per account: a handful of messages an hour is plenty for a person, and caps abuse.
 per_user = SlidingWindow(5, 3600)
+
+
+def operator_subject(subject: str) -> str:
+    """The subject of the operator's copy of a message with this subject."""
+    return t("en", "mail.support.subject", subject=subject)[:255]
 
 
 async def submit(session: AsyncSession, user: User, subject: str, body: str) -> SupportMessage:
@@ -39,7 +46,7 @@ async def submit(session: AsyncSession, user: User, subject: str, body: str) -> 
     await email.enqueue(
         session,
         get_settings().operator_email,
-        t("en", "mail.support.subject", subject=subject)[:255],
+        operator_subject(subject),
         t(
             "en",
             "mail.support.body",
@@ -50,6 +57,7 @@ async def submit(session: AsyncSession, user: User, subject: str, body: str) -> 
             subject=subject,
             body=body,
         ),
+        created_at=message.created_at,
     )
     return message
 
