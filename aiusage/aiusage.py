@@ -15,10 +15,13 @@ from aiusage.pages import (
     usage,
 )
 from aiusage.runtime import app_lifespan
+from aiusage.state.tenancy import TenantBinding
 from aiusage.web.asgi import FrontDoor
 
 app = rx.App(api_transformer=FrontDoor)
 app.register_lifespan_task(app_lifespan)
+# Before any event (the first snapshot included): a tab's state is its session's alone.
+app.add_middleware(TenantBinding(), index=0)
 
 # Each page module registers its routes; a new area of the dashboard adds its module here.
 PAGE_MODULES = [

@@ -7,6 +7,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from aiusage.services.errors import ServiceError
 
 NANO_PER_USD = 1_000_000_000
+# Any amount a person can type: far above any balance, far below a 64-bit column's limit.
+MAX_USD = 1_000_000_000
 
 
 def usd_to_nano(value: str | Decimal) -> int:
@@ -16,6 +18,8 @@ def usd_to_nano(value: str | Decimal) -> int:
         raise ServiceError("bad_amount", "Give the amount in dollars, e.g. 10 or 2.50.") from None
     if not amount.is_finite():
         raise ServiceError("bad_amount", "Give the amount in dollars, e.g. 10 or 2.50.")
+    if abs(amount) > MAX_USD:
+        raise ServiceError("bad_amount", f"Amounts go up to ${MAX_USD:,}.")
     nano = amount * NANO_PER_USD
     if nano != nano.to_integral_value():
         raise ServiceError("bad_amount", "Amounts go to at most 9 decimal places.")

@@ -196,3 +196,40 @@ async def test_csv_route_gives_only_your_own_rows(app_url, two_users):
     )
     assert forged.status_code == 401
     assert A_MODEL not in forged.text
+
+
+async def test_one_tab_two_users_never_sees_the_first_users_data(browser, app_url, two_users):
+    """A shared computer: A signs in, looks at keys and usage, signs out; B signs in in the
+    same tab (same Reflex token). Nothing of A reaches the tab once A has signed out: not
+    in the first snapshot of B's pages, not in any websocket frame."""
+    from aiusage.db import session_scope
+    from aiusage.services import keys
+
+    a, b = two_users
+    a_key_name = "laptop-of-a-" + secrets.token_hex(4)
+    async with session_scope() as db:
+        await keys.create_proxy_key(db, a.id, a_key_name)
+    async with new_page(browser, app_url) as page:
+        await log_in(page, a.email, a.password)
+        for path in ("/dashboard/keys", "/dashboard/usage", "/dashboard/settings"):
+            async with hydrated(page):
+                await page.goto(path)
+        await expect(page.locator("body")).to_contain_text(a.email)
+        token = await page.evaluate("() => window.sessionStorage.getItem('token')")
+        seen_as_a = "\n".join(frames(page).received)
+        assert a_key_name in seen_as_a and A_MODEL in seen_as_a  # the positive control
+
+        first_after = len(frames(page).received)
+        async with hydrated(page):
+            await page.locator("#logout-button").click()
+        await log_in(page, b.email, b.password)
+        for path in ("/dashboard/keys", "/dashboard/usage", "/dashboard/settings"):
+            async with hydrated(page):
+                await page.goto(path)
+        await expect(page.locator("body")).to_contain_text(b.email)
+        assert await page.evaluate("() => window.sessionStorage.getItem('token')") == token
+        after = "\n".join(frames(page).received[first_after:])
+
+    assert B_MODEL in after  # B's own data did arrive
+    for secret in (a.email, a_key_name, A_MODEL):
+        assert secret not in after, f"{secret} reached the tab after its owner signed out"

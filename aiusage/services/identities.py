@@ -175,7 +175,7 @@ async def remove_method(session: AsyncSession, user_id: int, method_id: str) -> 
             raise not_found
     else:
         kind, _, raw_id = (method_id or "").partition(":")
-        if kind != "identity" or not raw_id.isdigit() or len(raw_id) > 18:
+        if kind != "identity" or not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 18:
             raise not_found
         identity = (
             await session.execute(

@@ -14,6 +14,7 @@ from aiusage.models import ProviderKey, ProxyKey, User, utcnow
 from aiusage.services import crypto
 from aiusage.services.errors import NotFound, ServiceError
 from aiusage.services.security import token_hash
+from aiusage.services.text import checked_text
 
 PROXY_KEY_PREFIX = "sk-aiu-"
 VISIBLE_CHARS = 8  # of the random part, kept so the user can recognise the key
@@ -40,11 +41,9 @@ async def create_proxy_key(
     rpm_limit: int | None = None,
 ) -> tuple[ProxyKey, str]:
     """A new key; the plaintext is returned once and never stored."""
-    name = (name or "").strip()
+    name = checked_text(name, code="bad_name", max_chars=100)
     if not name:
         raise ServiceError("name_required", "Give the key a name.")
-    if len(name) > 100:
-        raise ServiceError("name_too_long", "Use at most 100 characters for the name.")
     if spend_limit_nano is not None and spend_limit_nano <= 0:
         raise ServiceError("bad_limit", "A spend limit must be more than zero.")
     if rpm_limit is not None and not 0 < rpm_limit <= 100_000:

@@ -230,7 +230,7 @@ def _card_of(payment_method: Any) -> Card | None:
         return None
     card = payment_method.get("card") or {}
     last4 = str(card.get("last4") or "")
-    if not (len(last4) == 4 and last4.isdigit()):
+    if not (len(last4) == 4 and last4.isascii() and last4.isdigit()):
         return None
     return Card(str(payment_method.get("id", ""))[:64], str(card.get("brand", ""))[:16], last4)
 

@@ -109,7 +109,7 @@ class KeysState(rx.State):
         rpm_text = str(form.get("rpm", "")).strip()
         try:
             limit = usd_to_nano(limit_text) if limit_text else None
-            if rpm_text and not rpm_text.isdigit():
+            if rpm_text and not (rpm_text.isascii() and rpm_text.isdigit() and len(rpm_text) <= 9):
                 raise ServiceError("bad_limit", "rpm")
             rpm = int(rpm_text) if rpm_text else None
             async with session_scope() as db:

@@ -128,7 +128,9 @@ class UsageState(rx.State):
 
     @rx.event
     async def set_key_filter(self, value: str):
-        self.key_filter = value if value == ALL or value.isdigit() else ALL
+        value = str(value)
+        digits = value.isascii() and value.isdigit() and len(value) <= 18
+        self.key_filter = value if value == ALL or digits else ALL
         await self._reload()
 
     @rx.event

@@ -24,7 +24,10 @@ CSRF = ServiceError(
 
 async def webhook(request: Request) -> Response:
     declared = request.headers.get("content-length")
-    if declared and (not declared.isdigit() or int(declared) > payments.MAX_WEBHOOK_BYTES):
+    if declared and (
+        not (declared.isascii() and declared.isdigit())
+        or int(declared) > payments.MAX_WEBHOOK_BYTES
+    ):
         return JSONResponse({"error": "too_large"}, status_code=413)
     body = b""
     async for chunk in request.stream():

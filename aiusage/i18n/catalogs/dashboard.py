@@ -107,6 +107,9 @@ EN = {
     "keys.notice.provider_deleted": "Provider key deleted.",
     "keys.error.name_required": "Give the key a name.",
     "keys.error.name_too_long": "Use at most 100 characters for the name.",
+    "keys.error.bad_name": (
+        "Use at most 100 characters for the name, on one line, without control characters."
+    ),
     "keys.error.bad_limit": "Limits must be positive numbers (rpm: 1 to 100000).",
     "keys.error.bad_amount": "Give the spend limit in dollars, e.g. 20 or 2.50.",
     "keys.error.key_not_found": "No such key.",
@@ -234,6 +237,7 @@ ZH = {
     "keys.notice.provider_deleted": "服务商密钥已删除。",
     "keys.error.name_required": "请为密钥命名。",
     "keys.error.name_too_long": "名称最多 100 个字符。",
+    "keys.error.bad_name": "名称最多 100 个字符，限一行，不能包含控制字符。",
     "keys.error.bad_limit": "上限必须是正数（每分钟请求数：1 到 100000）。",
     "keys.error.bad_amount": "请以美元填写花费上限，例如 20 或 2.50。",
     "keys.error.key_not_found": "没有这个密钥。",
