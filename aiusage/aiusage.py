@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from aiusage.lifespan import app_lifespan
 from aiusage.pages import (
     billing,
     connect,
@@ -14,7 +15,6 @@ from aiusage.pages import (
     support,
     usage,
 )
-from aiusage.runtime import app_lifespan
 from aiusage.state.tenancy import TenantBinding
 from aiusage.web.asgi import FrontDoor
 

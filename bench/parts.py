@@ -65,7 +65,7 @@ async def timed(n: int, fn: Callable[[], Awaitable[Any]]) -> tuple[float, float]
 
 
 def settlement(user_id: int, key_id: int, hold: int, i: int) -> Any:
-    from aiusage.proxy.metering import Settlement
+    from aiusage.proxy.usage_writer import Settlement
 
     return Settlement(
         user_id=user_id,
@@ -107,7 +107,7 @@ async def in_process(db_path: Path, fake_url: str, proxy_key: str, n: int) -> li
     from aiusage.db import dispose_engine
     from aiusage.proxy.auth import KeyCache
     from aiusage.proxy.handler import ask_for_stream_usage, parse_json_body, place_holds
-    from aiusage.proxy.metering import write_batch
+    from aiusage.proxy.usage_writer import write_batch
     from aiusage.services.crypto import open_sealed
 
     rows: list[dict[str, Any]] = []

@@ -163,8 +163,8 @@ async def test_an_unwritable_row_is_set_aside_and_the_rest_is_booked(app_server,
     from aiusage.models import DeadSettlement, Hold
     from aiusage.proxy.auth import KeyGrant
     from aiusage.proxy.holds import Holds, HoldTicket, now_ms
-    from aiusage.proxy.metering import Settlement, UsageWriter
     from aiusage.proxy.reclaim import interrupted
+    from aiusage.proxy.usage_writer import Settlement, UsageWriter
     from aiusage.services.pricing import Price
 
     good, bad = await make_account(usd="1"), await make_account(usd="1")
@@ -504,8 +504,8 @@ async def test_a_stop_that_cannot_finish_keeps_the_rest_for_the_next_start(
     from aiusage.models import Hold
     from aiusage.proxy.auth import KeyGrant
     from aiusage.proxy.holds import Holds, HoldTicket, now_ms
-    from aiusage.proxy.metering import SPILL_DIR, UsageWriter
     from aiusage.proxy.reclaim import interrupted
+    from aiusage.proxy.usage_writer import SPILL_DIR, UsageWriter
     from aiusage.services.pricing import Price
 
     account = await make_account(usd="1")

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from aiusage.money import format_usd, usd_to_nano
-from aiusage.proxy.meters import AnthropicMeter, OpenAIMeter
 from aiusage.proxy.sse import SSESplitter
+from aiusage.proxy.usage_counts import AnthropicMeter, OpenAIMeter
 from aiusage.services import crypto
 from aiusage.services.errors import ServiceError
 from aiusage.services.pricing import Price, TokenCounts, cost_nano, usd_per_mtok_to_micro

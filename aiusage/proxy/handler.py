@@ -19,8 +19,6 @@ from aiusage.db import session_scope
 from aiusage.proxy.auth import KeyGrant, presented_key
 from aiusage.proxy.errors import ProxyError, error_body
 from aiusage.proxy.holds import HoldTicket
-from aiusage.proxy.metering import Settlement
-from aiusage.proxy.meters import AnthropicMeter, Meter, OpenAIMeter
 from aiusage.proxy.relay import RelayOutcome, relay_body, relay_stream
 from aiusage.proxy.runtime import ProxyRuntime
 from aiusage.proxy.upstream import (
@@ -30,6 +28,8 @@ from aiusage.proxy.upstream import (
     UpstreamUnreachable,
     request_headers,
 )
+from aiusage.proxy.usage_counts import AnthropicMeter, Meter, OpenAIMeter
+from aiusage.proxy.usage_writer import Settlement
 from aiusage.proxy.validation import (
     MAX_SESSION_ID_CHARS,
     MAX_USER_AGENT_CHARS,

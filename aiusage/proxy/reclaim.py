@@ -22,8 +22,8 @@ from aiusage.config import get_settings
 from aiusage.db import session_scope
 from aiusage.models import Hold
 from aiusage.proxy.holds import Holds, now_ms
-from aiusage.proxy.metering import Settlement, UsageWriter, write_batch
-from aiusage.proxy.meters import CHARS_PER_TOKEN
+from aiusage.proxy.usage_counts import CHARS_PER_TOKEN
+from aiusage.proxy.usage_writer import Settlement, UsageWriter, write_batch
 from aiusage.services import pricing
 
 log = logging.getLogger("aiusage.reclaim")

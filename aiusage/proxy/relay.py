@@ -16,7 +16,6 @@ from starlette.types import Message, Receive, Send
 
 from aiusage.proxy.decoding import decoder_for
 from aiusage.proxy.errors import stream_error_event
-from aiusage.proxy.meters import Meter, OpenAIMeter
 from aiusage.proxy.sse import SSESplitter, event_fields
 from aiusage.proxy.upstream import (
     UpstreamBroken,
@@ -24,6 +23,7 @@ from aiusage.proxy.upstream import (
     UpstreamTimeout,
     response_headers,
 )
+from aiusage.proxy.usage_counts import Meter, OpenAIMeter
 
 log = logging.getLogger("aiusage.proxy")
 

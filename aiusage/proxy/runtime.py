@@ -8,9 +8,9 @@ import asyncio
 from aiusage.db import session_scope
 from aiusage.proxy.auth import KeyCache
 from aiusage.proxy.holds import Holds
-from aiusage.proxy.metering import UsageWriter
 from aiusage.proxy.reclaim import run_leases, stop_task
 from aiusage.proxy.upstream import UpstreamClient
+from aiusage.proxy.usage_writer import UsageWriter
 from aiusage.services.pricing import Price, PriceBook
 from aiusage.services.ratelimit import SlidingWindow
 

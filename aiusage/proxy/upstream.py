@@ -1,4 +1,25 @@
-"""The one pooled upstream client, and which headers cross the proxy in each direction."""
+"""The one pooled upstream client, and which headers cross the proxy in each direction.
+
+Both directions drop the hop-by-hop headers (RFC 9110 section 7.6.1 and RFC 9112: Connection,
+Keep-Alive, Proxy-Connection, Proxy-Authenticate, Proxy-Authorization, TE, Trailer,
+Transfer-Encoding, Upgrade) and every header the message's own Connection header names.
+
+Upstream, what else goes depends on whose key the proxy forwards with:
+
+- the user's own key: every client header but the credentials (the proxy sets its own), the
+  cookies, the client's address (Forwarded, X-Forwarded-*, X-Real-IP, Origin, Referer), Host
+  and Content-Length (recomputed), and Accept-Encoding (replaced, see `accept_encoding`);
+- the platform key (the operator's account): only the allow-list `PLATFORM_ALLOWED`, read off
+  the providers' API references and what the official SDKs and Claude Code send:
+  content-type, content-encoding, accept, user-agent; Anthropic's anthropic-version,
+  anthropic-beta and anthropic-dangerous-direct-browser-access; OpenAI's openai-beta;
+  idempotency-key, x-request-id, x-client-request-id (OpenAI's client-chosen request id);
+  Claude Code's x-app and x-claude-code-session-id; and the SDKs' telemetry, every
+  `x-stainless-*` header. Accept-Encoding is set by the proxy in both cases. Nothing that
+  picks an account crosses: not OpenAI-Organization / OpenAI-Project (bill another
+  organisation or project of the platform key), not Anthropic-Workspace-Id /
+  Anthropic-User-Profile-Id (the Anthropic SDK's workspace and profile selectors), nor any
+  header not named above."""
 
 from __future__ import annotations
 
@@ -10,20 +31,26 @@ import yarl
 from aiusage.config import get_settings
 from aiusage.proxy.decoding import SUPPORTED_ENCODINGS
 
-# Never forwarded upstream: hop-by-hop headers, our own credentials and cookies, and
-# anything that would reveal the client's address to the provider.
-_DROP_REQUEST = frozenset(
+# Hop-by-hop: they describe one connection, never the message, so never cross the proxy.
+HOP_BY_HOP = frozenset(
     {
-        b"host",
-        b"content-length",
         b"connection",
         b"keep-alive",
+        b"proxy-authenticate",
         b"proxy-authorization",
         b"proxy-connection",
         b"te",
         b"trailer",
         b"transfer-encoding",
         b"upgrade",
+    }
+)
+# Never forwarded upstream, whatever the key: hop-by-hop headers, our own credentials and
+# cookies, and anything that would reveal the client's address to the provider.
+_DROP_REQUEST = HOP_BY_HOP | frozenset(
+    {
+        b"host",
+        b"content-length",
         b"cookie",
         b"authorization",
         b"x-api-key",
@@ -37,18 +64,36 @@ _DROP_REQUEST = frozenset(
         b"accept-encoding",
     }
 )
-# Never passed back: hop-by-hop headers, lengths we recompute, and the upstream's cookies.
-_DROP_RESPONSE = frozenset(
+# With the platform key, the only client headers forwarded (with the proxy's own
+# credentials and Accept-Encoding); see the module docstring for where the list comes from.
+PLATFORM_ALLOWED = frozenset(
     {
-        b"connection",
-        b"keep-alive",
-        b"transfer-encoding",
+        b"content-type",
+        b"content-encoding",
+        b"accept",
+        b"user-agent",
+        b"anthropic-version",
+        b"anthropic-beta",
+        b"anthropic-dangerous-direct-browser-access",
+        b"openai-beta",
+        b"idempotency-key",
+        b"x-request-id",
+        b"x-client-request-id",
+        b"x-app",
+        b"x-claude-code-session-id",
+    }
+)
+PLATFORM_ALLOWED_PREFIX = b"x-stainless-"
+# Never passed back: hop-by-hop headers, lengths we recompute, and the upstream's cookies.
+_DROP_RESPONSE = HOP_BY_HOP | frozenset(
+    {
         b"content-length",
         b"set-cookie",
         b"alt-svc",
         b"server",
         # The upstream account's identifiers: with a platform key, they are the operator's.
         b"anthropic-organization-id",
+        b"anthropic-workspace-id",
         b"openai-organization",
         b"openai-project",
     }
@@ -153,10 +198,35 @@ def accept_encoding(client_value: bytes | None) -> bytes:
     return ", ".join(kept).encode() if kept else b"identity"
 
 
+def connection_named(raw: list[tuple[bytes, bytes]]) -> frozenset[bytes]:
+    """The (lower-case) header names a message's Connection header(s) list: hop-by-hop too."""
+    names: set[bytes] = set()
+    for key, value in raw:
+        if key.lower() == b"connection":
+            names.update(t.strip().lower() for t in value.split(b",") if t.strip())
+    return frozenset(names)
+
+
 def request_headers(
-    raw: list[tuple[bytes, bytes]], credentials: list[tuple[bytes, bytes]], *, identity: bool
+    raw: list[tuple[bytes, bytes]],
+    credentials: list[tuple[bytes, bytes]],
+    *,
+    identity: bool,
+    platform_key: bool = False,
 ) -> list[tuple[bytes, bytes]]:
-    headers = [(k, v) for k, v in raw if k not in _DROP_REQUEST]
+    """The headers to send upstream: the client's `raw` (ASGI, lower-case names) filtered
+    as the module docstring says, then Accept-Encoding and the proxy's `credentials`."""
+    drop = _DROP_REQUEST
+    if any(k == b"connection" for k, _ in raw):
+        drop = drop | connection_named(raw)
+    if platform_key:
+        headers = [
+            (k, v)
+            for k, v in raw
+            if k not in drop and (k in PLATFORM_ALLOWED or k.startswith(PLATFORM_ALLOWED_PREFIX))
+        ]
+    else:
+        headers = [(k, v) for k, v in raw if k not in drop]
     client_encoding = next((v for k, v in raw if k == b"accept-encoding"), None)
     headers.append(
         (b"accept-encoding", b"identity" if identity else accept_encoding(client_encoding))
@@ -166,4 +236,8 @@ def request_headers(
 
 
 def response_headers(raw: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    return [(k.lower(), v) for k, v in raw if k.lower() not in _DROP_RESPONSE]
+    headers = [(k.lower(), v) for k, v in raw]
+    drop = _DROP_RESPONSE
+    if any(k == b"connection" for k, _ in headers):
+        drop = drop | connection_named(headers)
+    return [(k, v) for k, v in headers if k not in drop]

@@ -15,7 +15,7 @@ from aiusage.migrations import upgrade_to_head
 from aiusage.proxy.runtime import runtime as proxy_runtime
 from aiusage.services import email, retention
 
-log = logging.getLogger("aiusage.runtime")
+log = logging.getLogger("aiusage.lifespan")
 
 
 @contextlib.asynccontextmanager
