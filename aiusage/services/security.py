@@ -38,7 +38,22 @@ async def hash_password(password: str) -> str:
     return await anyio.to_thread.run_sync(_passwords.hash, password)
 
 
+# passlib refuses longer secrets (PasswordSizeError); no password we accept comes near it.
+MAX_PASSWORD_BYTES = 4096
+
+
+def _checkable(password: str) -> bool:
+    try:
+        return len(password.encode("utf-8")) <= MAX_PASSWORD_BYTES
+    except UnicodeEncodeError:  # a lone surrogate: no hash was ever made of it
+        return False
+
+
 async def verify_password(password: str, hashed: str | None) -> bool:
+    """Whether `password` matches `hashed`. A password that could never have been hashed (too
+    long for passlib, not encodable) matches nothing, after the same work as a real check."""
+    if not _checkable(password):
+        password, hashed = "", None
     return (
         await anyio.to_thread.run_sync(_passwords.verify, password, hashed or _DUMMY_HASH)
         and hashed is not None

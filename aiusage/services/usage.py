@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -24,10 +25,20 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiusage.models import LATENCY_BUCKETS_MS, ProxyKey, UsageHourly, UsageRecord, User
+from aiusage.services.errors import ServiceError
 
 RANGES = ("today", "7d", "30d", "90d", "custom")
 MAX_CUSTOM_DAYS = 400
 MAX_TZ_OFFSET_MIN = 14 * 60
+# Custom ranges live inside these local dates: far from date.min/date.max, so a range shifted
+# by a time zone and padded by a day can never overflow (and no usage is older anyway).
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2999, 12, 31)
+MAX_KEY_ID_DIGITS = 18  # any id a 64-bit integer column holds
+TEXT_FILTER_CHARS = {"provider": 16, "model": 100}  # the usage columns' lengths
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # what a date input sends: ASCII digits only
+_OFFSET = re.compile(r"[+-]?[0-9]{1,5}")
+_UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")  # control chars, lone surrogates
 PAGE_SIZE = 50
 CSV_CHUNK = 2000
 
@@ -56,16 +67,26 @@ class UsageFilter:
 def clamp_offset(value: Any) -> int:
     try:
         offset = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
         return 0
     return max(-MAX_TZ_OFFSET_MIN, min(MAX_TZ_OFFSET_MIN, offset))
 
 
 def parse_day(value: str | None) -> date | None:
+    """A local date as YYYY-MM-DD (ASCII digits; anything after the first 10 characters is
+    ignored) between EARLIEST_DAY and LATEST_DAY; else None."""
+    text = value.strip()[:10] if isinstance(value, str) else ""
+    if not _DAY.fullmatch(text):
+        return None
     try:
-        return date.fromisoformat((value or "").strip()[:10])
+        day = date.fromisoformat(text)
     except ValueError:
         return None
+    return day if EARLIEST_DAY <= day <= LATEST_DAY else None
+
+
+def _within_calendar(day: date) -> date:
+    return min(max(day, EARLIEST_DAY), LATEST_DAY)
 
 
 @dataclass(frozen=True)
@@ -91,7 +112,7 @@ def resolve_range(
     today = (now + offset).date()
     days = {"today": 1, "7d": 7, "30d": 30, "90d": 90}.get(preset)
     if preset == "custom" and custom_start and custom_end:
-        first, last = sorted((custom_start, custom_end))
+        first, last = sorted((_within_calendar(custom_start), _within_calendar(custom_end)))
         first = max(first, last - timedelta(days=MAX_CUSTOM_DAYS - 1))
     else:
         first, last = today - timedelta(days=(days or 30) - 1), today
@@ -518,21 +539,66 @@ async def csv_lines(session_factory: Any, f: UsageFilter) -> AsyncIterator[str]:
 # --- one description of "what is filtered", shared by the page and the CSV route ----------
 
 
-def filter_from_params(user_id: int, params: dict[str, str]) -> tuple[UsageFilter, Range]:
+class BadFilter(ServiceError):
+    """A usage filter parameter that is present but unusable (400, code bad_filter)."""
+
+    def __init__(self, name: str, expected: str) -> None:
+        super().__init__("bad_filter", f"Invalid {name!r} parameter: {expected}.")
+
+
+def filter_from_params(
+    user_id: int, params: dict[str, str], *, strict: bool = False
+) -> tuple[UsageFilter, Range]:
     """The usage page's filters (as also put into the CSV link's query string) → a filter
-    for `user_id`. Unknown values fall back to the defaults; ids of other users' keys simply
+    for `user_id`. An empty or missing parameter means its default (a custom range without
+    both dates means the default range). A value that is present but unusable — not a known
+    range, not an integer offset, not a YYYY-MM-DD date in [EARLIEST_DAY, LATEST_DAY], a key
+    id that is not ASCII digits, control characters or over-long text — raises BadFilter
+    when `strict` (the CSV route: its query string is typed by anyone), and otherwise falls
+    back to the default (the page's own state). Well-formed ids of other users' keys simply
     match nothing, since every query is scoped by `user_id`."""
-    tz = clamp_offset(params.get("tz", "0"))
-    preset = params.get("range", "30d")
-    preset = preset if preset in RANGES else "30d"
-    rng = resolve_range(
-        preset,
-        tz,
-        custom_start=parse_day(params.get("from")),
-        custom_end=parse_day(params.get("to")),
+
+    def refuse(name: str, expected: str) -> None:
+        if strict:
+            raise BadFilter(name, expected)
+
+    def text(name: str) -> str:
+        value = params.get(name, "")
+        return value if isinstance(value, str) else ""
+
+    tz = 0
+    if raw := text("tz"):
+        if _OFFSET.fullmatch(raw) and abs(int(raw)) <= MAX_TZ_OFFSET_MIN:
+            tz = int(raw)
+        else:
+            refuse(
+                "tz", f"a whole number of minutes from -{MAX_TZ_OFFSET_MIN} to {MAX_TZ_OFFSET_MIN}"
+            )
+            tz = clamp_offset(raw)
+    preset = text("range") or "30d"
+    if preset not in RANGES:
+        refuse("range", "one of " + ", ".join(RANGES))
+        preset = "30d"
+    days: dict[str, date | None] = {}
+    for name in ("from", "to"):
+        days[name] = parse_day(raw := text(name))
+        if raw and (days[name] is None or not _DAY.fullmatch(raw)):
+            refuse(name, f"a date (YYYY-MM-DD) from {EARLIEST_DAY} to {LATEST_DAY}")
+    rng = resolve_range(preset, tz, custom_start=days["from"], custom_end=days["to"])
+    key_id = None
+    if raw := text("key"):
+        if raw.isascii() and raw.isdigit() and len(raw) <= MAX_KEY_ID_DIGITS:
+            key_id = int(raw)
+        else:
+            refuse("key", "the id of one of your keys (digits)")
+    narrowed: dict[str, str | None] = {}
+    for name, limit in TEXT_FILTER_CHARS.items():
+        value = text(name)
+        if len(value) > limit or _UNSAFE_CHARS.search(value):
+            refuse(name, f"at most {limit} characters, without control characters")
+            value = "" if _UNSAFE_CHARS.search(value) else value[:limit]
+        narrowed[name] = value or None
+    flt = UsageFilter(
+        user_id, rng.start, rng.end, key_id, narrowed["provider"], narrowed["model"], tz
     )
-    key = params.get("key", "")
-    key_id = int(key) if key.isdigit() and len(key) < 12 else None
-    provider = params.get("provider", "")[:16] or None
-    model = params.get("model", "")[:100] or None
-    return UsageFilter(user_id, rng.start, rng.end, key_id, provider, model, tz), rng
+    return flt, rng

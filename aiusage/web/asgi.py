@@ -6,7 +6,12 @@ hot path never passes through Reflex's state machinery."""
 
 from __future__ import annotations
 
+import logging
+
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aiusage.proxy.app import is_proxy_path, proxy_app
@@ -23,8 +28,41 @@ from aiusage.web import (
 ROUTE_MODULES = [auth_routes, health, oauth_routes, stripe_routes, usage_routes, account_routes]
 
 
+log = logging.getLogger("aiusage.web")
+
+HTTP_ERROR_CODES = {
+    400: ("bad_request", "The request is malformed."),
+    404: ("not_found", "There is no such page."),
+    405: ("method_not_allowed", "This address does not take that method."),
+}
+
+
+async def http_error(_request: Request, error: Exception) -> Response:
+    """Starlette's own refusals (unknown /api/ path, wrong method) in the routes' error shape."""
+    assert isinstance(error, HTTPException)
+    code, message = HTTP_ERROR_CODES.get(error.status_code, ("http_error", str(error.detail)))
+    return JSONResponse(
+        {"error": {"code": code, "message": message}},
+        status_code=error.status_code,
+        headers=error.headers,
+    )
+
+
+async def server_error(request: Request, error: Exception) -> Response:
+    """A bug: logged with its traceback (Starlette re-raises it), answered in the error shape
+    without any detail of it."""
+    log.error("unhandled %s on %s %s", type(error).__name__, request.method, request.url.path)
+    return JSONResponse(
+        {"error": {"code": "internal_error", "message": "Something went wrong on our side."}},
+        status_code=500,
+    )
+
+
 def web_app() -> Starlette:
-    return Starlette(routes=[route for module in ROUTE_MODULES for route in module.routes])
+    return Starlette(
+        routes=[route for module in ROUTE_MODULES for route in module.routes],
+        exception_handlers={HTTPException: http_error, Exception: server_error},
+    )
 
 
 class FrontDoor:

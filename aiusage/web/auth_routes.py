@@ -3,6 +3,8 @@ routes that set/clear `bai_session` and then send the browser to a full page loa
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -159,7 +161,8 @@ async def reset_password(request: Request) -> Response:
             return error_response(request, error, "/forgot-password")
         response = error_response(request, error, "/reset-password")
         if response.status_code == 303:  # keep the token so the user can try again
-            response.headers["location"] += f"&token={fields['token']}"
+            # Encoded: a raw token could carry CR/LF (header injection) or non-latin-1 text.
+            response.headers["location"] += "&" + urlencode({"token": fields["token"]})
         return response
     response = ok_response(request, "/login", notice="password_reset")
     clear_session_cookie(response)

@@ -4,6 +4,7 @@ answers as JSON for fetch() callers and as redirects for plain HTML forms."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -14,6 +15,7 @@ from aiusage.config import get_settings
 from aiusage.services.errors import ServiceError
 
 MAX_FORM_BYTES = 16 * 1024
+_FORBIDDEN_CHARS = re.compile(r"[\x00\ud800-\udfff]")  # NUL, lone surrogates
 
 
 class BadRequest(ServiceError):
@@ -41,9 +43,14 @@ def same_origin(request: Request) -> bool:
 
 
 async def read_fields(request: Request, *names: str) -> dict[str, str]:
-    """Named string fields from a form or JSON body, refusing bodies over MAX_FORM_BYTES."""
+    """Named string fields from a form or JSON body, refusing bodies over MAX_FORM_BYTES and
+    fields no form sends: a JSON value that is not a string (null counts as empty), a NUL
+    byte, or a lone surrogate (JSON's "\\ud800": no database or password hash can take it).
+    A missing field is empty."""
     declared = request.headers.get("content-length")
-    if declared and (not declared.isdigit() or int(declared) > MAX_FORM_BYTES):
+    if declared and not (declared.isascii() and declared.isdigit()):  # "²".isdigit() is true
+        raise BadRequest("bad_request", "The Content-Length header is not a number.")
+    if declared and int(declared) > MAX_FORM_BYTES:
         raise ServiceError("too_large", "The form is too large.", status=413)
     body = b""
     async for chunk in request.stream():
@@ -54,7 +61,7 @@ async def read_fields(request: Request, *names: str) -> dict[str, str]:
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
             values = json.loads(body or b"{}")
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: [[[[…]]]] nested thousands deep
             raise BadRequest("bad_request", "The request body is not valid JSON.") from None
         if not isinstance(values, dict):
             raise BadRequest("bad_request", "The request body must be a JSON object.")
@@ -64,11 +71,17 @@ async def read_fields(request: Request, *names: str) -> dict[str, str]:
         except UnicodeDecodeError:
             raise BadRequest("bad_request", "The form is not valid UTF-8.") from None
         values = {key: items[0] for key, items in parsed.items()}
-    return {
-        name: value if isinstance(value, str) else ""
-        for name in names
-        for value in [values.get(name, "")]
-    }
+    fields: dict[str, str] = {}
+    for name in names:
+        value = values.get(name)
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            raise BadRequest("bad_request", f"The field {name!r} must be text.")
+        if _FORBIDDEN_CHARS.search(value):
+            raise BadRequest("bad_request", f"The field {name!r} contains a character not allowed.")
+        fields[name] = value
+    return fields
 
 
 def client_ip(request: Request) -> str:

@@ -93,6 +93,8 @@ def unsign_flow(value: str | None) -> dict[str, Any]:
     """The flow data if the cookie is ours, untampered and fresh; else an empty dict."""
     if not value or len(value) > MAX_COOKIE_CHARS or value.count(".") != 1:
         return {}
+    if not value.isascii():  # compare_digest refuses non-ASCII str (TypeError)
+        return {}
     body, mac = value.split(".")
     expected = _b64(hmac.new(_flow_key(), body.encode(), hashlib.sha256).digest())
     if not hmac.compare_digest(mac, expected):
