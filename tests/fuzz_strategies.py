@@ -31,6 +31,7 @@ import json
 from datetime import date
 from urllib.parse import quote_from_bytes
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 # --- single values ------------------------------------------------------------------------
@@ -458,3 +459,21 @@ def cookie_headers(draw, names: list[str] | tuple[str, ...]) -> bytes:
         parts.append(name.encode() + b"=" + value)
     separator = draw(st.sampled_from([b"; ", b";", b", ", b" ;; "]))
     return separator.join(parts).strip(b" \t")
+
+
+def fuzz(max_examples: int):
+    """Settings for fuzzing a real server: derandomized (CI sends the same requests every
+    time), no example database, no deadline (every example is a network round trip)."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        print_blob=True,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,  # one signed-in client serves every example
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.filter_too_much,
+        ],
+    )

@@ -13,10 +13,11 @@ import asyncio
 import json
 
 import httpx
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.fuzz_strategies import (
+    fuzz,
     header_values,
     hostile_strings,
     json_bodies,
@@ -90,21 +91,6 @@ def headers_for(draw, provider: str, key: str) -> dict[bytes, bytes]:
         if draw(st.integers(0, 3)) == 0:
             headers[name] = draw(header_values(max_size=200))
     return headers
-
-
-def fuzz(max_examples: int):
-    return settings(
-        max_examples=max_examples,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        print_blob=True,
-        suppress_health_check=[
-            HealthCheck.too_slow,
-            HealthCheck.data_too_large,
-            HealthCheck.filter_too_much,
-        ],
-    )
 
 
 def error_shape_ok(provider: str, response: httpx.Response) -> bool:

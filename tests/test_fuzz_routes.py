@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from starlette.requests import Request
 
@@ -29,6 +29,7 @@ from tests.fuzz_strategies import (
     content_types,
     cookie_headers,
     date_strings,
+    fuzz,
     header_sets,
     hostile_strings,
     numeric_strings,
@@ -37,23 +38,6 @@ from tests.fuzz_strategies import (
     query_strings,
     request_bodies,
 )
-
-
-def fuzz(max_examples: int):
-    return settings(
-        max_examples=max_examples,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        print_blob=True,
-        suppress_health_check=[
-            HealthCheck.function_scoped_fixture,  # one signed-in client serves every example
-            HealthCheck.too_slow,  # every example is a real HTTP round trip
-            HealthCheck.data_too_large,
-            HealthCheck.filter_too_much,
-        ],
-    )
-
 
 CSV = "/api/usage/export.csv"
 CSV_PARAMS = ("range", "tz", "from", "to", "key", "provider", "model")

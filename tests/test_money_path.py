@@ -60,6 +60,44 @@ async def losses_of(user_id: int) -> list:
         return list(rows.scalars())
 
 
+async def held_settlement(account, holds, request_id: str, request_bytes: int = 400):
+    """A hold placed for `account` as the handler places one, and the settlement its owner
+    would hand the writer (priced as an interrupted request, settled by its owner)."""
+    from aiusage.models import Hold
+    from aiusage.proxy.auth import KeyGrant
+    from aiusage.proxy.holds import HoldTicket, now_ms
+    from aiusage.proxy.reclaim import interrupted
+    from aiusage.services.pricing import Price
+
+    ticket = HoldTicket(
+        request_id=request_id,
+        user_id=account.id,
+        key_id=account.key_id,
+        amount_nano=50_000_000,
+        started_ms=now_ms(),
+        provider="anthropic",
+        endpoint="/v1/messages",
+        model="claude-haiku-4-5",
+        byok=False,
+        request_bytes=request_bytes,
+    )
+    await holds.place(KeyGrant(account.key_id, account.id, None, None, {}), ticket)
+    fields = {name: getattr(ticket, name) for name in ticket.__dataclass_fields__}
+    del fields["key_id"]
+    hold = Hold(
+        **fields,
+        proxy_key_id=account.key_id,
+        key_amount_nano=0,
+        owner=holds.owner,
+        lease_until_ms=0,
+    )
+    settlement = interrupted(
+        hold, Price(1_000_000, 5_000_000, 1_250_000, 2_000_000, 100_000), now_ms()
+    )
+    settlement.reclaimed = False
+    return settlement
+
+
 # --- bad input is refused before anything is held or forwarded ---------------------------
 
 
@@ -160,47 +198,18 @@ async def test_an_unwritable_row_is_set_aside_and_the_rest_is_booked(app_server,
     """The writer itself, handed a row the database cannot store (as the surrogate body once
     was): it books every other settlement, keeps the bad one whole and releases its hold."""
     from aiusage.db import session_scope
-    from aiusage.models import DeadSettlement, Hold
-    from aiusage.proxy.auth import KeyGrant
-    from aiusage.proxy.holds import Holds, HoldTicket, now_ms
-    from aiusage.proxy.reclaim import interrupted
+    from aiusage.models import DeadSettlement
+    from aiusage.proxy.holds import Holds
     from aiusage.proxy.usage_writer import Settlement, UsageWriter
-    from aiusage.services.pricing import Price
 
     good, bad = await make_account(usd="1"), await make_account(usd="1")
-    price = Price(1_000_000, 5_000_000, 1_250_000, 2_000_000, 100_000)
     holds, writer = Holds(), UsageWriter()
     await holds.start()
     writer.start()
     settlements = []
     try:
         for n, account in enumerate([good, bad, good, good]):
-            ticket = HoldTicket(
-                request_id=f"req_poison_{account.id}_{n}",
-                user_id=account.id,
-                key_id=account.key_id,
-                amount_nano=50_000_000,
-                started_ms=now_ms(),
-                provider="anthropic",
-                endpoint="/v1/messages",
-                model="claude-haiku-4-5",
-                byok=False,
-                request_bytes=400,
-            )
-            await holds.place(KeyGrant(account.key_id, account.id, None, None, {}), ticket)
-            hold = Hold(
-                **{
-                    name: getattr(ticket, name)
-                    for name in ticket.__dataclass_fields__
-                    if name != "key_id"
-                },
-                proxy_key_id=account.key_id,
-                key_amount_nano=0,
-                owner=holds.owner,
-                lease_until_ms=0,
-            )
-            settlement = interrupted(hold, price, now_ms())
-            settlement.reclaimed = False  # settled by its owner, as the handler does
+            settlement = await held_settlement(account, holds, f"req_poison_{account.id}_{n}")
             if account is bad:
                 settlement.usage["model"] = "claude-\ud800"  # cannot be encoded
             settlements.append(settlement)
@@ -501,39 +510,14 @@ async def test_a_stop_that_cannot_finish_keeps_the_rest_for_the_next_start(
     import sqlite3
 
     from aiusage.config import get_settings
-    from aiusage.models import Hold
-    from aiusage.proxy.auth import KeyGrant
-    from aiusage.proxy.holds import Holds, HoldTicket, now_ms
-    from aiusage.proxy.reclaim import interrupted
+    from aiusage.proxy.holds import Holds
     from aiusage.proxy.usage_writer import SPILL_DIR, UsageWriter
-    from aiusage.services.pricing import Price
 
     account = await make_account(usd="1")
     holds = Holds()
     await holds.start()
-    ticket = HoldTicket(
-        request_id="req_spilled_" + str(account.id),
-        user_id=account.id,
-        key_id=account.key_id,
-        amount_nano=50_000_000,
-        started_ms=now_ms(),
-        provider="anthropic",
-        endpoint="/v1/messages",
-        model="claude-haiku-4-5",
-        byok=False,
-        request_bytes=4000,
-    )
-    await holds.place(KeyGrant(account.key_id, account.id, None, None, {}), ticket)
+    settlement = await held_settlement(account, holds, f"req_spilled_{account.id}", 4000)
     await holds.stop()
-    hold = Hold(
-        **{f: getattr(ticket, f) for f in ticket.__dataclass_fields__ if f != "key_id"},
-        proxy_key_id=account.key_id,
-        key_amount_nano=0,
-        owner="p-test",
-        lease_until_ms=0,
-    )
-    settlement = interrupted(hold, Price(1_000_000, 5_000_000, 0, 0, 0), now_ms())
-    settlement.reclaimed = False
 
     spill_dir = get_settings().data_dir / SPILL_DIR
     locker = sqlite3.connect(get_settings().data_dir / "aiusage.db", isolation_level=None)

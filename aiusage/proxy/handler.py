@@ -29,7 +29,7 @@ from aiusage.proxy.upstream import (
     request_headers,
 )
 from aiusage.proxy.usage_counts import AnthropicMeter, Meter, OpenAIMeter
-from aiusage.proxy.usage_writer import Settlement
+from aiusage.proxy.usage_writer import Settlement, counted_columns
 from aiusage.proxy.validation import (
     MAX_SESSION_ID_CHARS,
     MAX_USER_AGENT_CHARS,
@@ -347,17 +347,10 @@ class ProxyCall:
                     endpoint=self.route.upstream_path,
                     model=model_name(meter.model) or shape.model,
                     key_source="byok" if byok else "platform",
-                    input_tokens=counts.input,
-                    output_tokens=counts.output,
-                    cache_write_5m_tokens=counts.cache_write_5m,
-                    cache_write_1h_tokens=counts.cache_write_1h,
-                    cache_read_tokens=counts.cache_read,
-                    web_search_calls=counts.web_search_calls,
-                    web_fetch_calls=counts.web_fetch_calls,
+                    **counted_columns(counts),
                     cost_nano=cost,
                     charged_nano=charge,
                     priced_by_default=price.is_default,
-                    tokens_estimated=counts.estimated,
                     status=outcome.status or 502,
                     error_type=outcome.error_type,
                     latency_ms=round((ended - self.started) * 1000),

@@ -23,7 +23,7 @@ from aiusage.db import session_scope
 from aiusage.models import Hold
 from aiusage.proxy.holds import Holds, now_ms
 from aiusage.proxy.usage_counts import CHARS_PER_TOKEN
-from aiusage.proxy.usage_writer import Settlement, UsageWriter, write_batch
+from aiusage.proxy.usage_writer import Settlement, UsageWriter, counted_columns, write_batch
 from aiusage.services import pricing
 
 log = logging.getLogger("aiusage.reclaim")
@@ -50,17 +50,10 @@ def interrupted(hold: Hold, price: pricing.Price, ended_ms: int) -> Settlement:
             endpoint=hold.endpoint,
             model=hold.model,
             key_source="byok" if hold.byok else "platform",
-            input_tokens=counts.input,
-            output_tokens=0,
-            cache_write_5m_tokens=0,
-            cache_write_1h_tokens=0,
-            cache_read_tokens=0,
-            web_search_calls=0,
-            web_fetch_calls=0,
+            **counted_columns(counts),
             cost_nano=cost,
             charged_nano=charge,
             priced_by_default=price.is_default,
-            tokens_estimated=True,
             status=502,
             error_type="interrupted",
             latency_ms=max(0, min(ended_ms - hold.started_ms, 2**31 - 1)),

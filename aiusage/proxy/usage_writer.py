@@ -47,6 +47,7 @@ from aiusage.models import (
 )
 from aiusage.proxy.holds import now_ms
 from aiusage.services import alerts, billing
+from aiusage.services.pricing import TokenCounts
 
 log = logging.getLogger("aiusage.metering")
 BATCH = 500
@@ -79,6 +80,20 @@ class Settlement:
         if isinstance(created, str):
             data["usage"]["created_at"] = datetime.fromisoformat(created)
         return cls(**data)
+
+
+def counted_columns(counts: TokenCounts) -> dict[str, Any]:
+    """The usage row's columns that come from the counts (tokens, tool uses, estimated)."""
+    return {
+        "input_tokens": counts.input,
+        "output_tokens": counts.output,
+        "cache_write_5m_tokens": counts.cache_write_5m,
+        "cache_write_1h_tokens": counts.cache_write_1h,
+        "cache_read_tokens": counts.cache_read,
+        "web_search_calls": counts.web_search_calls,
+        "web_fetch_calls": counts.web_fetch_calls,
+        "tokens_estimated": counts.estimated,
+    }
 
 
 def _jsonable(value: Any) -> Any:

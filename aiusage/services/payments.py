@@ -523,6 +523,18 @@ def _cents(value: Any, what: str) -> int:
     return value
 
 
+def _part_of_charge(
+    item: dict[str, Any], charge_id: str, currency: str, what: str
+) -> tuple[str, int]:
+    """(id, amount in nano-USD) of a refund or dispute, checked to belong to the charge and
+    to be in our currency (a Reject otherwise)."""
+    if _id_of(item.get("charge")) != charge_id or not isinstance(item.get("id"), str):
+        raise Reject(f"{what} of charge {charge_id} names another charge")
+    if str(item.get("currency", "")).lower() != currency:
+        raise Reject(f"{what} {item['id']} in another currency")
+    return item["id"], _cents(item.get("amount"), what) * NANO_PER_CENT
+
+
 async def _charge_state(charge_id: str, dispute: dict[str, Any] | None = None) -> _Charge | None:
     """The charge as Stripe's API has it now, with all its refunds and disputes; None when it
     is not a charge of one of our customers. Refunds are looked up before disputes: Stripe
@@ -549,28 +561,14 @@ async def _charge_state(charge_id: str, dispute: dict[str, Any] | None = None) -
         charge_id, user.id, _cents(live.get("amount"), "charge") * NANO_PER_CENT, [], []
     )
     for refund in reversed(refunds):  # Stripe lists newest first
-        if _id_of(refund.get("charge")) != charge_id or not isinstance(refund.get("id"), str):
-            raise Reject(f"refund of charge {charge_id} names another charge")
-        if str(refund.get("currency", "")).lower() != currency:
-            raise Reject(f"refund {refund['id']} in another currency")
+        refund_id, nano = _part_of_charge(refund, charge_id, currency, "refund")
         state.refunds.append(
-            _Refund(
-                refund["id"],
-                _cents(refund.get("amount"), "refund") * NANO_PER_CENT,
-                refund.get("status") in BOOKED_REFUND_STATUSES,
-            )
+            _Refund(refund_id, nano, refund.get("status") in BOOKED_REFUND_STATUSES)
         )
     for item in reversed(disputes):
-        if _id_of(item.get("charge")) != charge_id or not isinstance(item.get("id"), str):
-            raise Reject(f"dispute of charge {charge_id} names another charge")
-        if str(item.get("currency", "")).lower() != currency:
-            raise Reject(f"dispute {item['id']} in another currency")
+        dispute_id, nano = _part_of_charge(item, charge_id, currency, "dispute")
         state.disputes.append(
-            _Dispute(
-                item["id"],
-                _cents(item.get("amount"), "dispute") * NANO_PER_CENT,
-                item.get("status") in RELEASED_DISPUTE_STATUSES,
-            )
+            _Dispute(dispute_id, nano, item.get("status") in RELEASED_DISPUTE_STATUSES)
         )
     return state
 
