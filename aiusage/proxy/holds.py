@@ -88,11 +88,14 @@ class Holds:
     """Places and renews this process's holds. `owner` names the process in hold rows."""
 
     def __init__(self) -> None:
-        self.owner = "p-" + secrets.token_hex(8)
+        self.owner = _new_owner()
         self._sqlite: sqlite3.Connection | None = None
         self._thread: ThreadPoolExecutor | None = None
 
     async def start(self) -> None:
+        # Named at start, not at import: server workers forked from one parent must not
+        # share a name (a dead worker's holds would be renewed by its live siblings).
+        self.owner = _new_owner()
         settings = get_settings()
         if settings.is_sqlite and self._thread is None:
             path = settings.async_database_url.split(":///", 1)[1]
@@ -155,6 +158,10 @@ class Holds:
                 await connection.execute(
                     update(Hold).where(Hold.owner == self.owner).values(lease_until_ms=until)
                 )
+
+
+def _new_owner() -> str:
+    return "p-" + secrets.token_hex(8)
 
 
 def _connect_sqlite(path: str) -> sqlite3.Connection:

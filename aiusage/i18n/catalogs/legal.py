@@ -50,8 +50,9 @@ EN = {
         "expires, your browser's user agent and a keyed hash of your IP address."
     ),
     "privacy.collect.support": (
-        "Support: the messages you send with the contact form, with your email address, and "
-        "the emails we send you (kept in our outgoing mail queue)."
+        "Support: the messages you send with the contact form, with your email address. "
+        "Emails we send you: a log of recipient, subject, time and delivery status; the text "
+        "(which may hold a sign-in or reset link) is deleted as soon as the email is sent."
     ),
     "privacy.never.h": "2. What we never store",
     "privacy.never.content": (
@@ -126,7 +127,9 @@ EN = {
         "email address or any other personal data, as accounting records."
     ),
     "privacy.retention.support": (
-        "Support messages: {support_days} days (about {support_months} months)."
+        "Support messages: {support_days} days (about {support_months} months). The log of "
+        "emails we sent you: as long as the shorter of that and the usage period; an email's "
+        "text is deleted once it is sent (or, unsent, once its links have expired)."
     ),
     "privacy.retention.sessions": (
         "Sign-in sessions: until you sign out or they expire after {session_days} days."
@@ -262,8 +265,8 @@ ZH = {
         "带密钥哈希。"
     ),
     "privacy.collect.support": (
-        "客服：你通过联系表单发送的消息及你的邮箱地址，以及我们发给你的邮件（保存在我们的"
-        "待发邮件队列中）。"
+        "客服：你通过联系表单发送的消息及你的邮箱地址。我们发给你的邮件：只保留收件人、主题、"
+        "时间和投递状态的记录；邮件正文（可能含有登录或重置链接）在邮件发出后立即删除。"
     ),
     "privacy.never.h": "2. 我们从不保存的数据",
     "privacy.never.content": (
@@ -326,7 +329,10 @@ ZH = {
         "数据会在 {grace_days} 天后清除。余额变动的账目会作为会计记录保留，但不含你的邮箱地址或"
         "任何其他个人数据。"
     ),
-    "privacy.retention.support": "客服消息：{support_days} 天（约 {support_months} 个月）。",
+    "privacy.retention.support": (
+        "客服消息：{support_days} 天（约 {support_months} 个月）。我们发给你的邮件记录：保存"
+        "该期限与用量数据保存期限中较短者；邮件正文在发出后（未发出的，在其中链接过期后）即删除。"
+    ),
     "privacy.retention.sessions": "登录会话：直到你退出登录，或在 {session_days} 天后过期。",
     "privacy.rights.h": "7. 你的权利及行使方式",
     "privacy.rights.access": (
