@@ -10,6 +10,7 @@ from aiusage.pages import (
     keys,
     legal,
     public,
+    security,
     settings,
     sign_in_methods,
     support,
@@ -34,6 +35,7 @@ PAGE_MODULES = [
     billing,
     legal,
     settings,
+    security,
     support,
 ]
 for module in PAGE_MODULES:

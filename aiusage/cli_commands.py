@@ -12,7 +12,7 @@ from aiusage.db import session_scope
 from aiusage.models import UsageRecord, User
 from aiusage.money import format_usd, nano_to_usd, usd_to_nano
 from aiusage.proxy.reclaim import reclaim_now
-from aiusage.services import accounts, billing, keys, pricing
+from aiusage.services import accounts, billing, keys, pricing, twofactor
 from aiusage.services.errors import NotFound
 
 
@@ -61,6 +61,19 @@ async def user_show(args: argparse.Namespace) -> None:
             "usage_count": usage_count,
         }
     )
+
+
+@command(
+    "user",
+    "reset-2fa",
+    help="turn off the account's two-factor sign-in (lost phone and backup codes)",
+    args=_email_arg,
+)
+async def user_reset_2fa(args: argparse.Namespace) -> None:
+    async with session_scope() as session:
+        user = await _user(session, args.email)
+        was_on = await twofactor.forget(session, user.id)
+    print("two-factor sign-in turned off" if was_on else "two-factor sign-in was not on")
 
 
 # --- keys ---------------------------------------------------------------------------------
@@ -123,7 +136,10 @@ async def provider_key_set(args: argparse.Namespace) -> None:
 async def keys_rotate_master(_args: argparse.Namespace) -> None:
     async with session_scope() as session:
         changed = await keys.rotate_master_key(session)
+        secrets_changed = await twofactor.rotate_master_key(session)
     print(f"re-sealed {changed} provider keys")
+    if secrets_changed:
+        print(f"re-sealed {secrets_changed} two-factor secrets")
 
 
 # --- credits and prices ------------------------------------------------------------------

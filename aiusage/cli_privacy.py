@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
+
+import anyio
 
 from aiusage.cli import command, print_json
 from aiusage.db import session_scope
@@ -25,17 +26,15 @@ async def export_command(args: argparse.Namespace) -> None:
         user = await accounts.get_by_email(session, accounts.normalize_email(args.email))
         if user is None:
             raise NotFound("user_not_found", f"No account for {args.email}.")
-        data = await export.export_zip(session, user.id, created)
-    _write(args.out, data)
-
-
-def _write(out: str | None, data: bytes) -> None:
-    if out:
-        Path(out).write_bytes(data)
-        print(f"wrote {len(data)} bytes to {out}", file=sys.stderr)
+        user_id = user.id
+    if args.out:  # written as it is made: memory stays small however many rows there are
+        async with await anyio.open_file(args.out, "wb") as out:
+            size = await export.write_zip(user_id, created, out)
+        print(f"wrote {size} bytes to {args.out}", file=sys.stderr)
     else:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+        stdout = anyio.wrap_file(sys.stdout.buffer)
+        await export.write_zip(user_id, created, stdout)
+        await stdout.flush()
 
 
 @command("purge", help="delete data past its retention period (also runs daily in the app)")

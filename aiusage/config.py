@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import ipaddress
 import json
 import logging
 import os
@@ -16,11 +17,11 @@ import secrets
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 log = logging.getLogger("aiusage.config")
 
@@ -77,9 +78,23 @@ class Settings(BaseSettings):
 
     # Accounts and sessions.
     session_ttl_days: int = Field(30, gt=0)
-    login_max_failures_per_account: int = Field(5, gt=0)
-    login_max_attempts_per_ip: int = Field(30, gt=0)
+    # Log-in throttling (services/throttle.py): failures an (address, IP) pair may make before
+    # it waits 1 s, 2 s, 4 s … up to the maximum; failures one IP may make over any addresses
+    # before it waits too; failures on one address (any IP) after which its every pair waits
+    # from its first failure. Failures are forgotten after a quiet window.
+    login_free_failures: int = Field(3, ge=0, le=1000)
+    login_max_failures_per_ip: int = Field(30, gt=0)
+    login_account_slowdown_failures: int = Field(20, gt=0)
+    login_max_delay_seconds: int = Field(900, ge=1, le=86400)
     login_window_seconds: int = Field(900, gt=0)
+    # Mails anyone can make us send to an address (password reset, verification again, "someone
+    # tried to sign up with your address"), per address and per client IP, per hour.
+    mail_limit_per_address: int = Field(3, gt=0)
+    mail_limit_per_ip: int = Field(20, gt=0)
+    # Reverse proxies whose X-Forwarded-For is believed (services/client_ip.py).
+    trusted_proxies: Annotated[
+        tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...], NoDecode
+    ] = ()
     verification_ttl_hours: int = Field(48, gt=0)
     reset_ttl_minutes: int = Field(60, gt=0)
 
@@ -148,6 +163,22 @@ class Settings(BaseSettings):
         if value and not value.startswith(("sqlite", "postgresql", "postgres")):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
         return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _cidrs(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        networks = []
+        for entry in filter(None, (v.strip() for v in value.split(","))):
+            try:
+                networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                raise ValueError(
+                    f"{entry[:60]!r} is not an address range: give comma-separated CIDRs such "
+                    "as 10.0.0.0/8,127.0.0.1/32"
+                ) from None
+        return tuple(networks)
 
     @field_validator("encryption_key")
     @classmethod

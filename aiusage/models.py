@@ -121,6 +121,62 @@ class UserSession(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=_time(nullable=False))
     user_agent: str = Field(default="", sa_column=Column(sa.String(512), nullable=False))
     ip_hash: str = Field(default="", sa_column=Column(sa.String(64), nullable=False))
+    # Approximate: refreshed at most every few minutes (services/sessions.py), for the list
+    # of sessions the owner sees.
+    last_used_at: datetime | None = Field(default=None, sa_column=_time())
+
+
+class TwoFactor(SQLModel, table=True):
+    """A user's TOTP authenticator. The secret is sealed with AES-256-GCM like provider keys
+    (services/crypto.py), the user bound in as associated data. No `enabled_at`: an enrolment
+    shown but not yet confirmed with a code, which signs nothing in."""
+
+    __tablename__ = "two_factor"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_column=Column(sa.Integer(), sa.ForeignKey("users.id"), nullable=False, unique=True)
+    )
+    master_key_id: str = Field(sa_column=Column(sa.String(32), nullable=False))
+    nonce: bytes = Field(sa_column=Column(sa.LargeBinary(12), nullable=False))
+    ciphertext: bytes = Field(sa_column=Column(sa.LargeBinary(), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_created())
+    enabled_at: datetime | None = Field(default=None, sa_column=_time())
+    # The last TOTP time step accepted: a code is good once (no replay).
+    last_step: int | None = Field(default=None, sa_column=Column(sa.BigInteger()))
+    # Wrong codes in the current window (all sign-in attempts and settings changes together).
+    failed_count: int = Field(
+        default=0, sa_column=Column(sa.Integer(), nullable=False, default=0, server_default="0")
+    )
+    failed_since: datetime | None = Field(default=None, sa_column=_time())
+
+
+class BackupCode(SQLModel, table=True):
+    """A single-use code for when the authenticator is lost; only a hash is kept."""
+
+    __tablename__ = "backup_codes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=_fk("users.id"))
+    code_hash: str = Field(sa_column=Column(sa.String(64), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_created())
+    used_at: datetime | None = Field(default=None, sa_column=_time())
+
+
+class SignInChallenge(SQLModel, table=True):
+    """A password (or Google) sign-in waiting for its second step: the hash of the token in
+    the short-lived `bai_2fa` cookie. Deleted when a code is accepted, spent or expired."""
+
+    __tablename__ = "sign_in_challenges"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=_fk("users.id"))
+    token_hash: str = Field(sa_column=Column(sa.String(64), unique=True, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_created())
+    expires_at: datetime = Field(sa_column=_time(nullable=False, index=True))
+    attempts: int = Field(
+        default=0, sa_column=Column(sa.Integer(), nullable=False, default=0, server_default="0")
+    )
 
 
 class EmailToken(SQLModel, table=True):

@@ -39,8 +39,13 @@ TEST_ENV = {
     "AIUSAGE_UPSTREAM_READ_TIMEOUT": "3",
     "AIUSAGE_UPSTREAM_CONNECT_TIMEOUT": "3",
     "AIUSAGE_PLATFORM_OPENAI_KEY": "sk-platform-openai-" + secrets.token_hex(12),
-    "AIUSAGE_LOGIN_MAX_FAILURES_PER_ACCOUNT": "5",
-    "AIUSAGE_LOGIN_MAX_ATTEMPTS_PER_IP": "1000",
+    # Log-in throttling: 5 free failures per (address, IP); every test shares 127.0.0.1, so
+    # the per-IP limits are out of the way. The app trusts 127.0.0.1 as a proxy, so a test
+    # can act from other client IPs with X-Forwarded-For (tests/test_auth_abuse.py).
+    "AIUSAGE_LOGIN_FREE_FAILURES": "5",
+    "AIUSAGE_LOGIN_MAX_FAILURES_PER_IP": "1000",
+    "AIUSAGE_MAIL_LIMIT_PER_IP": "1000",
+    "AIUSAGE_TRUSTED_PROXIES": "127.0.0.1/32",
     # Non-default privacy settings: the privacy page must show these, not the defaults.
     "AIUSAGE_USAGE_RETENTION_DAYS": "400",
     "AIUSAGE_CLOSED_ACCOUNT_GRACE_DAYS": "45",

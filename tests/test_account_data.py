@@ -147,7 +147,7 @@ async def test_delete_account_stops_keys_and_sessions_at_once(
     # A wrong confirmation deletes nothing.
     wrong = http.post(
         "/api/account/delete",
-        data={"confirm_email": "someone-else@example.com"},
+        data={"confirm_email": "someone-else@example.com", "current_password": account.password},
         headers={"Accept": "application/json"},
     )
     assert wrong.status_code == 400
@@ -157,7 +157,7 @@ async def test_delete_account_stops_keys_and_sessions_at_once(
     # Without a same-origin Origin the request is refused (CSRF).
     cross = httpx.post(
         f"{app_url}/api/account/delete",
-        data={"confirm_email": account.email},
+        data={"confirm_email": account.email, "current_password": account.password},
         cookies={"bai_session": token},
         headers={"Origin": "https://evil.example"},
         timeout=10,
@@ -165,7 +165,10 @@ async def test_delete_account_stops_keys_and_sessions_at_once(
     assert cross.status_code in (303, 403)
     assert http.get("/api/auth/me").status_code == 200
 
-    reply = http.post("/api/account/delete", data={"confirm_email": account.email.upper()})
+    reply = http.post(
+        "/api/account/delete",
+        data={"confirm_email": account.email.upper(), "current_password": account.password},
+    )
     assert reply.status_code == 303
     assert reply.headers["location"] == "/?notice=account_deleted"
     assert "bai_session" in reply.headers.get("set-cookie", "")

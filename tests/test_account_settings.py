@@ -52,6 +52,7 @@ async def test_settings_threshold_marketing_email_and_support(
 
         new_email = "changed-" + account.email
         await page.locator("#email-form input#new_email").fill(new_email)
+        await page.locator("#email-form input[name=current_password]").fill(account.password)
         await page.locator("#email-form button[type=submit]").click()
         await expect(page.locator("#settings-email-message")).to_contain_text("new address")
         assert "confirm" in mailbox.wait_for(new_email, "new aiusage email")["Subject"].lower()
@@ -77,11 +78,13 @@ async def test_delete_account_in_the_browser(browser, app_url, make_account):
             await page.goto("/dashboard/settings")
         form = page.locator("#delete-form")
         await form.locator("input#confirm_email").fill("not-me@example.com")
+        await form.locator("input[name=current_password]").fill(account.password)
         await click_submit(page, form.locator("button[type=submit]"))
         await expect(page.locator("#flash-error")).to_contain_text("Nothing was deleted")
         assert (await user_row(account.id)).closed_at is None
 
         await form.locator("input#confirm_email").fill(account.email)
+        await form.locator("input[name=current_password]").fill(account.password)
         await click_submit(page, form.locator("button[type=submit]"))
         await expect(page).to_have_url(path_is("/"))
         await expect(page.locator("#flash-notice")).to_contain_text("account is deleted")

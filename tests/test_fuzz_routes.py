@@ -62,6 +62,7 @@ POST_ROUTES = {
     "/api/auth/change-password": (("current_password", "new_password"), True),
     "/api/account/delete": (("confirm_email",), True),
     "/api/auth/logout": ((), False),
+    "/api/auth/two-factor": (("code",), False),
     "/api/account/sign-out-everywhere": ((), False),
 }
 FUZZED_HEADERS = (

@@ -15,8 +15,10 @@ from aiusage.components.layout import public_shell
 from aiusage.config import get_settings
 from aiusage.i18n import t
 from aiusage.services.sessions import COOKIE_NAME
+from aiusage.services.twofactor import CHALLENGE_TTL
 from aiusage.state.auth import SessionState
 from aiusage.web.oauth_routes import FLOW_COOKIE, FLOW_TTL_SECONDS
+from aiusage.web.second_step import PENDING_COOKIE
 
 # A document is a list of sections: (heading key or None, paragraph keys, as a bullet list).
 Section = tuple[str | None, tuple[str, ...], bool]
@@ -116,6 +118,8 @@ def facts() -> dict[str, object]:
         "cookie": COOKIE_NAME,
         "flow_cookie": FLOW_COOKIE,
         "flow_minutes": FLOW_TTL_SECONDS // 60,
+        "two_factor_cookie": PENDING_COOKIE,
+        "two_factor_minutes": int(CHALLENGE_TTL.total_seconds()) // 60,
         "usage_days": settings.usage_retention_days,
         "usage_months": months(settings.usage_retention_days),
         "grace_days": settings.closed_account_grace_days,

@@ -9,7 +9,9 @@ from aiusage.components.forms import field, native_form
 from aiusage.components.language import language_switcher
 from aiusage.components.layout import dashboard_shell
 from aiusage.components.text import tr, tr_var
+from aiusage.pages import security
 from aiusage.state.auth import SessionState
+from aiusage.state.security import SecurityState
 from aiusage.state.settings import SettingsState
 
 
@@ -42,6 +44,34 @@ def _card(title_key: str, hint_key: str | None, *children: rx.Component, card_id
     )
 
 
+def _current_password(form_id: str) -> rx.Component:
+    """The current password, re-asked before a change that could hand the account over or
+    end it; not shown to accounts without one (Google-only)."""
+    input_id = f"{form_id}-current-password"
+    return rx.cond(
+        SettingsState.has_password,
+        rx.vstack(
+            rx.el.label(
+                tr("settings.password.current"),
+                html_for=input_id,
+                font_size="var(--font-size-2)",
+                font_weight="500",
+            ),
+            rx.input(
+                name="current_password",
+                id=input_id,
+                type="password",
+                auto_complete="current-password",
+                required=True,
+                width="100%",
+                size="3",
+            ),
+            spacing="1",
+            width="100%",
+        ),
+    )
+
+
 def email_card() -> rx.Component:
     return _card(
         "settings.email.title",
@@ -54,6 +84,7 @@ def email_card() -> rx.Component:
         rx.form(
             rx.vstack(
                 field(tr("settings.email.new"), "new_email", "email", required=True),
+                _current_password("email"),
                 rx.button(tr("settings.email.submit"), type="submit"),
                 spacing="3",
                 width="100%",
@@ -160,20 +191,6 @@ def marketing_card() -> rx.Component:
     )
 
 
-def sessions_card() -> rx.Component:
-    return _card(
-        "settings.sessions.title",
-        "settings.sessions.hint",
-        native_form(
-            rx.button(tr("settings.sessions.submit"), type="submit", variant="soft"),
-            action="/api/account/sign-out-everywhere",
-            method="post",
-            id="sign-out-everywhere-form",
-        ),
-        card_id="settings-sessions",
-    )
-
-
 def export_card() -> rx.Component:
     # A plain link (not the router's): the browser downloads the zip the route answers with.
     return _card(
@@ -202,6 +219,7 @@ def delete_card() -> rx.Component:
                     required=True,
                     auto_complete="off",
                 ),
+                _current_password("delete"),
                 rx.button(tr("settings.delete.submit"), type="submit", color_scheme="red"),
                 spacing="3",
                 width="100%",
@@ -223,7 +241,8 @@ def settings_page() -> rx.Component:
         language_card(),
         alerts_card(),
         marketing_card(),
-        sessions_card(),
+        security.two_factor_card(),
+        security.sessions_card(),  # with "sign out everywhere"
         export_card(),
         delete_card(),
     )
@@ -234,5 +253,5 @@ def add_pages(app: rx.App) -> None:
         settings_page,
         route="/dashboard/settings",
         title="aiusage",
-        on_load=[SessionState.load_private, SettingsState.load],
+        on_load=[SessionState.load_private, SettingsState.load, SecurityState.load],
     )

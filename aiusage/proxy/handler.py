@@ -39,7 +39,7 @@ from aiusage.proxy.validation import (
     parse_json_body,
     request_shape,
 )
-from aiusage.services import billing, pricing
+from aiusage.services import billing, client_ip, pricing
 from aiusage.services.crypto import SealError, open_sealed
 from aiusage.services.security import ip_hash
 
@@ -189,14 +189,22 @@ class ProxyCall:
         body: bytes,
         credentials: list[tuple[bytes, bytes]],
         *,
+        platform_key: bool,
         identity: bool = False,
     ) -> UpstreamResponse:
+        """`platform_key`: only an allow-list of client headers goes upstream (none that
+        could pick another organisation or workspace of the operator's account)."""
         assert self.rt.client is not None
         try:
             return await self.rt.client.open(
                 method,
                 self.upstream_url(),
-                request_headers(self.scope["headers"], credentials, identity=identity),
+                request_headers(
+                    self.scope["headers"],
+                    credentials,
+                    identity=identity,
+                    platform_key=platform_key,
+                ),
                 body if method != "GET" else None,
             )
         except UpstreamTimeout:
@@ -228,7 +236,10 @@ class ProxyCall:
                     "Your aiusage credit is too low for this request. Top up in the dashboard.",
                 )
         response = await self.open_upstream(
-            self.scope["method"], body, credential_headers(self.provider, key)
+            self.scope["method"],
+            body,
+            credential_headers(self.provider, key),
+            platform_key=not byok,
         )
         try:
             await relay_body(response, send, None, self._extra_headers())
@@ -274,7 +285,11 @@ class ProxyCall:
         outcome = RelayOutcome()
         try:
             response = await self.open_upstream(
-                "POST", upstream_body, credential_headers(self.provider, key), identity=strip_usage
+                "POST",
+                upstream_body,
+                credential_headers(self.provider, key),
+                platform_key=not byok,
+                identity=strip_usage,
             )
             outcome.status = response.status
             try:
@@ -332,7 +347,6 @@ class ProxyCall:
         cost = pricing.cost_nano(price, counts)
         charge = pricing.charge_nano(cost, byok=byok)
         ended = time.perf_counter()
-        client = self.scope.get("client")
         self.rt.writer.submit(
             Settlement(
                 user_id=grant.user_id,
@@ -362,7 +376,7 @@ class ProxyCall:
                     request_bytes=meter.request_bytes,
                     response_bytes=outcome.response_bytes,
                     streamed=outcome.streamed,
-                    ip_hash=ip_hash(client[0] if client else None),
+                    ip_hash=ip_hash(client_ip.from_scope(self.scope)),
                     user_agent=self.user_agent,
                     client_session_id=self.client_session_id,
                 ),

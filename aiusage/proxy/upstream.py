@@ -216,18 +216,20 @@ def request_headers(
 ) -> list[tuple[bytes, bytes]]:
     """The headers to send upstream: the client's `raw` (ASGI, lower-case names) filtered
     as the module docstring says, then Accept-Encoding and the proxy's `credentials`."""
-    drop = _DROP_REQUEST
-    if any(k == b"connection" for k, _ in raw):
-        drop = drop | connection_named(raw)
-    if platform_key:
-        headers = [
-            (k, v)
-            for k, v in raw
-            if k not in drop and (k in PLATFORM_ALLOWED or k.startswith(PLATFORM_ALLOWED_PREFIX))
-        ]
-    else:
-        headers = [(k, v) for k, v in raw if k not in drop]
-    client_encoding = next((v for k, v in raw if k == b"accept-encoding"), None)
+    headers = []
+    client_encoding = None
+    connection = False
+    for k, v in raw:
+        if k in _DROP_REQUEST:
+            if k == b"accept-encoding":
+                client_encoding = client_encoding or v
+            elif k == b"connection":
+                connection = True
+        elif not platform_key or k in PLATFORM_ALLOWED or k.startswith(PLATFORM_ALLOWED_PREFIX):
+            headers.append((k, v))
+    if connection:
+        named = connection_named(raw)
+        headers = [(k, v) for k, v in headers if k not in named]
     headers.append(
         (b"accept-encoding", b"identity" if identity else accept_encoding(client_encoding))
     )
@@ -236,8 +238,17 @@ def request_headers(
 
 
 def response_headers(raw: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    headers = [(k.lower(), v) for k, v in raw]
-    drop = _DROP_RESPONSE
-    if any(k == b"connection" for k, _ in headers):
-        drop = drop | connection_named(headers)
-    return [(k, v) for k, v in headers if k not in drop]
+    """The upstream's headers to pass back (lower-case names), less `_DROP_RESPONSE` and
+    the headers its Connection header names."""
+    headers = []
+    connection = False
+    for k, v in raw:
+        k = k.lower()
+        if k not in _DROP_RESPONSE:
+            headers.append((k, v))
+        elif k == b"connection":
+            connection = True
+    if connection:
+        named = connection_named(raw)
+        headers = [(k, v) for k, v in headers if k not in named]
+    return headers

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import delete, func, select, update
@@ -121,13 +122,42 @@ async def _consume_token(session: AsyncSession, token: str, purpose: str) -> Use
 
 
 async def sign_up(
-    session: AsyncSession, address: str, password: str, locale: str = DEFAULT_LANGUAGE
-) -> User:
+    session: AsyncSession,
+    address: str,
+    password: str,
+    locale: str = DEFAULT_LANGUAGE,
+    *,
+    may_mail: Callable[[], bool] = lambda: True,
+) -> User | None:
     """A new, unverified account and its verification mail (same transaction), in the
-    language the visitor was reading the site in."""
-    user = await create_user(session, address, password, locale=locale)
-    await send_verification(session, user)
-    return user
+    language the visitor was reading the site in.
+
+    An address that already has an account is never revealed: after the same password-hashing
+    work, its owner is mailed (in the account's language) that someone tried to sign up with
+    it, if `may_mail()` allows (the caller's mail limit), and None is returned; nothing about
+    the account changes. A closed account is not mailed."""
+    normalized = normalize_email(address)
+    check_password(password)
+    existing = await get_by_email(session, normalized)
+    if existing is None:
+        user = await create_user(session, normalized, password, locale=locale)
+        await send_verification(session, user)
+        return user
+    await hash_password(password)  # the work a new account costs, so the time says nothing
+    if existing.closed_at is None and may_mail():
+        settings = get_settings()
+        await email.enqueue(
+            session,
+            existing.email,
+            t(existing.locale, "mail.signup_exists.subject"),
+            t(
+                existing.locale,
+                "mail.signup_exists.body",
+                login=f"{settings.site_url}/login",
+                reset=f"{settings.site_url}/forgot-password",
+            ),
+        )
+    return None
 
 
 async def send_verification(session: AsyncSession, user: User) -> None:

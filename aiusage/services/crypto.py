@@ -38,22 +38,30 @@ def _aad(user_id: int, provider: str) -> bytes:
 
 
 def seal(plaintext: str, user_id: int, provider: str) -> Sealed:
+    return seal_with(plaintext, _aad(user_id, provider))
+
+
+def open_sealed(sealed: Sealed, user_id: int, provider: str) -> str:
+    return open_with(sealed, _aad(user_id, provider))
+
+
+def seal_with(plaintext: str, aad: bytes) -> Sealed:
+    """Seals any secret with the active master key; `aad` says what it is and whose (other
+    secrets than provider keys, e.g. TOTP secrets, bind their own purpose in)."""
     settings = get_settings()
     key_id = settings.active_key_id
     nonce = os.urandom(12)
     ciphertext = _cipher(settings.encryption_keyring[key_id]).encrypt(
-        nonce, plaintext.encode(), _aad(user_id, provider)
+        nonce, plaintext.encode(), aad
     )
     return Sealed(key_id, nonce, ciphertext)
 
 
-def open_sealed(sealed: Sealed, user_id: int, provider: str) -> str:
+def open_with(sealed: Sealed, aad: bytes) -> str:
     key = get_settings().encryption_keyring.get(sealed.key_id)
     if key is None:
         raise SealError(f"master key {sealed.key_id!r} is not configured")
     try:
-        return (
-            _cipher(key).decrypt(sealed.nonce, sealed.ciphertext, _aad(user_id, provider)).decode()
-        )
+        return _cipher(key).decrypt(sealed.nonce, sealed.ciphertext, aad).decode()
     except InvalidTag:
         raise SealError("sealed secret failed authentication") from None

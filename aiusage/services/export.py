@@ -1,22 +1,40 @@
 """A user's data as a zip of JSON and CSV files: account, keys' metadata (never a secret),
-usage, ledger, support messages, sign-in sessions and linked identities.
+usage, ledger, support messages, sign-in sessions, linked identities and checkouts.
 
 Secrets never go in: no password hash, no session token hashes, no proxy key hashes, no
-provider key ciphertext or nonce (only the provider and last four characters)."""
+provider key ciphertext or nonce (only the provider and last four characters).
+
+The zip is made as it is sent (`stream_zip`), so a user with millions of usage rows costs
+neither memory nor the event loop the proxy shares. When the export starts, the ids of the
+user's rows of every table are listed (off the user_id index, 8 bytes an id); the rows are
+then read in pages of `PAGE_ROWS` by primary key, in id order, each page in its own short
+session (no transaction stays open while a slow browser downloads). Paging with
+`user_id = ? AND id > ? ORDER BY id LIMIT n` instead would make SQLite read and sort all of
+the user's rows through the (user_id, created_at) index for every page. Each page is turned
+into JSON or CSV and compressed in a worker thread onto a small buffer that is handed on and
+emptied at once. A table is read twice (its JSON, then its CSV: a zip holds one entry after
+the other), both times for the same ids, so rows added meanwhile are in neither file. The
+zip is written without seeking (sizes in data descriptors); the files are exactly what the
+all-in-memory export made: `json.dumps(rows, indent=2, ensure_ascii=False)` and
+`csv.DictWriter` output."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import time
 import zipfile
+from array import array
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import anyio
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Column, DateTime, Result, Table, TypeDecorator, select
 
+from aiusage.db import session_scope
 from aiusage.models import (
     CheckoutSession,
     LedgerEntry,
@@ -110,69 +128,68 @@ IDENTITY_FIELDS = ("provider", "email", "created_at")
 CHECKOUT_FIELDS = ("created_at", "amount_nano", "currency", "status", "credited_at")
 
 
+# Rows a page: one page is a few MB of text at most, serialised and compressed in one step.
+PAGE_ROWS = 5_000
+# Ids read at a time when listing a table's rows.
+ID_PART = 20_000
+# More rows than this and a table's JSON could pass 2 GiB (a usage row is ~0.9 KB, at most a
+# few KB when its texts are all escapes): its entries then carry ZIP64 sizes.
+ZIP64_ROWS = 400_000
+
+
 def _value(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     return value
 
 
-def _rows(objects: list[Any], fields: tuple[str, ...]) -> list[dict[str, Any]]:
-    return [{name: _value(getattr(obj, name)) for name in fields} for obj in objects]
+def _is_time(column: Column[Any]) -> bool:
+    kind = column.type
+    if isinstance(kind, TypeDecorator):  # UTCDateTime
+        kind = kind.impl_instance
+    return isinstance(kind, DateTime)
 
 
-async def _all(session: AsyncSession, model: Any, *where: Any) -> list[Any]:
-    return list((await session.execute(select(model).where(*where).order_by(model.id))).scalars())
+@dataclass(frozen=True)
+class _Table:
+    name: str
+    model: Any
+    fields: tuple[str, ...]
+    table: Table = field(init=False)
+    columns: tuple[Column[Any], ...] = field(init=False)  # the fields' columns
+    times: tuple[int, ...] = field(init=False)  # which fields hold datetimes
+
+    def __post_init__(self) -> None:
+        table = self.model.__table__
+        columns = tuple(table.c[name] for name in self.fields)
+        object.__setattr__(self, "table", table)
+        object.__setattr__(self, "columns", columns)
+        object.__setattr__(self, "times", tuple(i for i, c in enumerate(columns) if _is_time(c)))
+
+    def ids_query(self, user_id: int) -> Any:
+        c = self.table.c
+        return select(c.id).where(c.user_id == user_id).order_by(c.id)
+
+    def page_query(self, ids: Sequence[int]) -> Any:
+        # By primary key alone (with `user_id = ?` as well, SQLite reads every row of the user
+        # through the (user_id, …) index for each page, then sorts); the owner comes last, to
+        # be checked by `_owned`.
+        c = self.table.c
+        return select(*self.columns, c.user_id).where(c.id.in_(ids)).order_by(c.id)
 
 
-async def collect(session: AsyncSession, user_id: int) -> dict[str, list[dict[str, Any]]]:
-    """Every table of the export as rows of plain values, scoped to this user."""
-    user = await session.get(User, user_id)
-    if user is None:
-        return {}
-    account = _rows([user], ACCOUNT_FIELDS)[0]
-    account["balance_usd"] = str(nano_to_usd(user.balance_nano))
-    return {
-        "account": [account],
-        "proxy_keys": _rows(
-            await _all(session, ProxyKey, ProxyKey.user_id == user_id), PROXY_KEY_FIELDS
-        ),
-        "provider_keys": _rows(
-            await _all(session, ProviderKey, ProviderKey.user_id == user_id), PROVIDER_KEY_FIELDS
-        ),
-        "usage": _rows(
-            await _all(session, UsageRecord, UsageRecord.user_id == user_id), USAGE_FIELDS
-        ),
-        "ledger": _rows(
-            await _all(session, LedgerEntry, LedgerEntry.user_id == user_id), LEDGER_FIELDS
-        ),
-        "support_messages": _rows(
-            await _all(session, SupportMessage, SupportMessage.user_id == user_id),
-            SUPPORT_FIELDS,
-        ),
-        "sessions": _rows(
-            await _all(session, UserSession, UserSession.user_id == user_id), SESSION_FIELDS
-        ),
-        "identities": _rows(
-            await _all(session, UserIdentity, UserIdentity.user_id == user_id), IDENTITY_FIELDS
-        ),
-        "checkouts": _rows(
-            await _all(session, CheckoutSession, CheckoutSession.user_id == user_id),
-            CHECKOUT_FIELDS,
-        ),
-    }
-
-
-_FIELDS = {
-    "account": (*ACCOUNT_FIELDS, "balance_usd"),
-    "proxy_keys": PROXY_KEY_FIELDS,
-    "provider_keys": PROVIDER_KEY_FIELDS,
-    "usage": USAGE_FIELDS,
-    "ledger": LEDGER_FIELDS,
-    "support_messages": SUPPORT_FIELDS,
-    "sessions": SESSION_FIELDS,
-    "identities": IDENTITY_FIELDS,
-    "checkouts": CHECKOUT_FIELDS,
-}
+# The zip's tables after the account, in the order the export has always had.
+TABLES = (
+    _Table("proxy_keys", ProxyKey, PROXY_KEY_FIELDS),
+    _Table("provider_keys", ProviderKey, PROVIDER_KEY_FIELDS),
+    _Table("usage", UsageRecord, USAGE_FIELDS),
+    _Table("ledger", LedgerEntry, LEDGER_FIELDS),
+    _Table("support_messages", SupportMessage, SUPPORT_FIELDS),
+    _Table("sessions", UserSession, SESSION_FIELDS),
+    _Table("identities", UserIdentity, IDENTITY_FIELDS),
+    _Table("checkouts", CheckoutSession, CHECKOUT_FIELDS),
+)
+ACCOUNT_COLUMNS = (*ACCOUNT_FIELDS, "balance_usd")
 
 README = """aiusage data export (format {version}), created {created}.
 
@@ -184,30 +201,217 @@ characters. Request and response content is never stored, so it is not here eith
 """
 
 
-def _csv(rows: list[dict[str, Any]], fields: tuple[str, ...]) -> str:
+# json.dumps(rows, indent=2) puts each object of the list as "  {", its items one a line
+# indented by four, "  }". The C encoder writes the same items when given that line break
+# as its item separator (all values are scalars: nothing nests), at several times the speed.
+_OBJECT = json.JSONEncoder(ensure_ascii=False, separators=(",\n    ", ": "))
+
+
+def _json_objects(fields: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> str:
+    """The rows as the items of json.dumps(rows, indent=2, ensure_ascii=False): without the
+    surrounding "[\n" and "\n]", joined by ",\n"."""
+    encode = _OBJECT.encode
+    return ",\n".join(
+        ["  {\n    " + encode(dict(zip(fields, row, strict=True)))[1:-1] + "\n  }" for row in rows]
+    )
+
+
+def _csv_lines(rows: Sequence[Sequence[Any]]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(fields), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
+    csv.writer(out, lineterminator="\n").writerows(rows)
     return out.getvalue()
 
 
-def build_zip(tables: dict[str, list[dict[str, Any]]], created: datetime) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(
-            "README.txt", README.format(version=FORMAT_VERSION, created=created.isoformat())
-        )
-        for name, rows in tables.items():
-            archive.writestr(f"{name}.json", json.dumps(rows, indent=2, ensure_ascii=False))
-            archive.writestr(f"{name}.csv", _csv(rows, _FIELDS[name]))
-    return buffer.getvalue()
+class _Sink:
+    """A write-only file without tell/seek, so zipfile streams onto it (the sizes and CRC
+    follow each entry in a data descriptor). `take` hands over what has been written."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self._parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        data = b"".join(self._parts)
+        self._parts.clear()
+        return data
 
 
-async def export_zip(session: AsyncSession, user_id: int, created: datetime) -> bytes:
-    """The zip's bytes (compressed off the event loop)."""
-    tables = await collect(session, user_id)
-    return await anyio.to_thread.run_sync(build_zip, tables, created)
+class _ZipStream:
+    """One zip written entry by entry; every method returns the bytes it produced. One
+    method runs at a time (from the event loop or one worker thread at a time)."""
+
+    def __init__(self) -> None:
+        self._sink = _Sink()
+        self._zip = zipfile.ZipFile(self._sink, "w", compression=zipfile.ZIP_DEFLATED)
+        self._stamp = time.localtime()[:6]  # what writestr stamped each entry with
+        self._entry: Any = None
+        self._fields: tuple[str, ...] = ()
+        self._rows = 0  # rows written to the open JSON entry
+
+    def _open(self, name: str, zip64: bool) -> None:
+        info = zipfile.ZipInfo(name, date_time=self._stamp)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.external_attr = 0o600 << 16
+        self._entry = self._zip.open(info, "w", force_zip64=zip64)
+
+    def _write(self, text: str) -> None:
+        if text:
+            self._entry.write(text.encode("utf-8"))
+
+    def _close(self) -> bytes:
+        self._entry.close()
+        self._entry = None
+        return self._sink.take()
+
+    def text_file(self, name: str, text: str) -> bytes:
+        self._open(name, zip64=False)
+        self._write(text)
+        return self._close()
+
+    def open_json(self, name: str, fields: tuple[str, ...], zip64: bool) -> bytes:
+        self._open(name, zip64)
+        self._fields, self._rows = fields, 0
+        return self._sink.take()
+
+    def open_csv(self, name: str, fields: tuple[str, ...], zip64: bool) -> bytes:
+        self._open(name, zip64)
+        self._write(_csv_lines([fields]))
+        return self._sink.take()
+
+    def json_rows(self, rows: Sequence[Sequence[Any]]) -> bytes:
+        if rows:
+            self._write(("[\n" if not self._rows else ",\n") + _json_objects(self._fields, rows))
+            self._rows += len(rows)
+        return self._sink.take()
+
+    def csv_rows(self, rows: Sequence[Sequence[Any]]) -> bytes:
+        self._write(_csv_lines(rows))
+        return self._sink.take()
+
+    def close_json(self) -> bytes:
+        self._write("\n]" if self._rows else "[]")
+        return self._close()
+
+    def close_csv(self) -> bytes:
+        return self._close()
+
+    def finish(self) -> bytes:
+        self._zip.close()
+        return self._sink.take()
+
+
+def _plain(rows: Sequence[Sequence[Any]], times: tuple[int, ...]) -> list[list[Any]]:
+    """Database rows as the export's values: times in ISO 8601."""
+    plain = []
+    for row in rows:
+        values = list(row)
+        for i in times:
+            if values[i] is not None:
+                values[i] = values[i].isoformat()
+        plain.append(values)
+    return plain
+
+
+def _page_json(archive: _ZipStream, rows: Sequence[Sequence[Any]], times: tuple[int, ...]) -> bytes:
+    return archive.json_rows(_plain(rows, times))
+
+
+def _page_csv(archive: _ZipStream, rows: Sequence[Sequence[Any]], times: tuple[int, ...]) -> bytes:
+    return archive.csv_rows(_plain(rows, times))
+
+
+async def _ids(table: _Table, user_id: int) -> array[int]:
+    """The ids of the user's rows of `table`, in order (8 bytes each), read off the
+    (user_id, …) index a part at a time so the event loop is never held for long."""
+    ids = array("q")
+    async with session_scope() as db:
+        result = await db.stream_scalars(table.ids_query(user_id))
+        async for part in result.partitions(ID_PART):
+            ids.extend(part)
+    return ids
+
+
+def _owned(result: Result[Any], user_id: int) -> list[tuple[Any, ...]]:
+    """The page's rows without their trailing owner column, keeping only the user's: were a
+    listed row deleted meanwhile and its id reused (SQLite can), the new row is not theirs."""
+    return [row[:-1] for row in result.all() if row[-1] == user_id]
+
+
+async def _pages(
+    table: _Table, user_id: int, ids: array[int], page_rows: int
+) -> AsyncIterator[Sequence[Sequence[Any]]]:
+    """The user's rows with these ids, in id order, a page at a time, each page read in its
+    own short session. A row deleted since the ids were listed is left out."""
+    for start in range(0, len(ids), page_rows):
+        async with session_scope() as db:
+            result = await db.execute(table.page_query(ids[start : start + page_rows].tolist()))
+            # Converting the fetched rows (times parsed row by row) is the costly part of a
+            # read: done in a worker thread, before the session closes its cursor.
+            rows = await anyio.to_thread.run_sync(_owned, result, user_id)
+        if rows:
+            yield rows
+
+
+async def stream_zip(
+    user_id: int, created: datetime, *, page_rows: int = PAGE_ROWS
+) -> AsyncGenerator[bytes, None]:
+    """The export's zip, chunk by chunk, as it is made. Memory stays at about one page (and
+    8 bytes an id); reading, serialising and compressing a page run in a worker thread, and
+    the event loop gets control back between pages."""
+    archive = _ZipStream()
+    async with session_scope() as db:
+        user = await db.get(User, user_id)
+        if user is not None:
+            account = [_value(getattr(user, name)) for name in ACCOUNT_FIELDS]
+            account.append(str(nano_to_usd(user.balance_nano)))
+    # Every table's ids now, next to the balance (the ledger adds up to it), not when the
+    # table's turn comes; both files of a table then hold the same rows.
+    ids = {table.name: await _ids(table, user_id) for table in TABLES} if user else {}
+
+    yield archive.text_file(
+        "README.txt", README.format(version=FORMAT_VERSION, created=created.isoformat())
+    )
+    if user is None:
+        yield archive.finish()
+        return
+    yield (
+        archive.open_json("account.json", ACCOUNT_COLUMNS, zip64=False)
+        + archive.json_rows([account])
+        + archive.close_json()
+        + archive.open_csv("account.csv", ACCOUNT_COLUMNS, zip64=False)
+        + archive.csv_rows([account])
+        + archive.close_csv()
+    )
+
+    for table in TABLES:
+        table_ids = ids.pop(table.name)
+        zip64 = len(table_ids) > ZIP64_ROWS
+        for kind, open_entry, page, close_entry in (
+            ("json", archive.open_json, _page_json, archive.close_json),
+            ("csv", archive.open_csv, _page_csv, archive.close_csv),
+        ):
+            yield open_entry(f"{table.name}.{kind}", table.fields, zip64)
+            async for rows in _pages(table, user_id, table_ids, page_rows):
+                chunk = await anyio.to_thread.run_sync(page, archive, rows, table.times)
+                if chunk:
+                    yield chunk
+            yield await anyio.to_thread.run_sync(close_entry)
+    yield archive.finish()
+
+
+async def write_zip(user_id: int, created: datetime, out: anyio.AsyncFile[bytes]) -> int:
+    """Writes the export to a file as it is made (the CLI); returns its size."""
+    size = 0
+    async for chunk in stream_zip(user_id, created):
+        await out.write(chunk)
+        size += len(chunk)
+    return size
 
 
 def filename(created: datetime) -> str:

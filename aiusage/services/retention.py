@@ -45,7 +45,7 @@ from aiusage.models import (
     UserSession,
     utcnow,
 )
-from aiusage.services import email, sessions, support
+from aiusage.services import email, sessions, support, twofactor
 from aiusage.services.errors import ServiceError
 
 log = logging.getLogger("aiusage.retention")
@@ -94,6 +94,7 @@ async def close_account(session: AsyncSession, user: User, confirm_email: str) -
     await session.execute(delete(ProviderKey).where(ProviderKey.user_id == user.id))
     await session.execute(delete(UserIdentity).where(UserIdentity.user_id == user.id))
     await session.execute(delete(EmailToken).where(EmailToken.user_id == user.id))
+    await twofactor.forget(session, user.id)  # the TOTP secret, backup codes, pending sign-ins
     settings = get_settings()
     await email.enqueue(
         session,
@@ -289,6 +290,7 @@ async def anonymise_account(user_id: int, *, batch_size: int = BATCH_SIZE) -> bo
         await session.execute(delete(UserSession).where(UserSession.user_id == user_id))
         await session.execute(delete(EmailToken).where(EmailToken.user_id == user_id))
         await session.execute(delete(UserIdentity).where(UserIdentity.user_id == user_id))
+        await twofactor.forget(session, user_id)
         await session.execute(delete(ProviderKey).where(ProviderKey.user_id == user_id))
         await session.execute(delete(ProxyKey).where(ProxyKey.user_id == user_id))
         # Mail to the address since the account exists; older mail to it was someone else's.

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from http.cookies import SimpleCookie
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiusage.config import get_settings
 from aiusage.models import User, UserSession, utcnow
+from aiusage.services.errors import NotFound
 from aiusage.services.security import ip_hash, new_token, token_hash
 
 COOKIE_NAME = "bai_session"
+# How stale a session's "last used" may get: refreshing it on every event would be a write
+# per click, so it is rewritten at most this often.
+TOUCH_EVERY = timedelta(minutes=5)
 
 
 async def create_session(
@@ -20,11 +26,14 @@ async def create_session(
 ) -> str:
     """Starts a session and returns the token for the cookie (never stored as such)."""
     token = new_token()
+    now = utcnow()
     session.add(
         UserSession(
             user_id=user.id,
             token_hash=token_hash(token),
-            expires_at=utcnow() + timedelta(days=get_settings().session_ttl_days),
+            created_at=now,
+            last_used_at=now,
+            expires_at=now + timedelta(days=get_settings().session_ttl_days),
             user_agent=(user_agent or "")[:512],
             ip_hash=ip_hash(ip),
         )
@@ -46,8 +55,19 @@ async def user_for_token(session: AsyncSession, token: str | None) -> User | Non
     if row is None:
         return None
     user_session, user = row
-    if user_session.expires_at <= utcnow() or user.closed_at is not None:
+    now = utcnow()
+    if user_session.expires_at <= now or user.closed_at is not None:
         return None
+    stale = now - TOUCH_EVERY
+    if user_session.last_used_at is None or user_session.last_used_at <= stale:
+        await session.execute(
+            update(UserSession)
+            .where(
+                UserSession.id == user_session.id,
+                or_(UserSession.last_used_at.is_(None), UserSession.last_used_at <= stale),
+            )
+            .values(last_used_at=now)
+        )
     return user
 
 
@@ -60,6 +80,93 @@ async def end_session(session: AsyncSession, token: str | None) -> None:
 
 async def end_all_sessions(session: AsyncSession, user_id: int) -> None:
     await session.execute(delete(UserSession).where(UserSession.user_id == user_id))
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """One signed-in browser as its owner sees it (no token, no hash)."""
+
+    id: int
+    created_at: datetime
+    last_used_at: datetime | None
+    user_agent: str
+    current: bool
+
+
+async def list_sessions(
+    session: AsyncSession, user_id: int, current_token: str | None = None
+) -> list[SessionInfo]:
+    """The user's live sessions, most recently used first; `current` marks the one behind
+    `current_token` (the browser asking)."""
+    current_hash = token_hash(current_token) if current_token else ""
+    rows = (
+        await session.execute(
+            select(UserSession)
+            .where(UserSession.user_id == user_id, UserSession.expires_at > utcnow())
+            .order_by(UserSession.id.desc())
+        )
+    ).scalars()
+    found = [
+        SessionInfo(
+            row.id,
+            row.created_at,
+            row.last_used_at,
+            row.user_agent,
+            bool(current_hash) and row.token_hash == current_hash,
+        )
+        for row in rows
+    ]
+    found.sort(key=lambda s: (s.current, s.last_used_at or s.created_at), reverse=True)
+    return found
+
+
+async def revoke_session(
+    session: AsyncSession, user_id: int, session_id: int, current_token: str | None = None
+) -> bool:
+    """Ends one of *this user's* sessions; returns whether it was the asking browser's own.
+    An id that is not this user's is "not found", whoever's it is."""
+    not_found = NotFound("session_not_found", "This session has already ended.")
+    row = (
+        await session.execute(
+            select(UserSession).where(UserSession.id == session_id, UserSession.user_id == user_id)
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        raise not_found
+    await session.execute(
+        delete(UserSession).where(UserSession.id == row.id, UserSession.user_id == user_id)
+    )
+    return bool(current_token) and row.token_hash == token_hash(current_token or "")
+
+
+# Checked in order: Edge and Opera also say "Chrome", Chrome also says "Safari".
+_BROWSERS = (
+    (re.compile(r"\bEdg(e|A|iOS)?/"), "Edge"),
+    (re.compile(r"\b(OPR|Opera)/"), "Opera"),
+    (re.compile(r"\bSamsungBrowser/"), "Samsung Internet"),
+    (re.compile(r"\b(Firefox|FxiOS)/"), "Firefox"),
+    (re.compile(r"\b(HeadlessChrome|Chrome|Chromium|CriOS)/"), "Chrome"),
+    (re.compile(r"\bVersion/[\d.]+.*Safari/"), "Safari"),
+    (re.compile(r"^curl/"), "curl"),
+    (re.compile(r"python-(httpx|requests)|aiohttp", re.I), "Python"),
+)
+_SYSTEMS = (
+    (re.compile(r"iPhone|iPad|iPod"), "iOS"),
+    (re.compile(r"Android"), "Android"),
+    (re.compile(r"CrOS"), "ChromeOS"),
+    (re.compile(r"Windows"), "Windows"),
+    (re.compile(r"Mac OS X|Macintosh"), "macOS"),
+    (re.compile(r"Linux|X11"), "Linux"),
+)
+
+
+def describe_user_agent(user_agent: str) -> tuple[str, str]:
+    """A browser and a system name from a User-Agent ("Chrome", "Linux"); "" for either when
+    it cannot be told. Rough on purpose: a label for people, not a fingerprint."""
+    ua = (user_agent or "")[:512]
+    browser = next((name for pattern, name in _BROWSERS if pattern.search(ua)), "")
+    system = next((name for pattern, name in _SYSTEMS if pattern.search(ua)), "")
+    return browser, system
 
 
 def token_from_cookie_header(cookie_header: str | None) -> str | None:

@@ -9,7 +9,7 @@ from aiusage.db import session_scope
 from aiusage.i18n import catalog
 from aiusage.i18n.formatting import format_money
 from aiusage.money import format_usd
-from aiusage.services import alerts, profile
+from aiusage.services import alerts, client_ip, profile, reauth
 from aiusage.services.errors import ServiceError
 from aiusage.state.locale import page_lang, relocalize_on
 from aiusage.state.user import signed_in_user
@@ -25,6 +25,7 @@ class SettingsState(rx.State):
     threshold: str = ""  # plain dollars for the input (not localised); empty = the default
     default_threshold: str = ""
     marketing: bool = True  # wants product news (the opposite of marketing_opt_out)
+    has_password: bool = True  # else (Google-only) no current password is asked
     # The last outcome: which section it belongs to and a catalog key.
     section: str = ""
     message: str = ""
@@ -49,6 +50,7 @@ class SettingsState(rx.State):
             alerts.default_threshold_nano(), await page_lang(self)
         )
         self.marketing = not user.marketing_opt_out
+        self.has_password = bool(user.password_hash)
 
     @rx.event
     async def relocalize(self):
@@ -62,6 +64,9 @@ class SettingsState(rx.State):
         if user is None:
             return rx.redirect("/login")
         try:
+            # The current password first: a session alone must not hand the account over.
+            password, ip = str(form.get("current_password", "")), client_ip.from_router(self.router)
+            await reauth.confirm_password(user, password, ip)
             async with session_scope() as db:
                 await profile.request_email_change(db, user, str(form.get("new_email", "")))
         except ServiceError as error:

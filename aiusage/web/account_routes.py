@@ -1,16 +1,25 @@
 """The user's data rights over plain HTTP (cookie-authenticated): download everything, close
-the account, confirm a change of email, sign out of every browser."""
+the account, confirm a change of email, sign out of every browser.
+
+The export is streamed as it is made (services/export.py) and limited per user: one at a
+time and EXPORTS_PER_HOUR an hour, else 429 with Retry-After. Like the other limits these are
+kept in this process (see services/ratelimit.py)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import AsyncGenerator
+
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from aiusage.db import session_scope
 from aiusage.models import utcnow
 from aiusage.services import export, profile, retention, sessions
 from aiusage.services.errors import ServiceError
+from aiusage.services.ratelimit import SlidingWindow
 from aiusage.web.auth_routes import CSRF, clear_session_cookie
 from aiusage.web.http import error_response, ok_response, read_fields, same_origin, wants_json
 
@@ -26,16 +35,66 @@ def _signed_out(request: Request) -> Response:
     return RedirectResponse("/login?error=signed_out", status_code=303)
 
 
+EXPORTS_PER_HOUR = 4
+EXPORT_BUSY_RETRY_AFTER = 30  # seconds: an export of a large account takes about that long
+# A slot still taken after this long is taken to be lost (a response that never ran).
+EXPORT_SLOT_SECONDS = 3600
+EXPORT_BUSY = ServiceError(
+    "export_in_progress",
+    "Your data export is already being prepared. Try again once it has downloaded.",
+    status=429,
+)
+EXPORT_LIMITED = ServiceError(
+    "rate_limited", "Too many data exports in the last hour. Try again later.", status=429
+)
+_export_window = SlidingWindow(EXPORTS_PER_HOUR, 3600)
+_exports_running: dict[int, float] = {}  # user id -> when its export started
+
+
+def _too_many(error: ServiceError, retry_after: int) -> Response:
+    return JSONResponse(
+        {"error": {"code": error.code, "message": error.message}},
+        status_code=429,
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+class _ExportResponse(StreamingResponse):
+    """The zip as it is made. Takes the user's export slot and frees it however the response
+    ends (done, failed, or the browser went away)."""
+
+    def __init__(self, user_id: int, chunks: AsyncGenerator[bytes, None], **kwargs) -> None:
+        super().__init__(chunks, **kwargs)
+        self._user_id = user_id
+        self._chunks = chunks
+        self._started = _exports_running[user_id] = time.monotonic()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if _exports_running.get(self._user_id) == self._started:
+                del _exports_running[self._user_id]
+            await self._chunks.aclose()
+
+
 async def export_data(request: Request) -> Response:
-    """GET: the signed-in user's data as a zip (JSON + CSV)."""
+    """GET: the signed-in user's data as a zip (JSON + CSV), streamed as it is made."""
     created = utcnow()
     async with session_scope() as db:
         user = await sessions.user_for_token(db, request.cookies.get(sessions.COOKIE_NAME))
         if user is None:
             return _signed_out(request)
-        data = await export.export_zip(db, user.id, created)
-    return Response(
-        data,
+        user_id = user.id
+    started = _exports_running.get(user_id)
+    if started is not None and time.monotonic() - started < EXPORT_SLOT_SECONDS:
+        return _too_many(EXPORT_BUSY, EXPORT_BUSY_RETRY_AFTER)
+    wait = _export_window.try_hit(str(user_id))
+    if wait:
+        return _too_many(EXPORT_LIMITED, wait)
+    return _ExportResponse(
+        user_id,
+        export.stream_zip(user_id, created),
         media_type="application/zip",
         headers={
             "Content-Disposition": f'attachment; filename="{export.filename(created)}"',
@@ -45,15 +104,21 @@ async def export_data(request: Request) -> Response:
 
 
 async def delete_account(request: Request) -> Response:
-    """POST confirm_email=<the account's address>: closes the account at once."""
+    """POST confirm_email=<the account's address>&current_password=…: closes the account at
+    once. The password is re-asked (a session cookie alone is not enough) unless the account
+    has none (Google-only: the typed address, as before; services/reauth.py)."""
+    from aiusage.services import reauth
+    from aiusage.web.http import client_ip
+
     try:
         if not same_origin(request):
             raise CSRF
-        fields = await read_fields(request, "confirm_email")
+        fields = await read_fields(request, "confirm_email", "current_password")
         async with session_scope() as db:
             user = await sessions.user_for_token(db, request.cookies.get(sessions.COOKIE_NAME))
             if user is None:
                 raise SIGNED_OUT
+            await reauth.confirm_password(user, fields["current_password"], client_ip(request))
             purge_after = await retention.close_account(db, user, fields["confirm_email"])
     except ServiceError as error:
         back_to = "/login" if error.code == "signed_out" else SETTINGS

@@ -21,11 +21,21 @@ from aiusage.web import (
     health,
     oauth_routes,
     stripe_routes,
+    two_factor_routes,
     usage_routes,
 )
+from aiusage.web.security_headers import SecurityHeaders
 
 # Each module's `routes` list is served under /api/; new backend routes add their module here.
-ROUTE_MODULES = [auth_routes, health, oauth_routes, stripe_routes, usage_routes, account_routes]
+ROUTE_MODULES = [
+    auth_routes,
+    two_factor_routes,
+    health,
+    oauth_routes,
+    stripe_routes,
+    usage_routes,
+    account_routes,
+]
 
 
 log = logging.getLogger("aiusage.web")
@@ -67,12 +77,14 @@ def web_app() -> Starlette:
 
 class FrontDoor:
     def __init__(self, reflex_app: ASGIApp) -> None:
-        self.reflex_app = reflex_app
-        self.web = web_app()
+        # Security headers (CSP, frame-ancestors, nosniff, HSTS behind https) on every answer.
+        self.reflex_app = SecurityHeaders(reflex_app)
+        self.web = SecurityHeaders(web_app())
+        self.proxy = SecurityHeaders(proxy_app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and is_proxy_path(scope["path"]):
-            await proxy_app(scope, receive, send)
+            await self.proxy(scope, receive, send)
             return
         if scope["type"] == "http" and scope["path"].startswith("/api/"):
             await self.web(scope, receive, send)

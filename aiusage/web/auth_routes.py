@@ -3,8 +3,10 @@ routes that set/clear `bai_session` and then send the browser to a full page loa
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlencode
 
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -12,9 +14,9 @@ from starlette.routing import Route
 from aiusage.config import get_settings
 from aiusage.db import session_scope
 from aiusage.i18n import negotiate
-from aiusage.services import accounts, sessions
+from aiusage.services import accounts, reauth, sessions, twofactor
 from aiusage.services.errors import RateLimited, ServiceError
-from aiusage.services.ratelimit import SlidingWindow
+from aiusage.services.throttle import login_throttle, mail_limiter
 from aiusage.web.http import (
     client_ip,
     error_response,
@@ -22,12 +24,9 @@ from aiusage.web.http import (
     read_fields,
     same_origin,
 )
+from aiusage.web.second_step import code_page_response
 
-_settings = get_settings()
-login_failures = SlidingWindow(
-    _settings.login_max_failures_per_account, _settings.login_window_seconds
-)
-login_attempts = SlidingWindow(_settings.login_max_attempts_per_ip, _settings.login_window_seconds)
+log = logging.getLogger("aiusage.web")
 
 CSRF = ServiceError(
     "csrf", "This form was not sent from this site. Reload the page and try again.", status=403
@@ -58,7 +57,8 @@ def clear_session_cookie(response: Response) -> None:
 
 
 def _check_login_rate(ip: str, address: str) -> None:
-    wait = login_attempts.try_hit(ip) or login_failures.retry_after(address)
+    # Growing delays per (address, IP) and per IP, never a lock-out (services/throttle.py).
+    wait = login_throttle().retry_after(address, ip)
     if wait:
         raise RateLimited("Too many log-in attempts. Try again later.", wait)
 
@@ -69,22 +69,27 @@ async def login(request: Request) -> Response:
             raise CSRF
         fields = await read_fields(request, "email", "password")
         address = fields["email"].strip().lower()
-        _check_login_rate(client_ip(request), address)
+        ip = client_ip(request)
+        _check_login_rate(ip, address)
         async with session_scope() as db:
             try:
                 user = await accounts.authenticate(db, fields["email"], fields["password"])
             except ServiceError as error:
                 if error.code == "invalid_credentials":
-                    login_failures.hit(address)
+                    login_throttle().failed(address, ip)
                 raise
-            token = await sessions.create_session(
+            # Two-factor accounts get no session yet: a pending step, then the code page.
+            pending = await twofactor.start_challenge(db, user)
+            token = pending or await sessions.create_session(
                 db, user, user_agent=request.headers.get("user-agent", ""), ip=client_ip(request)
             )
-        login_failures.clear(address)
+        login_throttle().succeeded(address, ip)
     except RateLimited as error:
         return error_response(request, error, "/login", {"Retry-After": str(error.retry_after)})
     except ServiceError as error:
         return error_response(request, error, "/login")
+    if pending:
+        return code_page_response(request, pending)
     response = ok_response(request, "/dashboard")
     set_session_cookie(response, token)
     return response
@@ -107,10 +112,19 @@ async def signup(request: Request) -> Response:
             raise CSRF
         fields = await read_fields(request, "email", "password", "lang")
         lang = fields["lang"] or negotiate(request.headers.get("accept-language"))
+        ip = client_ip(request)
         async with session_scope() as db:
-            await accounts.sign_up(db, fields["email"], fields["password"], lang)
+            # The same answer whether the address is new or taken (its owner gets a mail).
+            await accounts.sign_up(
+                db,
+                fields["email"],
+                fields["password"],
+                lang,
+                may_mail=lambda: mail_limiter().allow(fields["email"], ip),
+            )
     except ServiceError as error:
-        return error_response(request, error, "/signup")
+        if error.code != "email_taken":  # taken by a concurrent sign-up: the same answer
+            return error_response(request, error, "/signup")
     return ok_response(request, "/login", notice="check_email")
 
 
@@ -128,11 +142,30 @@ async def resend_verification(request: Request) -> Response:
         if not same_origin(request):
             raise CSRF
         fields = await read_fields(request, "email")
-        async with session_scope() as db:
-            await accounts.resend_verification(db, fields["email"])
     except ServiceError as error:
         return error_response(request, error, "/login")
-    return ok_response(request, "/login", notice="check_email")
+    return _mail_after(
+        ok_response(request, "/login", notice="check_email"),
+        mail_limiter().allow(fields["email"], client_ip(request)),
+        accounts.resend_verification,
+        fields["email"],
+    )
+
+
+def _mail_after(response: Response, allowed: bool, job, address: str) -> Response:
+    """The mail (if any, and if the mail limit allows) is prepared after the answer is
+    sent, so neither the answer nor its timing says whether the address has an account."""
+    if allowed:
+
+        async def run() -> None:
+            try:
+                async with session_scope() as db:
+                    await job(db, address)
+            except Exception:  # the answer is gone: log, never raise into the server
+                log.exception("could not prepare an account mail")
+
+        response.background = BackgroundTask(run)
+    return response
 
 
 async def forgot_password(request: Request) -> Response:
@@ -141,11 +174,14 @@ async def forgot_password(request: Request) -> Response:
             raise CSRF
         fields = await read_fields(request, "email")
         accounts.normalize_email(fields["email"])  # a typo deserves an error; unknown does not
-        async with session_scope() as db:
-            await accounts.request_password_reset(db, fields["email"])
     except ServiceError as error:
         return error_response(request, error, "/forgot-password")
-    return ok_response(request, "/login", notice="reset_sent")
+    return _mail_after(
+        ok_response(request, "/login", notice="reset_sent"),
+        mail_limiter().allow(fields["email"], client_ip(request)),
+        accounts.request_password_reset,
+        fields["email"],
+    )
 
 
 async def reset_password(request: Request) -> Response:
@@ -179,9 +215,10 @@ async def change_password(request: Request) -> Response:
             user = await sessions.user_for_token(db, token)
             if user is None:
                 raise ServiceError("signed_out", "Sign in again.", status=401)
-            await accounts.change_password(
-                db, user, fields["current_password"], fields["new_password"]
-            )
+            with reauth.counted(user, client_ip(request)):  # wrong ones count as at log-in
+                await accounts.change_password(
+                    db, user, fields["current_password"], fields["new_password"]
+                )
             # Every other session ended with the change; keep this browser signed in.
             new_token = await sessions.create_session(
                 db, user, user_agent=request.headers.get("user-agent", ""), ip=client_ip(request)

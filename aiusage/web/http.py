@@ -12,7 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from aiusage.config import get_settings
-from aiusage.services.errors import ServiceError
+from aiusage.services.client_ip import from_scope as client_ip_of_scope
+from aiusage.services.errors import RateLimited, ServiceError
 
 MAX_FORM_BYTES = 16 * 1024
 _FORBIDDEN_CHARS = re.compile(r"[\x00\ud800-\udfff]")  # NUL, lone surrogates
@@ -85,7 +86,9 @@ async def read_fields(request: Request, *names: str) -> dict[str, str]:
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else ""
+    """The client's address: the peer's, or X-Forwarded-For's when the peer is a trusted
+    proxy (AIUSAGE_TRUSTED_PROXIES; see services/client_ip.py)."""
+    return client_ip_of_scope(request.scope)
 
 
 def redirect(path: str, **query: str) -> RedirectResponse:
@@ -96,6 +99,8 @@ def redirect(path: str, **query: str) -> RedirectResponse:
 def error_response(
     request: Request, error: ServiceError, back_to: str, headers: dict[str, str] | None = None
 ) -> Response:
+    if isinstance(error, RateLimited):
+        headers = {"Retry-After": str(error.retry_after), **(headers or {})}
     if wants_json(request):
         return JSONResponse(
             {"error": {"code": error.code, "message": error.message}},

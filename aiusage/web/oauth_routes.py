@@ -30,10 +30,11 @@ from starlette.routing import Route
 from aiusage.config import get_settings
 from aiusage.db import session_scope, write_lock
 from aiusage.i18n import negotiate
-from aiusage.services import identities, sessions
+from aiusage.services import identities, sessions, twofactor
 from aiusage.services.errors import ServiceError
 from aiusage.web.auth_routes import set_session_cookie
 from aiusage.web.http import client_ip, redirect
+from aiusage.web.second_step import code_page_response
 
 log = logging.getLogger("aiusage.oauth")
 
@@ -206,11 +207,17 @@ async def callback(request: Request) -> Response:
     try:
         async with write_lock(), session_scope() as db:
             user = await identities.sign_in_with_provider(db, PROVIDER, dict(claims), locale=locale)
-            session_token = await sessions.create_session(
+            # Two-factor accounts get no session yet: a pending step, then the code page.
+            pending = await twofactor.start_challenge(db, user)
+            session_token = pending or await sessions.create_session(
                 db, user, user_agent=request.headers.get("user-agent", ""), ip=client_ip(request)
             )
     except ServiceError as error:
         return _fail(error.code, error.message)
+    if pending:
+        response = code_page_response(request, pending)
+        _clear_flow_cookie(response)
+        return response
     response = redirect("/dashboard")
     set_session_cookie(response, session_token)
     _clear_flow_cookie(response)

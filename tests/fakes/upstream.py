@@ -33,7 +33,7 @@ import time
 import uuid
 import zlib
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
 import uvicorn
@@ -79,6 +79,8 @@ class Behavior:
     model_override: str | None = None  # model echoed back (default: the request's)
     first_event_delay: float = 0.0  # streaming: sleep between the headers and the first event
     web_search_requests: int = 0  # Anthropic usage.server_tool_use.web_search_requests
+    # (name, value) pairs added to every response's headers, e.g. hop-by-hop ones
+    extra_response_headers: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -281,6 +283,8 @@ class _Request:
         headers.append((b"x-request-id" if self.openai else b"request-id", self.req_id.encode()))
         if self.coding:
             headers.append((b"content-encoding", self.coding.encode()))
+        for name, value in self.behavior.extra_response_headers:
+            headers.append((name.encode("latin-1"), value.encode("latin-1")))
         return headers
 
 

@@ -38,6 +38,7 @@ EN = {
     "error.rate_limited": "Too many attempts. Wait a few minutes and try again.",
     "error.token_invalid": "This link is invalid or has expired. Ask for a new one.",
     "error.wrong_password": "Your current password is not right.",
+    "error.current_password_required": "Enter your current password.",
     "error.csrf": "This form was not sent from this site. Reload the page and try again.",
     "error.too_large": "The form is too large.",
     "error.bad_request": "The request could not be read.",
@@ -61,6 +62,13 @@ EN = {
         "Someone asked to reset the password of this aiusage account.\n\n"
         "Choose a new password here:\n{link}\n\nThe link works once and expires in {minutes} "
         "minutes. If it was not you, ignore this mail: your password stays as it is.\n"
+    ),
+    "mail.signup_exists.subject": "Someone tried to sign up with your aiusage address",
+    "mail.signup_exists.body": (
+        "Someone tried to create a new aiusage account with this email address, but it "
+        "already has an account. Nothing was changed.\n\nIf it was you, log in here:\n{login}\n"
+        "\nor, if you do not remember your password, reset it here:\n{reset}\n\n"
+        "If it was not you, ignore this mail: your account stays as it is.\n"
     ),
 }
 
@@ -101,6 +109,7 @@ ZH = {
     "error.rate_limited": "尝试次数过多，请几分钟后再试。",
     "error.token_invalid": "该链接无效或已过期，请重新申请。",
     "error.wrong_password": "当前密码不正确。",
+    "error.current_password_required": "请输入当前密码。",
     "error.csrf": "该表单并非从本站提交。请刷新页面后重试。",
     "error.too_large": "表单内容过大。",
     "error.bad_request": "无法读取该请求。",
@@ -121,5 +130,11 @@ ZH = {
         "有人申请重置此 aiusage 账户的密码。\n\n请在这里设置新密码：\n{link}\n\n"
         "该链接只能使用一次，{minutes} 分钟后失效。如果不是你本人操作，请忽略本邮件，"
         "你的密码不会改变。\n"
+    ),
+    "mail.signup_exists.subject": "有人尝试用你的邮箱地址注册 aiusage",
+    "mail.signup_exists.body": (
+        "有人尝试用这个邮箱地址创建新的 aiusage 账户，但该地址已经有账户，因此没有做任何更改。"
+        "\n\n如果是你本人，请在这里登录：\n{login}\n\n如果忘记了密码，请在这里重置：\n{reset}\n\n"
+        "如果不是你本人操作，请忽略本邮件，你的账户不会有任何变化。\n"
     ),
 }

@@ -46,8 +46,10 @@ EN = {
         "you saved, and your top-up and alert settings."
     ),
     "privacy.collect.sessions": (
-        "Sign-in sessions: the hash of the session token, when the session started and "
-        "expires, your browser's user agent and a keyed hash of your IP address."
+        "Sign-in sessions: the hash of the session token, when the session started, when it "
+        "was last used (to within a few minutes) and when it expires, your browser's user "
+        "agent and a keyed hash of your IP address. If you turn on two-factor sign-in: its "
+        "secret, encrypted with AES-256-GCM, and hashes of your backup codes."
     ),
     "privacy.collect.support": (
         "Support: the messages you send with the contact form, with your email address. "
@@ -73,7 +75,10 @@ EN = {
         "its hash). It is strictly necessary, so it needs no consent, and it lasts "
         "{session_days} days or until you sign out. Only while you sign in with Google, a "
         "second strictly necessary cookie, {flow_cookie}, keeps the sign-in's one-time state "
-        "for at most {flow_minutes} minutes and is deleted when you come back."
+        "for at most {flow_minutes} minutes and is deleted when you come back. With two-factor "
+        "sign-in on, between your password and your code a strictly necessary cookie, "
+        "{two_factor_cookie}, holds a random token (we keep only its hash) for at most "
+        "{two_factor_minutes} minutes."
     ),
     "privacy.cookies.local": (
         "Your language and your answer to the cookie banner are kept in your browser's local "
@@ -157,9 +162,11 @@ EN = {
     ),
     "privacy.security.h": "8. Security",
     "privacy.security.body": (
-        "Passwords, session tokens and proxy keys are stored only as hashes; provider keys "
-        "are encrypted with AES-256-GCM; IP addresses are stored only as keyed hashes; forms "
-        "are protected against cross-site requests and sign-in attempts are rate limited."
+        "Passwords, session tokens, backup codes and proxy keys are stored only as hashes; "
+        "provider keys and two-factor secrets are encrypted with AES-256-GCM; IP addresses are "
+        "stored only as keyed hashes; forms are protected against cross-site requests and "
+        "sign-in attempts and codes are rate limited. Two-factor sign-in is available to "
+        "every account."
     ),
     "privacy.changes.h": "9. Changes and contact",
     "privacy.changes.body": (
@@ -182,7 +189,8 @@ EN = {
     "terms.account.body": (
         "Give a real email address and keep your password and proxy keys secret: requests "
         "made with your keys are charged to you. Revoke a key in the dashboard as soon as you "
-        "think it leaked."
+        "think it leaked. We recommend turning on two-factor sign-in in Settings and "
+        "checking the list of your signed-in sessions there; sign out any you do not know."
     ),
     "terms.providers.h": "3. Model providers",
     "terms.providers.body": (
@@ -261,8 +269,9 @@ ZH = {
         "你保存的银行卡的品牌和末四位，以及你的充值与提醒设置。"
     ),
     "privacy.collect.sessions": (
-        "登录会话：会话令牌的哈希值、会话开始与到期的时间、浏览器的 User-Agent，以及 IP 地址的"
-        "带密钥哈希。"
+        "登录会话：会话令牌的哈希值、会话开始的时间、最近使用的时间（精确到几分钟内）与到期的时间、"
+        "浏览器的 User-Agent，以及 IP 地址的带密钥哈希。如果你开启两步验证登录："
+        "其密钥（使用 AES-256-GCM 加密）以及备用码的哈希值。"
     ),
     "privacy.collect.support": (
         "客服：你通过联系表单发送的消息及你的邮箱地址。我们发给你的邮件：只保留收件人、主题、"
@@ -286,6 +295,9 @@ ZH = {
         "有效期为 {session_days} 天，或直到你退出登录。"
         "仅在你使用 Google 登录的过程中，会另外设置一个严格必要的 Cookie：{flow_cookie}，"
         "用于保存此次登录的一次性状态，最长保留 {flow_minutes} 分钟，返回本站后即被删除。"
+        "开启两步验证登录后，在你输入密码与输入验证码之间，一个严格必要的 Cookie："
+        "{two_factor_cookie}，会保存一个随机令牌（我们只保存其哈希值），最长 "
+        "{two_factor_minutes} 分钟。"
     ),
     "privacy.cookies.local": (
         "你的语言和你对 Cookie 提示的选择保存在浏览器的本地存储（localStorage）中，而不是 "
@@ -349,8 +361,9 @@ ZH = {
     ),
     "privacy.security.h": "8. 安全",
     "privacy.security.body": (
-        "密码、会话令牌和代理密钥只以哈希值保存；提供商密钥使用 AES-256-GCM 加密；IP 地址只以"
-        "带密钥的哈希值保存；表单有跨站请求防护，登录尝试有频率限制。"
+        "密码、会话令牌、备用码和代理密钥只以哈希值保存；提供商密钥和两步验证密钥使用 "
+        "AES-256-GCM 加密；IP 地址只以带密钥的哈希值保存；表单有跨站请求防护，"
+        "登录尝试和验证码输入有频率限制。所有账户都可以开启两步验证登录。"
     ),
     "privacy.changes.h": "9. 变更与联系方式",
     "privacy.changes.body": (
@@ -370,7 +383,8 @@ ZH = {
     "terms.account.h": "2. 你的账户与密钥",
     "terms.account.body": (
         "请提供真实的邮箱地址，并对密码和代理密钥保密：使用你的密钥发出的请求都会向你收费。"
-        "一旦怀疑密钥泄露，请立即在控制台中吊销。"
+        "一旦怀疑密钥泄露，请立即在控制台中吊销。我们建议在“设置”中开启两步验证登录，"
+        "并在那里查看你已登录的会话列表；注销任何你不认识的会话。"
     ),
     "terms.providers.h": "3. 模型提供商",
     "terms.providers.body": (

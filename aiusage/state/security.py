@@ -1,0 +1,243 @@
+"""The settings page's security sections: two-factor sign-in and the account's sessions.
+
+Every event resolves the signed-in user from the cookie on the server and acts on that
+user's rows only: a session id sent by the browser that is not this user's is "not found".
+Enrolling and turning two-factor off ask the password again (services/reauth.py) when the
+account has one; a Google-only account enrols with no password (the confirming code proves
+the authenticator) and turns it off with a code alone.
+
+The TOTP secret is in this state only while enrolling (it must be shown once, as a QR code
+and as text); confirming or leaving the page clears it. Backup codes likewise stay only
+until the user says they are saved or leaves the page."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from aiusage.db import session_scope, write_lock
+from aiusage.i18n import catalog, t
+from aiusage.i18n.formatting import format_date, format_datetime
+from aiusage.models import User
+from aiusage.services import client_ip, reauth, twofactor
+from aiusage.services import sessions as browser_sessions
+from aiusage.services.errors import ServiceError
+from aiusage.state.locale import page_lang, relocalize_on
+from aiusage.state.user import signed_in_user
+
+
+def _error_key(error: ServiceError) -> str:
+    key = f"error.{error.code}"
+    return key if key in catalog("en") else "common.error_generic"
+
+
+def _grouped(secret: str) -> str:
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
+def device_label(user_agent: str, lang: str) -> str:
+    browser, system = browser_sessions.describe_user_agent(user_agent)
+    if not browser and not system:
+        return t(lang, "security.sessions.unknown_device")
+    return t(
+        lang,
+        "security.sessions.device",
+        browser=browser or t(lang, "security.sessions.unknown_browser"),
+        system=system or t(lang, "security.sessions.unknown_system"),
+    )
+
+
+class SecurityState(rx.State):
+    # Two-factor sign-in.
+    two_factor_on: bool = False
+    two_factor_status: str = ""  # "On since …; N backup codes left", formatted
+    has_password: bool = True  # else (Google-only) no password is asked again
+    enrol_qr: str = ""  # an SVG data URL, only while enrolling
+    enrol_secret: str = ""  # the same secret as text, only while enrolling
+    new_backup_codes: list[str] = []  # shown once, right after enrolling
+    tf_error: str = ""  # catalog keys
+    tf_notice: str = ""
+    # Sessions: id, device label, created and last-used texts, "1" for this browser's own.
+    sessions: list[dict[str, str]] = []
+    sessions_error: str = ""
+    sessions_notice: str = ""
+
+    @rx.var
+    def enrolling(self) -> bool:
+        return self.enrol_secret != ""
+
+    def _clear_secrets(self) -> None:
+        self.enrol_qr = self.enrol_secret = ""
+
+    def _token(self) -> str | None:
+        return browser_sessions.token_from_cookie_header(self.router.headers.cookie)
+
+    async def _refresh(self, user: User) -> None:
+        lang = await page_lang(self)
+        async with session_scope() as db:
+            status = await twofactor.status(db, user.id)
+            rows = await browser_sessions.list_sessions(db, user.id, self._token())
+        self.has_password = bool(user.password_hash)
+        self.two_factor_on = status.enabled
+        self.two_factor_status = (
+            t(
+                lang,
+                "security.two_factor.status_on",
+                date=format_date(status.enabled_at, lang),
+                count=status.backup_codes_left,
+            )
+            if status.enabled
+            else ""
+        )
+        self.sessions = [
+            {
+                "id": str(row.id),
+                "device": device_label(row.user_agent, lang),
+                "created": t(
+                    lang,
+                    "security.sessions.created",
+                    when=format_datetime(row.created_at, lang),
+                ),
+                "last_used": t(
+                    lang,
+                    "security.sessions.last_used",
+                    when=format_datetime(row.last_used_at or row.created_at, lang),
+                ),
+                "current": "1" if row.current else "",
+            }
+            for row in rows
+        ]
+
+    def _clear_messages(self) -> None:
+        self.tf_error = self.tf_notice = self.sessions_error = self.sessions_notice = ""
+
+    async def _user_or_leave(self) -> User | None:
+        user = await signed_in_user(self)
+        if user is None:
+            self._clear_secrets()
+            self.new_backup_codes = []
+            self.sessions = []
+        return user
+
+    @rx.event
+    async def load(self):
+        self._clear_messages()
+        self._clear_secrets()
+        self.new_backup_codes = []
+        user = await self._user_or_leave()
+        if user is None:
+            return rx.redirect("/login")
+        await self._refresh(user)
+        return None
+
+    @rx.event
+    async def relocalize(self):
+        user = await signed_in_user(self)
+        if user is not None:
+            await self._refresh(user)
+
+    # --- two-factor sign-in ------------------------------------------------------------------
+
+    @rx.event
+    async def start_enrolment(self, form: dict):
+        self._clear_messages()
+        user = await self._user_or_leave()
+        if user is None:
+            return rx.redirect("/login?error=signed_out")
+        try:
+            await reauth.confirm_password(
+                user, str(form.get("password", "")), client_ip.from_router(self.router)
+            )
+            async with write_lock(), session_scope() as db:
+                enrolment = await twofactor.begin_enrolment(db, user)
+        except ServiceError as error:
+            self.tf_error = _error_key(error)
+            return None
+        self.enrol_qr = enrolment.qr_data_url
+        self.enrol_secret = _grouped(enrolment.secret)
+        return None
+
+    @rx.event
+    async def confirm_enrolment(self, form: dict):
+        self._clear_messages()
+        user = await self._user_or_leave()
+        if user is None:
+            return rx.redirect("/login?error=signed_out")
+        try:
+            async with write_lock(), session_scope() as db:
+                codes = await twofactor.confirm_enrolment(db, user, str(form.get("code", "")))
+        except ServiceError as error:
+            self.tf_error = _error_key(error)
+            if error.code == "two_factor_enrolment_expired":
+                self._clear_secrets()
+            return None
+        self._clear_secrets()
+        self.new_backup_codes = codes
+        self.tf_notice = "security.two_factor.turned_on"
+        await self._refresh(user)
+        return None
+
+    @rx.event
+    async def cancel_enrolment(self):
+        self._clear_messages()
+        self._clear_secrets()
+        user = await self._user_or_leave()
+        if user is None:
+            return rx.redirect("/login?error=signed_out")
+        async with write_lock(), session_scope() as db:
+            await twofactor.cancel_enrolment(db, user.id)
+        return None
+
+    @rx.event
+    def backup_codes_saved(self):
+        self.new_backup_codes = []
+
+    @rx.event
+    async def disable(self, form: dict):
+        self._clear_messages()
+        user = await self._user_or_leave()
+        if user is None:
+            return rx.redirect("/login?error=signed_out")
+        try:
+            await reauth.confirm_password(
+                user, str(form.get("password", "")), client_ip.from_router(self.router)
+            )
+            async with write_lock(), session_scope() as db:
+                await twofactor.disable(db, user, str(form.get("code", "")))
+        except ServiceError as error:
+            self.tf_error = _error_key(error)
+            await self._refresh(user)
+            return None
+        self.new_backup_codes = []
+        self.tf_notice = "security.two_factor.turned_off"
+        await self._refresh(user)
+        return None
+
+    # --- sessions ------------------------------------------------------------------------------
+
+    @rx.event
+    async def revoke_session(self, session_id: str):
+        self._clear_messages()
+        user = await self._user_or_leave()
+        if user is None:
+            return rx.redirect("/login?error=signed_out")
+        raw = str(session_id)
+        try:
+            if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+                raise ServiceError("session_not_found", "This session has already ended.")
+            async with write_lock(), session_scope() as db:
+                was_current = await browser_sessions.revoke_session(
+                    db, user.id, int(raw), self._token()
+                )
+        except ServiceError as error:
+            self.sessions_error = _error_key(error)
+            await self._refresh(user)
+            return None
+        if was_current:  # this browser's own session: it is signed out now
+            self.sessions = []
+            return rx.redirect("/login?notice=signed_out")
+        self.sessions_notice = "security.sessions.revoked"
+        await self._refresh(user)
+        return None
+
+
+relocalize_on("/dashboard/settings", SecurityState.relocalize)
