@@ -82,12 +82,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("request_id"),
     )
-    with op.batch_alter_table("holds", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_holds_user_id"), ["user_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_holds_owner"), ["owner"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_holds_lease_until_ms"), ["lease_until_ms"], unique=False
-        )
+    # Only the unique request id is indexed: the table holds requests in flight (scans are
+    # cheap) and each index is written twice per request on the proxy's hot path.
 
     op.create_table(
         "dead_settlements",
@@ -179,8 +175,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_operator_losses_created_at"))
     op.drop_table("operator_losses")
     op.drop_table("dead_settlements")
-    with op.batch_alter_table("holds", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_holds_lease_until_ms"))
-        batch_op.drop_index(batch_op.f("ix_holds_owner"))
-        batch_op.drop_index(batch_op.f("ix_holds_user_id"))
     op.drop_table("holds")
