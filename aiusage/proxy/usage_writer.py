@@ -379,14 +379,15 @@ async def claim_holds(session: AsyncSession, batch: list[Settlement]) -> list[Se
     others were booked already). A reclaim takes a row only while its lease has run out.
     Being a write, it also takes SQLite's write lock before anything is read."""
     claimed: set[str] = set()
+    holds = Hold.__table__.c  # Core, not ORM-enabled DML: a fraction of the CPU per batch
     for reclaimed in (False, True):
         ids = [s.request_id for s in batch if s.reclaimed is reclaimed]
         if not ids:
             continue
-        statement = delete(Hold).where(Hold.request_id.in_(ids))
+        statement = delete(Hold.__table__).where(holds.request_id.in_(ids))
         if reclaimed:
-            statement = statement.where(Hold.lease_until_ms < now_ms())
-        claimed.update((await session.execute(statement.returning(Hold.request_id))).scalars())
+            statement = statement.where(holds.lease_until_ms < now_ms())
+        claimed.update((await session.execute(statement.returning(holds.request_id))).scalars())
     kept = [s for s in batch if s.request_id in claimed]
     if len(kept) < len(batch):
         log.info("%d settlements were booked already (reclaimed holds)", len(batch) - len(kept))

@@ -101,10 +101,11 @@ async def cover_charges(session: AsyncSession, due: list[DueCharge]) -> list[int
     ends, so the amounts stay true until they are booked; on SQLite the caller's transaction
     must already hold the write lock."""
     user_ids = sorted({item.user_id for item in due})
+    users = User.__table__.c  # Core: this runs once per usage batch on the proxy's path
     rows = await session.execute(
-        select(User.id, User.balance_nano, User.held_nano)
-        .where(User.id.in_(user_ids))
-        .order_by(User.id)
+        select(users.id, users.balance_nano, users.held_nano)
+        .where(users.id.in_(user_ids))
+        .order_by(users.id)
         .with_for_update()
     )
     state = {user_id: [balance, held] for user_id, balance, held in rows}
