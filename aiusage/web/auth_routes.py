@@ -18,11 +18,13 @@ from aiusage.services import accounts, reauth, sessions, twofactor
 from aiusage.services.errors import RateLimited, ServiceError
 from aiusage.services.throttle import login_throttle, mail_limiter
 from aiusage.web.http import (
+    clear_private_cookie,
     client_ip,
     error_response,
     ok_response,
     read_fields,
     same_origin,
+    set_private_cookie,
 )
 from aiusage.web.second_step import code_page_response
 
@@ -34,26 +36,12 @@ CSRF = ServiceError(
 
 
 def set_session_cookie(response: Response, token: str) -> None:
-    settings = get_settings()
-    response.set_cookie(
-        sessions.COOKIE_NAME,
-        token,
-        max_age=settings.session_ttl_days * 86400,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-    )
+    max_age = get_settings().session_ttl_days * 86400
+    set_private_cookie(response, sessions.COOKIE_NAME, token, max_age=max_age, path="/")
 
 
 def clear_session_cookie(response: Response) -> None:
-    response.delete_cookie(
-        sessions.COOKIE_NAME,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=get_settings().secure_cookies,
-    )
+    clear_private_cookie(response, sessions.COOKIE_NAME, path="/")
 
 
 def _check_login_rate(ip: str, address: str) -> None:

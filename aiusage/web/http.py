@@ -118,3 +118,24 @@ def ok_response(
     if wants_json(request):
         return JSONResponse({"ok": True, "redirect": to, **(payload or {})})
     return redirect(to, **query)
+
+
+def set_private_cookie(
+    response: Response, name: str, value: str, *, max_age: int, path: str
+) -> None:
+    """How every cookie of the app is set: HttpOnly, SameSite=Lax, Secure behind https."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=path,
+        httponly=True,
+        samesite="lax",
+        secure=get_settings().secure_cookies,
+    )
+
+
+def clear_private_cookie(response: Response, name: str, *, path: str) -> None:
+    response.delete_cookie(
+        name, path=path, httponly=True, samesite="lax", secure=get_settings().secure_cookies
+    )

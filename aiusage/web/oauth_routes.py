@@ -33,7 +33,7 @@ from aiusage.i18n import negotiate
 from aiusage.services import identities, sessions, twofactor
 from aiusage.services.errors import ServiceError
 from aiusage.web.auth_routes import set_session_cookie
-from aiusage.web.http import client_ip, redirect
+from aiusage.web.http import clear_private_cookie, client_ip, redirect, set_private_cookie
 from aiusage.web.second_step import code_page_response
 
 log = logging.getLogger("aiusage.oauth")
@@ -112,25 +112,13 @@ def unsign_flow(value: str | None) -> dict[str, Any]:
 
 
 def _set_flow_cookie(response: Response, value: str) -> None:
-    response.set_cookie(
-        FLOW_COOKIE,
-        value,
-        max_age=FLOW_TTL_SECONDS,
-        path=FLOW_COOKIE_PATH,
-        httponly=True,
-        samesite="lax",
-        secure=get_settings().secure_cookies,
+    set_private_cookie(
+        response, FLOW_COOKIE, value, max_age=FLOW_TTL_SECONDS, path=FLOW_COOKIE_PATH
     )
 
 
 def _clear_flow_cookie(response: Response) -> None:
-    response.delete_cookie(
-        FLOW_COOKIE,
-        path=FLOW_COOKIE_PATH,
-        httponly=True,
-        samesite="lax",
-        secure=get_settings().secure_cookies,
-    )
+    clear_private_cookie(response, FLOW_COOKIE, path=FLOW_COOKIE_PATH)
 
 
 def _fail(code: str, reason: str) -> Response:

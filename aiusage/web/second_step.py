@@ -7,9 +7,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from aiusage.config import get_settings
 from aiusage.services import twofactor
-from aiusage.web.http import ok_response
+from aiusage.web.http import clear_private_cookie, ok_response, set_private_cookie
 
 PENDING_COOKIE = "bai_2fa"
 PENDING_COOKIE_PATH = "/api/auth/two-factor"
@@ -17,25 +16,12 @@ CODE_PAGE = "/login/two-factor"
 
 
 def set_pending_cookie(response: Response, token: str) -> None:
-    response.set_cookie(
-        PENDING_COOKIE,
-        token,
-        max_age=int(twofactor.CHALLENGE_TTL.total_seconds()),
-        path=PENDING_COOKIE_PATH,
-        httponly=True,
-        samesite="lax",
-        secure=get_settings().secure_cookies,
-    )
+    max_age = int(twofactor.CHALLENGE_TTL.total_seconds())
+    set_private_cookie(response, PENDING_COOKIE, token, max_age=max_age, path=PENDING_COOKIE_PATH)
 
 
 def clear_pending_cookie(response: Response) -> None:
-    response.delete_cookie(
-        PENDING_COOKIE,
-        path=PENDING_COOKIE_PATH,
-        httponly=True,
-        samesite="lax",
-        secure=get_settings().secure_cookies,
-    )
+    clear_private_cookie(response, PENDING_COOKIE, path=PENDING_COOKIE_PATH)
 
 
 def code_page_response(request: Request, token: str) -> Response:
