@@ -137,6 +137,12 @@ class SecurityState(rx.State):
 
     # --- two-factor sign-in ------------------------------------------------------------------
 
+    async def _confirm_password(self, user: User, form: dict) -> None:
+        """The current password, re-asked (wrong ones count against the log-in throttle)."""
+        await reauth.confirm_password(
+            user, str(form.get("password", "")), client_ip.from_router(self.router)
+        )
+
     @rx.event
     async def start_enrolment(self, form: dict):
         self._clear_messages()
@@ -144,9 +150,7 @@ class SecurityState(rx.State):
         if user is None:
             return rx.redirect("/login?error=signed_out")
         try:
-            await reauth.confirm_password(
-                user, str(form.get("password", "")), client_ip.from_router(self.router)
-            )
+            await self._confirm_password(user, form)
             async with write_lock(), session_scope() as db:
                 enrolment = await twofactor.begin_enrolment(db, user)
         except ServiceError as error:
@@ -198,9 +202,7 @@ class SecurityState(rx.State):
         if user is None:
             return rx.redirect("/login?error=signed_out")
         try:
-            await reauth.confirm_password(
-                user, str(form.get("password", "")), client_ip.from_router(self.router)
-            )
+            await self._confirm_password(user, form)
             async with write_lock(), session_scope() as db:
                 await twofactor.disable(db, user, str(form.get("code", "")))
         except ServiceError as error:
