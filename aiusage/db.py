@@ -21,7 +21,9 @@ from sqlalchemy.ext.asyncio import (
 from aiusage.config import get_settings
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any = None) -> None:
+    """Settings every SQLite connection of the app uses (the engine's and the holds thread's):
+    without NORMAL a connection fsyncs on every commit (measured: ~130 µs of CPU a commit)."""
     cursor = dbapi_connection.cursor()
     # WAL lets the dashboard read while the proxy writes; NORMAL is durable across app crashes.
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -38,7 +40,7 @@ def get_engine() -> AsyncEngine:
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, pool_size=8, max_overflow=8)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", sqlite_pragmas)
     else:
         engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
     return engine

@@ -397,9 +397,11 @@ class Hold(SQLModel, table=True):
     reclaim needs to price it is kept here (never content)."""
 
     __tablename__ = "holds"
+    # One B-tree on SQLite (no rowid table beside the key's index): a hold row is written and
+    # deleted once per request on the hot path.
+    __table_args__ = {"sqlite_with_rowid": False}
 
-    id: int | None = Field(default=None, primary_key=True)
-    request_id: str = Field(sa_column=Column(sa.String(40), unique=True, nullable=False))
+    request_id: str = Field(sa_column=Column(sa.String(40), primary_key=True))
     # No other index: the table holds only requests in flight (scans are cheap), and every
     # index would be written twice per request on the hot path (measured: ~30 µs each).
     user_id: int = Field(sa_column=_fk("users.id", index=False))

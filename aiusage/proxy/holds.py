@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select, update
 
 from aiusage.config import get_settings
-from aiusage.db import get_engine, write_lock
+from aiusage.db import get_engine, sqlite_pragmas, write_lock
 from aiusage.models import Hold, ProxyKey, User
 from aiusage.proxy.auth import KeyGrant
 from aiusage.proxy.errors import ProxyError
@@ -166,7 +166,7 @@ def _new_owner() -> str:
 
 def _connect_sqlite(path: str) -> sqlite3.Connection:
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    connection.execute("PRAGMA busy_timeout=10000")
+    sqlite_pragmas(connection)
     return connection
 
 

@@ -71,7 +71,10 @@ def interrupted(hold: Hold, price: pricing.Price, ended_ms: int) -> Settlement:
 async def expired_holds(limit: int = BATCH) -> list[Hold]:
     async with session_scope() as session:
         rows = await session.execute(
-            select(Hold).where(Hold.lease_until_ms < now_ms()).order_by(Hold.id).limit(limit)
+            select(Hold)
+            .where(Hold.lease_until_ms < now_ms())
+            .order_by(Hold.started_ms)
+            .limit(limit)
         )
         return list(rows.scalars())
 
