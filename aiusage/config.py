@@ -73,6 +73,14 @@ class Settings(BaseSettings):
     # know the model's; and a server-side tool use's fee when the table has none.
     unknown_model_max_output_tokens: int = Field(128_000, gt=0, le=10_000_000)
     unknown_server_tool_usd_per_call: Decimal = Field(Decimal("0.05"), ge=0)
+    # OpenAI's hosted tools in the Responses API, billed per use (list prices, 2026): a file
+    # search call, and a code interpreter container (each distinct container a response used).
+    openai_file_search_usd_per_call: Decimal = Field(Decimal("0.0025"), ge=0)
+    openai_code_interpreter_usd_per_container: Decimal = Field(Decimal("0.03"), ge=0)
+    # Input held for a Responses request that makes the upstream read stored context
+    # (`previous_response_id`, `conversation`, a stored `prompt`): its size is not in the
+    # request. The largest OpenAI context window (GPT-4.1's 1,047,576 tokens).
+    stored_context_max_input_tokens: int = Field(1_047_576, gt=0, le=100_000_000)
     # Uses of a server-side tool (web search/fetch) held for when the request sets no max_uses.
     server_tool_max_uses_default: int = Field(20, gt=0, le=10_000)
 

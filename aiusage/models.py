@@ -329,6 +329,12 @@ class UsageRecord(SQLModel, table=True):
     web_fetch_calls: int = Field(
         default=0, sa_column=Column(sa.Integer(), nullable=False, server_default="0")
     )
+    file_search_calls: int = Field(
+        default=0, sa_column=Column(sa.Integer(), nullable=False, server_default="0")
+    )
+    code_interpreter_containers: int = Field(
+        default=0, sa_column=Column(sa.Integer(), nullable=False, server_default="0")
+    )
     cost_nano: int = Field(default=0, sa_column=_money())
     charged_nano: int = Field(default=0, sa_column=_money())
     priced_by_default: bool = Field(default=False, sa_column=Column(sa.Boolean(), nullable=False))

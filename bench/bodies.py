@@ -151,11 +151,49 @@ def openai_payload(target_bytes: int, stream: bool, seed: int = 1) -> dict[str, 
     return payload
 
 
+def responses_payload(target_bytes: int, stream: bool, seed: int = 1) -> dict[str, Any]:
+    """An OpenAI Responses request shaped like Codex's: instructions, input items, no store."""
+    chat = openai_payload(target_bytes, stream, seed)
+    messages = chat["messages"]
+    return {
+        "model": OPENAI_MODEL,
+        "instructions": messages[0]["content"],
+        "input": [
+            {
+                "type": "message",
+                "role": message["role"],
+                "content": [
+                    {
+                        "type": "input_text" if message["role"] == "user" else "output_text",
+                        "text": message["content"],
+                    }
+                ],
+            }
+            for message in messages[1:]
+        ],
+        "max_output_tokens": MAX_TOKENS,
+        "stream": stream,
+        "store": False,
+    }
+
+
+UPSTREAM_PATHS = {
+    "anthropic": "/v1/messages",
+    "openai": "/v1/chat/completions",
+    "responses": "/v1/responses",
+}
+PAYLOADS = {
+    "anthropic": anthropic_payload,
+    "openai": openai_payload,
+    "responses": responses_payload,
+}
+
+
 @dataclass(frozen=True)
 class RequestKind:
     """One kind of request the generator sends: a provider, streamed or not."""
 
-    provider: str  # "anthropic" | "openai"
+    provider: str  # "anthropic" | "openai" (Chat Completions) | "responses" (OpenAI's)
     stream: bool
 
     @property
@@ -163,11 +201,11 @@ class RequestKind:
         return f"{self.provider}{'-stream' if self.stream else ''}"
 
     def path(self, target: str) -> str:
-        upstream = "/v1/messages" if self.provider == "anthropic" else "/v1/chat/completions"
+        upstream = UPSTREAM_PATHS[self.provider]
         return ("/api" + upstream) if target == "proxy" else upstream
 
     def body(self, target_bytes: int) -> bytes:
-        make = anthropic_payload if self.provider == "anthropic" else openai_payload
+        make = PAYLOADS[self.provider]
         # Compact separators, as the SDKs send; non-ASCII kept as UTF-8.
         return json.dumps(
             make(target_bytes, self.stream), ensure_ascii=False, separators=(",", ":")
@@ -198,10 +236,12 @@ class RequestKind:
 
 
 ALL_KINDS = tuple(RequestKind(p, s) for p in ("anthropic", "openai") for s in (False, True))
+# Asked for by name (`--kinds responses,responses-stream`); not in the mixed-traffic default.
+RESPONSES_KINDS = (RequestKind("responses", False), RequestKind("responses", True))
 
 
 def kind_from_name(name: str) -> RequestKind:
-    for kind in ALL_KINDS:
+    for kind in ALL_KINDS + RESPONSES_KINDS:
         if kind.name == name:
             return kind
     raise ValueError(f"unknown request kind {name!r}")

@@ -106,9 +106,12 @@ def settlement(user_id: int, key_id: int, hold: int, i: int) -> Any:
 async def in_process(db_path: Path, fake_url: str, proxy_key: str, n: int) -> list[dict[str, Any]]:
     from aiusage.db import dispose_engine
     from aiusage.proxy.auth import KeyCache
-    from aiusage.proxy.handler import ask_for_stream_usage, parse_json_body, place_holds
+    from aiusage.proxy.holds import Holds, HoldTicket, now_ms
+    from aiusage.proxy.surfaces.openai_chat import OPENAI_CHAT
     from aiusage.proxy.usage_writer import write_batch
+    from aiusage.proxy.validation import parse_json_body
     from aiusage.services.crypto import open_sealed
+    from aiusage.services.pricing import default_price
 
     rows: list[dict[str, Any]] = []
 
@@ -136,16 +139,33 @@ async def in_process(db_path: Path, fake_url: str, proxy_key: str, n: int) -> li
             parse_json_body(body)
 
         async def rewrite(body: bytes = stream_body) -> None:
-            ask_for_stream_usage(parse_json_body(body))
+            payload = parse_json_body(body)
+            OPENAI_CHAT.prepare(payload, body, OPENAI_CHAT.shape(payload, 0), default_price(), 0)
 
         await add(f"request JSON parse, {kb} KB", n, parse)
         await add(f"OpenAI stream body parse + rewrite (stream_options), {kb} KB", n, rewrite)
 
-    await add(
-        "place_holds: hold transaction (SQLAlchemy Core + aiosqlite)",
-        n,
-        lambda: place_holds(grant, 1_000),
-    )
+    holds = Holds()
+    await holds.start()
+    request_ids = iter(range(10**9))
+
+    async def hold() -> None:
+        ticket = HoldTicket(
+            request_id=f"req_bench_{next(request_ids)}",
+            user_id=grant.user_id,
+            key_id=grant.key_id,
+            amount_nano=1_000,
+            started_ms=now_ms(),
+            provider="anthropic",
+            endpoint="/v1/messages",
+            model="claude-sonnet-4-5",
+            byok=True,
+            request_bytes=2048,
+        )
+        await holds.place(grant, ticket)
+
+    await add("Holds.place: balance hold + hold row (sqlite3, holds thread)", n, hold)
+    await holds.stop()
     counter = iter(range(10**9))
     for size in (1, 32, 256):
         calls = max(n // size, 8)
@@ -223,7 +243,9 @@ async def client_costs(fake_url: str, n: int) -> list[dict[str, Any]]:
     """CPU per upstream call for each HTTP client at hand, one at a time and 32 at once."""
     import importlib
 
-    from aiusage.proxy.upstream import new_client, request_headers
+    import httpx
+
+    from aiusage.proxy.upstream import UpstreamClient, request_headers
 
     body = ANTHROPIC.body(2048)
     raw_headers = request_headers(
@@ -244,14 +266,22 @@ async def client_costs(fake_url: str, n: int) -> list[dict[str, Any]]:
         ],
     ] = {}
 
-    async def make_httpx(module: Any = None) -> tuple[Any, Any]:
-        client = (
-            new_client()
-            if module is None
-            else module.AsyncClient(
-                limits=module.Limits(max_connections=512, max_keepalive_connections=128),
-                trust_env=False,
-            )
+    async def make_proxy_client() -> tuple[Any, Any]:
+        client = UpstreamClient()
+
+        async def call() -> None:
+            response = await client.open("POST", url, raw_headers, body)
+            try:
+                await response.read()
+            finally:
+                response.close()
+
+        return call, client.close
+
+    async def make_httpx(module: Any = httpx) -> tuple[Any, Any]:
+        client = module.AsyncClient(
+            limits=module.Limits(max_connections=512, max_keepalive_connections=128),
+            trust_env=False,
         )
 
         async def call() -> None:
@@ -264,7 +294,8 @@ async def client_costs(fake_url: str, n: int) -> list[dict[str, Any]]:
 
         return call, client.aclose
 
-    clients["httpx (as the proxy: stream=True, aiter_raw)"] = make_httpx
+    clients["UpstreamClient (as the proxy: aiohttp, read whole)"] = make_proxy_client
+    clients[f"httpx {httpx.__version__} (stream=True, aiter_raw)"] = make_httpx
     with contextlib.suppress(ImportError):
         httpx2 = importlib.import_module("httpx2")
         clients[f"httpx2 {httpx2.__version__}"] = lambda: make_httpx(httpx2)

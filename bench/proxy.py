@@ -691,7 +691,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--kinds",
         default=",".join(k.name for k in ALL_KINDS),
-        help="comma-separated: anthropic, anthropic-stream, openai, openai-stream",
+        help="comma-separated: anthropic, anthropic-stream, openai, openai-stream,"
+        " responses, responses-stream",
     )
     p.add_argument(
         "--body-kb", type=float, default=2, help="request body size (100 = Claude Code-sized)"

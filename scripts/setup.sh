@@ -29,6 +29,8 @@ if [ "${1:-}" = "--test" ]; then
     fi
     # The real Claude Code CLI, from the npm registry, for the end-to-end proxy test.
     scripts/install_claude_code.sh
+    # The real OpenAI Codex CLI, likewise, for tests/test_codex.py.
+    scripts/install_codex.sh
 else
     .venv/bin/python -m pip install --quiet -e .
 fi

@@ -220,8 +220,15 @@ async def test_new_user_keys_usage_and_revoke(browser, app_url, app_server, mail
         claude = page.locator("#snippet-claude-code")
         await expect(claude).to_contain_text(f'ANTHROPIC_BASE_URL="{app_url}/api"')
         await expect(claude).to_contain_text(f'ANTHROPIC_AUTH_TOKEN="{proxy_key[:15]}…"')
-        for snippet in ("anthropic-py", "anthropic-ts", "openai-py", "curl"):
+        for snippet in ("anthropic-py", "anthropic-ts", "openai-py", "openai-claude", "cursor"):
             await expect(page.locator(f"#snippet-{snippet}")).to_contain_text(proxy_key[:15])
+        await expect(page.locator("#snippet-curl")).to_contain_text(proxy_key[:15])
+        # Codex reads its key from the environment; its provider points at the OpenAI base.
+        codex = page.locator("#snippet-codex")
+        await expect(codex).to_contain_text(f'base_url = "{app_url}/api/v1"')
+        await expect(codex).to_contain_text('wire_api = "responses"')
+        await expect(page.locator("#snippet-openai-claude")).to_contain_text("claude-sonnet-4-5")
+        await expect(page.locator("#snippet-cursor")).to_contain_text(f"{app_url}/api/v1")
         await screenshot(page, "dashboard-connect")
 
         # Phone width and dark mode.

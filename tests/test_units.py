@@ -7,8 +7,10 @@ import json
 import pytest
 
 from aiusage.money import format_usd, usd_to_nano
+from aiusage.proxy.errors import ProxyError
 from aiusage.proxy.sse import SSESplitter
-from aiusage.proxy.usage_counts import AnthropicMeter, OpenAIMeter
+from aiusage.proxy.usage_counts import AnthropicMeter, OpenAIMeter, ResponsesMeter
+from aiusage.proxy.validation import responses_shape
 from aiusage.services import crypto
 from aiusage.services.errors import ServiceError
 from aiusage.services.pricing import Price, TokenCounts, cost_nano, usd_per_mtok_to_micro
@@ -104,6 +106,85 @@ def test_openai_prompt_tokens_include_the_cached_ones():
     )
     counts = meter.result(answered=True)
     assert (counts.input, counts.cache_read, counts.output) == (464, 1536, 30)
+
+
+def _final_response(kind: str, output: list[dict] | None = None) -> dict:
+    return {
+        "type": f"response.{kind}",
+        "response": {
+            "model": "gpt-5-2026",
+            "status": kind,
+            "output": output or [],
+            "usage": {
+                "input_tokens": 1000,
+                "input_tokens_details": {"cached_tokens": 600},
+                "output_tokens": 300,
+                "output_tokens_details": {"reasoning_tokens": 250},
+                "total_tokens": 1300,
+            },
+        },
+    }
+
+
+@pytest.mark.parametrize("kind", ["completed", "incomplete", "failed"])
+def test_responses_usage_prices_each_token_once(kind):
+    """input_tokens includes the cached ones and output_tokens the reasoning ones: the row
+    gets uncached input, cached input and all output, none of them twice."""
+    meter = ResponsesMeter(request_bytes=4000)
+    for block in _events(
+        ("response.created", {"type": "response.created", "response": {"usage": None}}),
+        ("response.output_text.delta", {"type": "response.output_text.delta", "delta": "Hi"}),
+        (f"response.{kind}", _final_response(kind)),
+    ):
+        meter.feed_event(block)
+    counts = meter.result(answered=True)
+    assert (counts.input, counts.cache_read, counts.output) == (400, 600, 300)
+    assert not counts.estimated and meter.model == "gpt-5-2026"
+    rates = Price(*(usd_per_mtok_to_micro(p) for p in ("1.25", "10", "1.25", "1.25", "0.125")))
+    # 400 × 1.25 + 600 × 0.125 + 300 × 10 micro-USD per million tokens, in nano-USD:
+    assert cost_nano(rates, counts) == 500_000 + 75_000 + 3_000_000
+
+
+def test_a_responses_stream_cut_before_its_final_event_is_estimated():
+    meter = ResponsesMeter(request_bytes=4000)
+    delta = {"type": "response.output_text.delta", "item_id": "msg_1", "delta": "x" * 400}
+    for block in _events(*[("response.output_text.delta", delta)] * 3):
+        meter.feed_event(block)
+    counts = meter.result(answered=True)
+    assert counts.estimated and counts.input == 1000 and counts.output > 0
+
+
+def test_responses_hosted_tools_are_counted_from_the_output():
+    output = [
+        {"type": "web_search_call", "id": "ws_1"},
+        {"type": "web_search_call", "id": "ws_2"},
+        {"type": "file_search_call", "id": "fs_1"},
+        {"type": "code_interpreter_call", "id": "ci_1", "container_id": "cntr_a"},
+        {"type": "code_interpreter_call", "id": "ci_2", "container_id": "cntr_a"},
+        {"type": "code_interpreter_call", "id": "ci_3", "container_id": "cntr_b"},
+        {"type": "message", "id": "msg_1"},
+    ]
+    meter = ResponsesMeter(request_bytes=10)
+    meter.feed_body(json.dumps(_final_response("completed", output)["response"]).encode())
+    counts = meter.result(answered=True)
+    assert (counts.web_search_calls, counts.file_search_calls) == (2, 1)
+    assert counts.code_interpreter_containers == 2  # billed per container, not per call
+    fees = Price(0, 0, 0, 0, 0, web_search_call=10_000, file_search_call=2_500,
+                 code_interpreter_container=30_000)  # fmt: skip
+    assert cost_nano(fees, counts) == (2 * 10_000 + 2_500 + 2 * 30_000) * 1000
+
+
+def test_responses_requests_bound_their_hold():
+    shape = responses_shape({"model": "gpt-5", "max_output_tokens": 500}, 20)
+    assert (shape.max_output, shape.server_tool_uses) == (500, 0)
+    tools = [{"type": "function", "name": "f"}, {"type": "web_search"}]
+    assert responses_shape({"model": "gpt-5", "tools": tools}, 20).server_tool_uses == 20
+    bounded = {"model": "gpt-5", "tools": tools, "max_tool_calls": 3}
+    assert responses_shape(bounded, 20).server_tool_uses == 3
+    for bad in ({"background": True}, {"max_output_tokens": 10**24}, {"max_tool_calls": -1}):
+        with pytest.raises(ProxyError) as refused:
+            responses_shape({"model": "gpt-5", **bad}, 20)
+        assert refused.value.status == 400
 
 
 def test_sse_splitter_handles_any_chunking_and_crlf():

@@ -34,7 +34,9 @@ def base_url(label_key: str, value: rx.Var, element_id: str) -> rx.Component:
     )
 
 
-def snippet(title_key: str, code: rx.Var, element_id: str) -> rx.Component:
+def snippet(
+    title_key: str, code: rx.Var, element_id: str, note_key: str | None = None
+) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
@@ -44,6 +46,7 @@ def snippet(title_key: str, code: rx.Var, element_id: str) -> rx.Component:
                 width="100%",
                 align="center",
             ),
+            *([rx.text(tr(note_key), size="2", color_scheme="gray")] if note_key else []),
             rx.box(
                 rx.el.pre(
                     code,
@@ -111,6 +114,14 @@ def connect_page() -> rx.Component:
             "snippet-anthropic-ts",
         ),
         snippet("connect.openai_python", ConnectState.openai_python, "snippet-openai-py"),
+        snippet("connect.codex", ConnectState.codex, "snippet-codex", "connect.codex_note"),
+        snippet("connect.cursor", ConnectState.cursor, "snippet-cursor", "connect.cursor_note"),
+        snippet(
+            "connect.openai_claude",
+            ConnectState.openai_claude,
+            "snippet-openai-claude",
+            "connect.openai_claude_note",
+        ),
         snippet("connect.curl", ConnectState.curl, "snippet-curl"),
     )
 

@@ -4,25 +4,34 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from starlette.types import Receive, Scope, Send
 
 from aiusage.proxy.errors import ProxyError
 from aiusage.proxy.handler import ProxyCall, Route, send_error
 from aiusage.proxy.runtime import ProxyRuntime, runtime
+from aiusage.proxy.surfaces.anthropic_messages import ANTHROPIC_MESSAGES
+from aiusage.proxy.surfaces.openai_chat import OPENAI_CHAT
+from aiusage.proxy.surfaces.openai_responses import OPENAI_RESPONSES
 
 log = logging.getLogger("aiusage.proxy")
 
-ROUTES: dict[str, tuple[str, Route]] = {
-    "/api/v1/messages": ("POST", Route("anthropic", "/v1/messages", metered=True)),
-    "/api/v1/messages/count_tokens": (
-        "POST",
-        Route("anthropic", "/v1/messages/count_tokens", metered=False),
-    ),
-    "/api/v1/chat/completions": ("POST", Route("openai", "/v1/chat/completions", metered=True)),
-    "/api/v1/models": ("GET", Route("anthropic", "/v1/models", metered=False)),
+ROUTES: dict[str, Route] = {
+    "/api/v1/messages": Route("POST", "anthropic", "/v1/messages", ANTHROPIC_MESSAGES),
+    "/api/v1/messages/count_tokens": Route("POST", "anthropic", "/v1/messages/count_tokens"),
+    "/api/v1/chat/completions": Route("POST", "openai", "/v1/chat/completions", OPENAI_CHAT),
+    "/api/v1/responses": Route("POST", "openai", "/v1/responses", OPENAI_RESPONSES),
+    "/api/v1/responses/input_tokens": Route("POST", "openai", "/v1/responses/input_tokens"),
+    "/api/v1/models": Route("GET", "anthropic", "/v1/models"),
 }
-OPENAI_MODELS = Route("openai", "/v1/models", metered=False)
+OPENAI_MODELS = Route("GET", "openai", "/v1/models")
+# A stored response and its parts: passed through unmetered (no new work upstream). Only
+# these shapes: the path goes upstream with the platform's key, so nothing else may.
+STORED_RESPONSE = re.compile(
+    r"/api/v1/responses/(resp_[A-Za-z0-9_-]{1,128})(/cancel|/input_items)?"
+)
+STORED_RESPONSE_METHODS = {"": ("GET", "DELETE"), "/cancel": ("POST",), "/input_items": ("GET",)}
 PREFLIGHT_PATHS = ("/api", "/api/")
 
 
@@ -30,18 +39,28 @@ def is_proxy_path(path: str) -> bool:
     return path.startswith("/api/v1/") or path in PREFLIGHT_PATHS
 
 
-def _route_for(scope: Scope) -> tuple[str, Route] | None:
-    found = ROUTES.get(scope["path"].rstrip("/") or "/")
-    if found and found[1].upstream_path == "/v1/models":
+def _route_for(scope: Scope) -> Route | None:
+    path = scope["path"].rstrip("/") or "/"
+    found = ROUTES.get(path)
+    if found and found.upstream_path == "/v1/models":
         # Both providers list models at /v1/models; Anthropic clients say which API they speak.
         headers = dict(scope["headers"])
         if b"anthropic-version" not in headers and b"x-api-key" not in headers:
-            return "GET", OPENAI_MODELS
+            return OPENAI_MODELS
+    if found is None and (stored := STORED_RESPONSE.fullmatch(path)):
+        part = stored.group(2) or ""
+        method = (
+            scope["method"]
+            if scope["method"] in STORED_RESPONSE_METHODS[part]
+            else (STORED_RESPONSE_METHODS[part][0])
+        )
+        return Route(method, "openai", path.removeprefix("/api"))
     return found
 
 
-def _guess_provider(scope: Scope) -> str:
-    return "openai" if "chat" in scope["path"] else "anthropic"
+def _guess_format(scope: Scope) -> str:
+    path = scope["path"]
+    return "openai" if "chat" in path or "responses" in path else "anthropic"
 
 
 class ProxyApp:
@@ -49,6 +68,11 @@ class ProxyApp:
         self.rt = rt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            # Codex tries the Responses API over a WebSocket first when allowed: refused
+            # before the handshake completes (HTTP 403), so clients fall back to HTTP + SSE.
+            await send({"type": "websocket.close", "code": 1008})
+            return
         if scope["path"] in PREFLIGHT_PATHS:
             # Claude Code's connectivity check: answer at once, no key needed.
             await send(
@@ -62,31 +86,32 @@ class ProxyApp:
                 {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else b"ok"}
             )
             return
-        found = _route_for(scope)
-        if found is None:
+        route = _route_for(scope)
+        if route is None:
             await send_error(
                 send,
-                _guess_provider(scope),
+                _guess_format(scope),
                 ProxyError(404, f"No such endpoint: {scope['method']} {scope['path']}."),
             )
             return
-        method, route = found
-        if scope["method"] != method:
+        if scope["method"] != route.method:
             await send_error(
-                send, route.provider, ProxyError(405, f"Use {method} for {scope['path']}.")
+                send,
+                route.client_format,
+                ProxyError(405, f"Use {route.method} for {scope['path']}."),
             )
             return
         if not self.rt.started:
             await self.rt.start()
         call = ProxyCall(self.rt, route, scope)
         try:
-            if route.metered:
-                await call.metered(receive, send)
+            if route.surface is not None:
+                await call.metered(route.surface, receive, send)
             else:
                 await call.passthrough(receive, send)
         except ProxyError as error:
             try:
-                await send_error(send, route.provider, error)
+                await send_error(send, call.client_format, error)
             except Exception:  # the response had already started or the client is gone
                 log.debug("could not send error %s to the client", error.status)
         except Exception:
@@ -94,7 +119,7 @@ class ProxyApp:
             try:
                 await send_error(
                     send,
-                    route.provider,
+                    call.client_format,
                     ProxyError(500, "The proxy failed to handle this request."),
                 )
             except Exception:

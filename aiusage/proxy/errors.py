@@ -27,6 +27,7 @@ OPENAI_TYPES = {
     429: ("rate_limit_exceeded", "rate_limit_exceeded"),
     500: ("server_error", None),
     502: ("server_error", "upstream_error"),
+    503: ("server_error", "overloaded"),
     504: ("server_error", "upstream_timeout"),
 }
 
@@ -43,7 +44,9 @@ class ProxyError(Exception):
 
 def error_body(provider: str, status: int, message: str) -> bytes:
     if provider == "openai":
-        kind, code = OPENAI_TYPES.get(status, ("server_error", None))
+        kind, code = OPENAI_TYPES.get(
+            status, ("server_error" if status >= 500 else "invalid_request_error", None)
+        )
         payload: dict = {"error": {"message": message, "type": kind, "param": None, "code": code}}
     else:
         payload = {
@@ -55,6 +58,17 @@ def error_body(provider: str, status: int, message: str) -> bytes:
 
 def stream_error_event(provider: str, message: str) -> bytes:
     """What a client gets when the upstream breaks off a stream."""
+    if provider == "openai-responses":
+        # The Responses stream's own `error` event (what Codex reads), with the `error`
+        # object the openai SDK raises an APIError on.
+        event = {
+            "type": "error",
+            "code": "upstream_error",
+            "message": message,
+            "param": None,
+            "error": {"type": "server_error", "code": "upstream_error", "message": message},
+        }
+        return b"event: error\ndata: " + json.dumps(event).encode() + b"\n\n"
     if provider == "openai":
         return b"data: " + error_body("openai", 502, message) + b"\n\n"
     return b"event: error\ndata: " + error_body("anthropic", 500, message) + b"\n\n"

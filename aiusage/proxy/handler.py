@@ -3,14 +3,12 @@ relay, settle. Settlement happens exactly once, whatever ends the request."""
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
@@ -21,6 +19,9 @@ from aiusage.proxy.errors import ProxyError, error_body
 from aiusage.proxy.holds import HoldTicket
 from aiusage.proxy.relay import RelayOutcome, relay_body, relay_stream
 from aiusage.proxy.runtime import ProxyRuntime
+from aiusage.proxy.surfaces import Surface
+from aiusage.proxy.surfaces.claude_via_chat import claude_model_list, with_claude_models
+from aiusage.proxy.surfaces.openai_chat import OPENAI_CHAT
 from aiusage.proxy.upstream import (
     UpstreamBroken,
     UpstreamResponse,
@@ -28,7 +29,7 @@ from aiusage.proxy.upstream import (
     UpstreamUnreachable,
     request_headers,
 )
-from aiusage.proxy.usage_counts import AnthropicMeter, Meter, OpenAIMeter
+from aiusage.proxy.usage_counts import Meter
 from aiusage.proxy.usage_writer import Settlement, counted_columns
 from aiusage.proxy.validation import (
     MAX_SESSION_ID_CHARS,
@@ -37,7 +38,6 @@ from aiusage.proxy.validation import (
     header_text,
     model_name,
     parse_json_body,
-    request_shape,
 )
 from aiusage.services import billing, client_ip, pricing
 from aiusage.services.crypto import SealError, open_sealed
@@ -48,18 +48,32 @@ log = logging.getLogger("aiusage.proxy")
 
 @dataclass(frozen=True)
 class Route:
-    provider: str  # "anthropic" | "openai"
+    """Where a path goes. With a surface the request is metered and billed; without, it is
+    passed through (lists, counts, stored responses) for an account that could pay."""
+
+    method: str
+    provider: str  # whose key and base URL: "anthropic" | "openai"
     upstream_path: str
-    metered: bool
+    surface: Surface | None = None
+
+    @property
+    def client_format(self) -> str:
+        return self.surface.client_format if self.surface else self.provider
+
+
+async def send_json(
+    send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send(
+        {"type": "http.response.start", "status": status, "headers": headers + (extra or [])}
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 async def send_error(send: Send, provider: str, error: ProxyError) -> None:
-    body = error_body(provider, error.status, error.message)
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if error.retry_after is not None:
-        headers.append((b"retry-after", str(error.retry_after).encode()))
-    await send({"type": "http.response.start", "status": error.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    retry = [] if error.retry_after is None else [(b"retry-after", str(error.retry_after).encode())]
+    await send_json(send, error.status, error_body(provider, error.status, error.message), retry)
 
 
 async def read_body(receive: Receive, limit: int, declared: bytes | None) -> bytes:
@@ -131,28 +145,24 @@ def credential_headers(provider: str, key: str) -> list[tuple[bytes, bytes]]:
     return [(b"authorization", b"Bearer " + key.encode())]
 
 
+def output_bound(price: pricing.Price, shape: RequestShape) -> int:
+    """The most output tokens this request can produce: its own maximum (else the model's)
+    times `n`."""
+    return (shape.max_output or pricing.max_output_tokens(price)) * shape.choices
+
+
 def hold_nano(price: pricing.Price, shape: RequestShape, request_bytes: int, byok: bool) -> int:
     """The worst case this request can cost the user, a true upper bound: request bytes bound
-    its input tokens; its own output maximum (else the model's) times `n` bounds the output;
-    each allowed server-tool use is charged at the dearer tool fee."""
-    output = shape.max_output or pricing.max_output_tokens(price)
+    its input tokens (unless the upstream reads stored context: then the shape's bound);
+    `output_bound` bounds the output; each allowed server-tool use is charged at the dearest
+    tool fee."""
     worst = pricing.worst_case_cost_nano(
-        price, request_bytes, output * shape.choices, shape.server_tool_uses
+        price,
+        max(request_bytes, shape.input_tokens or 0),
+        output_bound(price, shape),
+        shape.server_tool_uses,
     )
     return pricing.charge_nano(worst, byok=byok)
-
-
-def ask_for_stream_usage(payload: dict[str, Any]) -> bytes | None:
-    """OpenAI streams carry usage only if asked: the proxy asks (the one change it makes to a
-    body). Returns the new body, or None if the client asked already."""
-    options = payload.get("stream_options")
-    if isinstance(options, dict) and options.get("include_usage") is True:
-        return None
-    payload["stream_options"] = {
-        **(options if isinstance(options, dict) else {}),
-        "include_usage": True,
-    }
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 class ProxyCall:
@@ -161,6 +171,7 @@ class ProxyCall:
     def __init__(self, rt: ProxyRuntime, route: Route, scope: Scope) -> None:
         self.rt = rt
         self.route = route
+        self.client_format = route.client_format  # the error shape the caller reads
         self.scope = scope
         self.started = time.perf_counter()
         self.started_at = datetime.now(UTC)
@@ -173,15 +184,12 @@ class ProxyCall:
     def provider(self) -> str:
         return self.route.provider
 
-    def upstream_url(self) -> str:
+    def upstream_url(self, provider: str, path: str) -> str:
+        """The provider's base URL, the path, and the caller's query string as it came."""
         settings = get_settings()
-        base = (
-            settings.anthropic_base_url
-            if self.provider == "anthropic"
-            else settings.openai_base_url
-        )
+        base = settings.anthropic_base_url if provider == "anthropic" else settings.openai_base_url
         query = self.scope.get("query_string", b"")
-        return base + self.route.upstream_path + ("?" + query.decode("latin-1") if query else "")
+        return base + path + ("?" + query.decode("latin-1") if query else "")
 
     async def open_upstream(
         self,
@@ -191,14 +199,16 @@ class ProxyCall:
         *,
         platform_key: bool,
         identity: bool = False,
+        where: tuple[str, str] | None = None,
     ) -> UpstreamResponse:
         """`platform_key`: only an allow-list of client headers goes upstream (none that
-        could pick another organisation or workspace of the operator's account)."""
+        could pick another organisation or workspace of the operator's account). `where`:
+        (provider, path), the route's own by default."""
         assert self.rt.client is not None
         try:
             return await self.rt.client.open(
                 method,
-                self.upstream_url(),
+                self.upstream_url(*(where or (self.provider, self.route.upstream_path))),
                 request_headers(
                     self.scope["headers"],
                     credentials,
@@ -226,7 +236,16 @@ class ProxyCall:
         body = await read_body(
             receive, get_settings().max_request_bytes, self.headers.get(b"content-length")
         )
-        key, byok = upstream_credentials(grant, self.provider)
+        # OpenAI-format clients (Cursor) also reach Claude models: listed with OpenAI's.
+        lists_models = self.route.upstream_path == "/v1/models" and self.provider == "openai"
+        claude = await self._claude_models(grant) if lists_models else []
+        try:
+            key, byok = upstream_credentials(grant, self.provider)
+        except ProxyError:
+            if not claude:
+                raise
+            await send_json(send, 200, claude_model_list(claude))
+            return
         if not byok:
             async with session_scope() as session:
                 balance, held = await billing.balance(session, grant.user_id)
@@ -240,56 +259,70 @@ class ProxyCall:
             body,
             credential_headers(self.provider, key),
             platform_key=not byok,
+            identity=bool(claude),
         )
         try:
-            await relay_body(response, send, None, self._extra_headers())
+            await relay_body(
+                response,
+                send,
+                None,
+                self._extra_headers(),
+                with_claude_models(claude) if claude else None,
+            )
         finally:
             response.close()
+
+    async def _claude_models(self, grant: KeyGrant) -> list[str]:
+        """The Claude models of the price table, if this user can reach Anthropic."""
+        if "anthropic" not in grant.provider_keys and not get_settings().platform_anthropic_key:
+            return []
+        return (await self.rt.current_prices()).models("anthropic")
 
     def _extra_headers(self) -> list[tuple[bytes, bytes]]:
         return [(b"x-aiusage-request-id", self.request_id.encode())]
 
-    async def metered(self, receive: Receive, send: Send) -> None:
+    async def metered(self, surface: Surface, receive: Receive, send: Send) -> None:
         grant = await authenticate(self.rt, self.headers)
         body = await read_body(
             receive, get_settings().max_request_bytes, self.headers.get(b"content-length")
         )
         payload = parse_json_body(body)
-        shape = request_shape(self.provider, payload, get_settings().server_tool_max_uses_default)
+        tool_uses = get_settings().server_tool_max_uses_default
+        shape = surface.shape(payload, tool_uses)
+        surface = surface.serving(shape.model, await self.rt.current_prices())
         # What the usage row keeps of the headers, checked before anything is held.
         self.user_agent = header_text(self.headers, b"user-agent", MAX_USER_AGENT_CHARS) or ""
         self.client_session_id = header_text(
             self.headers, b"x-claude-code-session-id", MAX_SESSION_ID_CHARS
         )
-        upstream_body, strip_usage = body, False
-        if self.provider == "openai" and payload.get("stream") is True:
-            rewritten = ask_for_stream_usage(payload)
-            if rewritten is not None:
-                upstream_body, strip_usage = rewritten, True
-        key, byok = upstream_credentials(grant, self.provider)
-        price = await self.rt.price(self.provider, shape.model)
+        key, byok = upstream_credentials(grant, surface.provider)
+        price = await self.rt.price(surface.provider, shape.model)
+        upstream_body, shape = surface.prepare(payload, body, shape, price, tool_uses)
         ticket = HoldTicket(
             request_id=self.request_id,
             user_id=grant.user_id,
             key_id=grant.key_id,
-            amount_nano=hold_nano(price, shape, len(body), byok),
+            # A translated body may be longer than the client's: the longer bounds input.
+            amount_nano=hold_nano(price, shape, max(len(body), len(upstream_body)), byok),
             started_ms=math.floor(self.started_at.timestamp() * 1000),
-            provider=self.provider,
-            endpoint=self.route.upstream_path,
+            provider=surface.provider,
+            endpoint=surface.endpoint,
             model=shape.model,
             byok=byok,
             request_bytes=len(body),
         )
         key_hold = await self.rt.holds.place(grant, ticket)
-        meter: Meter = (AnthropicMeter if self.provider == "anthropic" else OpenAIMeter)(len(body))
+        meter = surface.meter(len(body))
+        meter.output_cap = output_bound(price, shape)  # an estimate never exceeds the hold
         outcome = RelayOutcome()
         try:
             response = await self.open_upstream(
                 "POST",
                 upstream_body,
-                credential_headers(self.provider, key),
-                platform_key=not byok,
-                identity=strip_usage,
+                surface.credential_headers(key),
+                platform_key=not byok or surface.translates,
+                identity=surface.rewrites(payload),
+                where=(surface.provider, surface.upstream_path),
             )
             outcome.status = response.status
             try:
@@ -300,11 +333,13 @@ class ProxyCall:
                         receive,
                         meter,
                         self._extra_headers(),
-                        provider=self.provider,
-                        strip_usage=strip_usage,
+                        stream_error=surface.stream_error,
+                        stream_filter=surface.stream_filter(meter, payload),
                     )
                 else:
-                    outcome = await relay_body(response, send, meter, self._extra_headers())
+                    outcome = await relay_body(
+                        response, send, meter, self._extra_headers(), surface.body_rewriter(payload)
+                    )
             finally:
                 response.close()
         except ProxyError as error:
@@ -327,11 +362,14 @@ class ProxyCall:
             outcome.error_type = outcome.error_type or "proxy_interrupted"
             raise
         finally:
-            self.settle(grant, shape, price, byok, ticket.amount_nano, key_hold, meter, outcome)
+            self.settle(
+                grant, surface, shape, price, byok, ticket.amount_nano, key_hold, meter, outcome
+            )
 
     def settle(
         self,
         grant: KeyGrant,
+        surface: Surface,
         shape: RequestShape,
         price: pricing.Price,
         byok: bool,
@@ -342,7 +380,9 @@ class ProxyCall:
     ) -> None:
         answered = 200 <= outcome.status < 300
         counts = meter.result(answered=answered)
-        if answered and self.provider == "openai" and shape.server_tool_uses:
+        if meter.upstream_error and outcome.error_type is None:
+            outcome.error_type = "upstream_stream_error"  # an error event ended the stream
+        if answered and surface is OPENAI_CHAT and shape.server_tool_uses:
             counts.web_search_calls = shape.server_tool_uses  # one search per choice
         cost = pricing.cost_nano(price, counts)
         charge = pricing.charge_nano(cost, byok=byok)
@@ -357,8 +397,8 @@ class ProxyCall:
                 usage=dict(
                     request_id=self.request_id,
                     created_at=self.started_at,
-                    provider=self.provider,
-                    endpoint=self.route.upstream_path,
+                    provider=surface.provider,
+                    endpoint=surface.endpoint,
                     model=model_name(meter.model) or shape.model,
                     key_source="byok" if byok else "platform",
                     **counted_columns(counts),

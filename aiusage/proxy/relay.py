@@ -15,7 +15,6 @@ from typing import Any
 from starlette.types import Message, Receive, Send
 
 from aiusage.proxy.decoding import decoder_for
-from aiusage.proxy.errors import stream_error_event
 from aiusage.proxy.sse import SSESplitter, event_fields
 from aiusage.proxy.upstream import (
     UpstreamBroken,
@@ -24,6 +23,11 @@ from aiusage.proxy.upstream import (
     response_headers,
 )
 from aiusage.proxy.usage_counts import Meter, OpenAIMeter
+
+# Turns the SSE event blocks of one read into the bytes the client gets, metering them.
+StreamFilter = Callable[[list[bytes]], bytes]
+# Turns a whole answer (status, unencoded body) into the client's.
+BodyRewriter = Callable[[int, bytes], tuple[int, bytes]]
 
 log = logging.getLogger("aiusage.proxy")
 
@@ -56,7 +60,9 @@ async def relay_body(
     send: Send,
     meter: Meter | None,
     extra: list[tuple[bytes, bytes]],
+    answer: BodyRewriter | None = None,
 ) -> RelayOutcome:
+    """Relays a whole answer. `answer`: rewrites the (unencoded) body for the client."""
     outcome = RelayOutcome(status=response.status)
     raw = await response.read()
     if meter is not None:
@@ -67,12 +73,15 @@ async def relay_body(
             )
         except Exception as error:  # unreadable body: forwarded as is, usage stays unknown
             log.warning("could not read usage from a response (%s)", type(error).__name__)
+    status = response.status
     headers = response_headers(response.raw_headers)
+    if answer is not None:
+        status, raw = answer(status, raw)
+        headers = [(name, value) for name, value in headers if name != b"content-type"]
+        headers.append((b"content-type", b"application/json"))
     headers.append((b"content-length", str(len(raw)).encode()))
     send = _guarded(send)
-    await send(
-        {"type": "http.response.start", "status": response.status, "headers": headers + extra}
-    )
+    await send({"type": "http.response.start", "status": status, "headers": headers + extra})
     outcome.first_byte_at = time.perf_counter()
     await send({"type": "http.response.body", "body": raw})
     outcome.response_bytes = len(raw)
@@ -86,11 +95,12 @@ async def relay_stream(
     meter: Meter,
     extra: list[tuple[bytes, bytes]],
     *,
-    provider: str,
-    strip_usage: bool,
+    stream_error: Callable[[str], bytes],
+    stream_filter: StreamFilter | None,
 ) -> RelayOutcome:
-    """Streams the SSE body through. With `strip_usage` (OpenAI, when the proxy asked for
-    usage the client did not), the usage chunk is metered but not passed on."""
+    """Streams the SSE body through, metering each event. A `stream_filter` (the answer is
+    rewritten: usage taken out, or translated to another API's events) turns the events of
+    each read into the client's bytes; the upstream then sends them unencoded."""
     outcome = RelayOutcome(status=response.status, streamed=True)
     encoding = response.content_encoding
     decoder = decoder_for(encoding)
@@ -106,9 +116,8 @@ async def relay_stream(
 
     async def pump() -> None:
         async for chunk in response.chunks():
-            if strip_usage:
-                assert isinstance(meter, OpenAIMeter)
-                chunk = _without_usage(splitter.feed(chunk), meter)
+            if stream_filter is not None:
+                chunk = stream_filter(splitter.feed(chunk))
             else:
                 for block in splitter.feed(decoder.decompress(chunk)):
                     meter.feed_event(block)
@@ -131,7 +140,7 @@ async def relay_stream(
         outcome.error_type = "upstream_stream_error"
         log.warning("upstream stream ended early (%s)", type(error).__name__)
         if not encoding or encoding == "identity":
-            event = stream_error_event(provider, "The upstream provider ended the stream early.")
+            event = stream_error("The upstream provider ended the stream early.")
             try:
                 await send({"type": "http.response.body", "body": event, "more_body": True})
             except ClientGone:
@@ -165,7 +174,9 @@ async def _until_done_or_disconnect(work: Coroutine[Any, Any, None], receive: Re
     return True
 
 
-def _without_usage(blocks: list[bytes], meter: OpenAIMeter) -> bytes:
+def without_usage(blocks: list[bytes], meter: OpenAIMeter) -> bytes:
+    """OpenAI chat chunks with the usage the proxy asked for (and the client did not) taken
+    out, metered on the way."""
     out = []
     for block in blocks:
         chunk = meter.feed_data(event_fields(block)[1])

@@ -50,11 +50,14 @@ class ProxyRuntime:
             await self.client.close()
             self.client = None
 
-    async def price(self, provider: str, model: str) -> Price:
+    async def current_prices(self) -> PriceBook:
         if self.prices.stale():
             async with session_scope() as session:
                 await self.prices.reload(session)
-        return self.prices.lookup(provider, model)
+        return self.prices
+
+    async def price(self, provider: str, model: str) -> Price:
+        return (await self.current_prices()).lookup(provider, model)
 
 
 runtime = ProxyRuntime()

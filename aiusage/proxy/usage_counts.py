@@ -2,12 +2,14 @@
 
 Anthropic: `message_start.message.usage` has input and cache counts; `message_delta.usage`
 counts are cumulative (keep the latest, never add them up). `input_tokens` excludes cache.
-OpenAI: `prompt_tokens` includes `prompt_tokens_details.cached_tokens`."""
+OpenAI: `prompt_tokens` (Responses: `input_tokens`) includes its `cached_tokens`, and the
+output count includes `reasoning_tokens`: each token is priced once."""
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from aiusage.proxy.sse import event_fields
@@ -51,13 +53,24 @@ def anthropic_counts(usage: dict[str, Any], counts: TokenCounts) -> None:
         counts.web_fetch_calls = _int(tools.get("web_fetch_requests"))
 
 
-def openai_counts(usage: dict[str, Any], counts: TokenCounts) -> None:
-    prompt = _int(usage.get("prompt_tokens"))
-    details = usage.get("prompt_tokens_details") or {}
+def openai_counts(
+    usage: dict[str, Any],
+    counts: TokenCounts,
+    names: tuple[str, str, str] = ("prompt_tokens", "prompt_tokens_details", "completion_tokens"),
+) -> None:
+    """OpenAI usage: the prompt count *includes* its cached part (priced at the cached rate,
+    so it is taken out of `input`), and the output count includes reasoning tokens (priced
+    once, as output). `names`: the fields, Chat Completions' by default."""
+    prompt_name, details_name, output_name = names
+    prompt = _int(usage.get(prompt_name))
+    details = usage.get(details_name) or {}
     cached = min(_int(details.get("cached_tokens")) if isinstance(details, dict) else 0, prompt)
     counts.input = prompt - cached
     counts.cache_read = cached
-    counts.output = _int(usage.get("completion_tokens"))
+    counts.output = _int(usage.get(output_name))
+
+
+RESPONSES_USAGE = ("input_tokens", "input_tokens_details", "output_tokens")
 
 
 class Meter:
@@ -70,6 +83,8 @@ class Meter:
         self.started = False  # the upstream reported input counts
         self.estimated_output = 0  # tokens, from the deltas seen
         self.request_bytes = request_bytes
+        self.upstream_error = False  # the stream carried an error event
+        self.output_cap: int | None = None  # the output the hold covers: estimates stop there
 
     def feed_body(self, body: bytes) -> None:
         raise NotImplementedError
@@ -84,8 +99,11 @@ class Meter:
         counts = self.counts
         if self.final:
             return counts
-        if self.estimated_output > counts.output:
-            counts.output = self.estimated_output
+        estimate = self.estimated_output
+        if self.output_cap is not None:
+            estimate = min(estimate, self.output_cap)
+        if estimate > counts.output:
+            counts.output = estimate
             counts.estimated = True
         if not self.started and (answered or self.estimated_output):
             counts.input = math.ceil(self.request_bytes / CHARS_PER_TOKEN)
@@ -110,6 +128,8 @@ class AnthropicMeter(Meter):
             self.estimated_output += max(
                 math.ceil((len(data) - DELTA_ENVELOPE) / CHARS_PER_TOKEN), 1
             )
+        elif name == b"error":
+            self.upstream_error = True
         elif name in (b"message_start", b"message_delta"):
             try:
                 event = json.loads(data)
@@ -168,3 +188,71 @@ class OpenAIMeter(Meter):
         if b'"content":"' in data or b'"content": "' in data:
             self.estimated_output += 1  # OpenAI streams about one token per chunk
         return None
+
+
+def hosted_tool_uses(output: list[Any], counts: TokenCounts) -> None:
+    """Counts what OpenAI bills per use in a response's output: web searches, file searches,
+    and the code interpreter containers used (billed per container, not per call)."""
+    kinds: dict[str, int] = {}
+    containers: set[object] = set()
+    for item in output:
+        if not isinstance(item, dict) or not isinstance(item.get("type"), str):
+            continue
+        kind = item["type"]
+        kinds[kind] = kinds.get(kind, 0) + 1
+        if kind == "code_interpreter_call":
+            container = item.get("container_id")
+            containers.add(container if isinstance(container, str) else id(item))
+    counts.web_search_calls = min(kinds.get("web_search_call", 0), MAX_COUNT)
+    counts.file_search_calls = min(kinds.get("file_search_call", 0), MAX_COUNT)
+    counts.code_interpreter_containers = min(len(containers), MAX_COUNT)
+
+
+_DELTA_TEXT = re.compile(rb'"delta":\s*"((?:[^"\\]|\\.)*)"')
+
+
+class ResponsesMeter(Meter):
+    """OpenAI Responses: usage comes with the final response object, in the body or in the
+    stream's last event — `response.completed`, or `response.incomplete` / `response.failed`,
+    which the upstream bills too. Hosted tools are counted from the output items."""
+
+    FINAL = (b"response.completed", b"response.incomplete", b"response.failed")
+
+    def feed_body(self, body: bytes) -> None:
+        try:
+            response = json.loads(body)
+        except ValueError:
+            return
+        if isinstance(response, dict):
+            self._final(response)
+
+    def feed_event(self, block: bytes) -> None:
+        name, data = event_fields(block)
+        if name.endswith(b".delta"):
+            # The delta's own text (escaped, as sent): the envelope of ids, indexes and
+            # padding around it is longer than many deltas and is not output.
+            text = _DELTA_TEXT.search(data)
+            self.estimated_output += max(
+                math.ceil(len(text.group(1)) / CHARS_PER_TOKEN) if text else 1, 1
+            )
+        elif name == b"error":
+            self.upstream_error = True
+        elif name in self.FINAL:
+            try:
+                event = json.loads(data)
+            except ValueError:
+                return
+            if isinstance(event, dict) and isinstance(event.get("response"), dict):
+                self._final(event["response"])
+
+    def _final(self, response: dict[str, Any]) -> None:
+        usage = response.get("usage")
+        if not isinstance(usage, dict):
+            return
+        openai_counts(usage, self.counts, RESPONSES_USAGE)
+        output = response.get("output")
+        if isinstance(output, list):
+            hosted_tool_uses(output, self.counts)
+        if isinstance(response.get("model"), str):
+            self.model = response["model"]
+        self.final = self.started = True

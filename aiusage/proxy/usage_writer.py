@@ -92,6 +92,8 @@ def counted_columns(counts: TokenCounts) -> dict[str, Any]:
         "cache_read_tokens": counts.cache_read,
         "web_search_calls": counts.web_search_calls,
         "web_fetch_calls": counts.web_fetch_calls,
+        "file_search_calls": counts.file_search_calls,
+        "code_interpreter_containers": counts.code_interpreter_containers,
         "tokens_estimated": counts.estimated,
     }
 

@@ -19,6 +19,10 @@ MAX_SESSION_ID_CHARS = 128
 MAX_OUTPUT_TOKENS = 10_000_000
 MAX_CHOICES = 128  # OpenAI's own limit for `n`
 MAX_TOOL_USES = 10_000
+# Responses tools the upstream bills per call (function, custom and shell tools run client-side).
+HOSTED_TOOLS = ("web_search", "file_search", "code_interpreter")
+# Responses fields that make the upstream read input the request does not carry.
+STORED_CONTEXT = ("previous_response_id", "conversation", "prompt")
 # C0 and C1 control characters and DEL: never part of a model name or a header we keep.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # a header may hold a tab
@@ -33,6 +37,8 @@ class RequestShape:
     max_output: int | None  # the request's own maximum, if it names one
     choices: int  # OpenAI `n`
     server_tool_uses: int  # bound on billable server-side tool uses (web search/fetch)
+    # Input tokens, when the request's size does not bound them (stored context upstream).
+    input_tokens: int | None = None
 
 
 def parse_json_body(body: bytes) -> dict[str, Any]:
@@ -108,20 +114,30 @@ def _anthropic_server_tool_uses(tools: Any, default_uses: int) -> int:
     return uses
 
 
-def request_shape(provider: str, payload: dict[str, Any], default_tool_uses: int) -> RequestShape:
+def checked_model(payload: dict[str, Any]) -> str:
     model = model_name(payload.get("model"))
     if model is None:
         raise ProxyError(
             400,
             f"model: a model name is required (at most {MAX_MODEL_CHARS} printable characters).",
         )
-    if provider == "anthropic":
-        return RequestShape(
-            model=model,
-            max_output=_count(payload, "max_tokens", 1, MAX_OUTPUT_TOKENS),
-            choices=1,
-            server_tool_uses=_anthropic_server_tool_uses(payload.get("tools"), default_tool_uses),
-        )
+    return model
+
+
+def anthropic_shape(payload: dict[str, Any], default_tool_uses: int) -> RequestShape:
+    """Anthropic Messages: `max_tokens`; web search/fetch tools bounded by their `max_uses`."""
+    return RequestShape(
+        model=checked_model(payload),
+        max_output=_count(payload, "max_tokens", 1, MAX_OUTPUT_TOKENS),
+        choices=1,
+        server_tool_uses=_anthropic_server_tool_uses(payload.get("tools"), default_tool_uses),
+    )
+
+
+def chat_shape(payload: dict[str, Any]) -> RequestShape:
+    """OpenAI Chat Completions: the larger of the two output maximums, times `n`; with
+    `web_search_options`, one search per choice."""
+    model = checked_model(payload)
     bounds = [
         _count(payload, name, 1, MAX_OUTPUT_TOKENS)
         for name in ("max_completion_tokens", "max_tokens")
@@ -134,6 +150,38 @@ def request_shape(provider: str, payload: dict[str, Any], default_tool_uses: int
         max_output=max(named) if named else None,
         choices=choices,
         server_tool_uses=searches,
+    )
+
+
+def responses_shape(
+    payload: dict[str, Any], default_tool_uses: int, stored_context_tokens: int = 0
+) -> RequestShape:
+    """OpenAI Responses: `max_output_tokens`; hosted tools bounded by `max_tool_calls`, else
+    the default; a request that makes the upstream read stored context (an earlier
+    response, a conversation, a stored prompt) is held for `stored_context_tokens` of input.
+    A background response is refused: it is billed after the call returns, when nobody is
+    there to meter it."""
+    model = checked_model(payload)
+    if payload.get("background") is True:
+        raise ProxyError(400, "background: background responses are not supported through aiusage.")
+    tools = payload.get("tools")
+    hosted = isinstance(tools, list) and any(
+        isinstance(tool, dict)
+        and isinstance(tool.get("type"), str)
+        and tool["type"].startswith(HOSTED_TOOLS)
+        for tool in tools
+    )
+    limit = _count(payload, "max_tool_calls", 0, MAX_TOOL_USES)
+    return RequestShape(
+        model=model,
+        max_output=_count(payload, "max_output_tokens", 1, MAX_OUTPUT_TOKENS),
+        choices=1,
+        server_tool_uses=(default_tool_uses if limit is None else limit) if hosted else 0,
+        input_tokens=(
+            stored_context_tokens
+            if any(payload.get(name) is not None for name in STORED_CONTEXT)
+            else None
+        ),
     )
 
 

@@ -50,6 +50,8 @@ class Price:
     max_output_tokens: int | None = None  # None: the configured default
     web_search_call: int = 0  # micro-USD per server-side web search
     web_fetch_call: int = 0  # micro-USD per server-side web fetch
+    file_search_call: int = 0  # micro-USD per hosted file search (OpenAI Responses)
+    code_interpreter_container: int = 0  # micro-USD per code interpreter container used
     # Rates for every token of a request whose prompt is over `long_threshold` tokens.
     long: Price | None = None
     long_threshold: int | None = None
@@ -74,6 +76,8 @@ class TokenCounts:
     cache_read: int = 0
     web_search_calls: int = 0  # server-side tool uses the upstream bills per use
     web_fetch_calls: int = 0
+    file_search_calls: int = 0
+    code_interpreter_containers: int = 0
     estimated: bool = False
 
     @property
@@ -85,10 +89,13 @@ def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
-def tool_fees_nano(price: Price, web_search_calls: int, web_fetch_calls: int) -> int:
+def tool_fees_nano(price: Price, tokens: TokenCounts) -> int:
     """Server-side tool fees (per use, not per token) in nano-USD."""
     return (
-        web_search_calls * price.web_search_call + web_fetch_calls * price.web_fetch_call
+        tokens.web_search_calls * price.web_search_call
+        + tokens.web_fetch_calls * price.web_fetch_call
+        + tokens.file_search_calls * price.file_search_call
+        + tokens.code_interpreter_containers * price.code_interpreter_container
     ) * 1000
 
 
@@ -101,9 +108,7 @@ def cost_nano(price: Price, tokens: TokenCounts) -> int:
         + tokens.cache_write_1h * rates.cache_write_1h
         + tokens.cache_read * rates.cache_read
     )
-    return _ceil_div(units, 1000) + tool_fees_nano(
-        price, tokens.web_search_calls, tokens.web_fetch_calls
-    )
+    return _ceil_div(units, 1000) + tool_fees_nano(price, tokens)
 
 
 def worst_case_cost_nano(
@@ -116,7 +121,12 @@ def worst_case_cost_nano(
     tokens = max(
         _ceil_div(input_bound * p.max_input + output_bound * p.output, 1000) for p in rates
     )
-    fee = max(price.web_search_call, price.web_fetch_call)
+    fee = max(
+        price.web_search_call,
+        price.web_fetch_call,
+        price.file_search_call,
+        price.code_interpreter_container,
+    )
     return tokens + server_tool_uses * fee * 1000
 
 
@@ -135,8 +145,27 @@ def default_price() -> Price:
     tool = _usd_to_micro(settings.unknown_server_tool_usd_per_call)
     # Unknown cache rates: charge cache tokens at twice the input (the highest list ratio).
     return Price(
-        inp, out, inp * 2, inp * 2, inp, is_default=True, web_search_call=tool, web_fetch_call=tool
+        inp,
+        out,
+        inp * 2,
+        inp * 2,
+        inp,
+        is_default=True,
+        web_search_call=tool,
+        web_fetch_call=tool,
+        **hosted_tool_fees(),
     )
+
+
+def hosted_tool_fees() -> dict[str, int]:
+    """OpenAI's hosted-tool fees (configured, the same for every model)."""
+    settings = get_settings()
+    return {
+        "file_search_call": _usd_to_micro(settings.openai_file_search_usd_per_call),
+        "code_interpreter_container": _usd_to_micro(
+            settings.openai_code_interpreter_usd_per_container
+        ),
+    }
 
 
 def _usd_to_micro(usd: Decimal) -> int:
@@ -172,6 +201,7 @@ def price_of(row: ModelPrice) -> Price:
         web_fetch_call=(
             row.web_fetch_call_micro if row.web_fetch_call_micro is not None else unknown_tool
         ),
+        **(hosted_tool_fees() if row.provider == "openai" else {}),
         long=long,
         long_threshold=row.long_prompt_threshold if long else None,
     )
@@ -192,6 +222,16 @@ class PriceBook:
         rows = (await session.execute(select(ModelPrice))).scalars().all()
         self._prices = {(r.provider, r.model): price_of(r) for r in rows}
         self._loaded_at = time.monotonic()
+
+    def models(self, provider: str) -> list[str]:
+        return sorted(model for (row_provider, model) in self._prices if row_provider == provider)
+
+    def lists(self, provider: str, model: str) -> bool:
+        """True when the table has a row for this model (exact, or without its date suffix)."""
+        return (provider, model) in self._prices or (
+            provider,
+            _DATE_SUFFIX.sub("", model),
+        ) in self._prices
 
     def lookup(self, provider: str, model: str) -> Price:
         """Exact name, then without a date/`-latest` suffix; else the flagged default."""

@@ -19,6 +19,35 @@ def _site() -> str:
     return get_settings().site_url.rstrip("/")
 
 
+def openai_snippet(site: str, key: str, model: str) -> str:
+    """The OpenAI SDK (Python) through aiusage; a Claude model is translated on the way."""
+    return (
+        "from openai import OpenAI\n\n"
+        "client = OpenAI(\n"
+        f'    base_url="{site}/api/v1",\n'
+        f'    api_key="{key}",\n'
+        ")\n"
+        "reply = client.chat.completions.create(\n"
+        f'    model="{model}",\n'
+        '    messages=[{"role": "user", "content": "Hello"}],\n'
+        ")\n"
+        "print(reply.choices[0].message.content)"
+    )
+
+
+def codex_config(site: str) -> str:
+    """~/.codex/config.toml for Codex through aiusage (the key comes from the environment)."""
+    return (
+        'model = "gpt-5"\n'
+        'model_provider = "aiusage"\n\n'
+        "[model_providers.aiusage]\n"
+        'name = "aiusage"\n'
+        f'base_url = "{site}/api/v1"\n'
+        'env_key = "AIUSAGE_API_KEY"\n'
+        'wire_api = "responses"'
+    )
+
+
 class ConnectState(rx.State):
     key_options: list[dict[str, str]] = []
     chosen: str = ""  # a key id of the user's, as text
@@ -101,18 +130,23 @@ class ConnectState(rx.State):
 
     @rx.var
     def openai_python(self) -> str:
+        return openai_snippet(_site(), self.placeholder, "gpt-4o-mini")
+
+    @rx.var
+    def codex(self) -> str:
+        return codex_config(_site())
+
+    @rx.var
+    def cursor(self) -> str:
         return (
-            "from openai import OpenAI\n\n"
-            "client = OpenAI(\n"
-            f'    base_url="{_site()}/api/v1",\n'
-            f'    api_key="{self.placeholder}",\n'
-            ")\n"
-            "reply = client.chat.completions.create(\n"
-            '    model="gpt-4o-mini",\n'
-            '    messages=[{"role": "user", "content": "Hello"}],\n'
-            ")\n"
-            "print(reply.choices[0].message.content)"
+            f"Override OpenAI Base URL: {_site()}/api/v1\n"
+            f"OpenAI API Key: {self.placeholder}\n"
+            "Models: claude-sonnet-4-5, gpt-5"
         )
+
+    @rx.var
+    def openai_claude(self) -> str:
+        return openai_snippet(_site(), self.placeholder, "claude-sonnet-4-5")
 
     @rx.var
     def curl(self) -> str:

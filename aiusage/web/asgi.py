@@ -83,7 +83,7 @@ class FrontDoor:
         self.proxy = SecurityHeaders(proxy_app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and is_proxy_path(scope["path"]):
+        if scope["type"] in ("http", "websocket") and is_proxy_path(scope["path"]):
             await self.proxy(scope, receive, send)
             return
         if scope["type"] == "http" and scope["path"].startswith("/api/"):

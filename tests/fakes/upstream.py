@@ -8,14 +8,17 @@ event loop. Raw ASGI (no framework) keeps per-request work minimal, since the
 benchmark measures the proxy in front of it, not this server.
 
 Routes: ``POST /v1/messages``, ``POST /v1/messages/count_tokens``,
-``GET /v1/models`` (Anthropic or OpenAI shape, by auth header) and
-``POST /v1/chat/completions``. Behaviour is driven by the mutable
+``GET /v1/models`` (Anthropic or OpenAI shape, by auth header),
+``POST /v1/chat/completions`` and the OpenAI Responses API: ``POST /v1/responses``
+(plain or SSE), ``POST /v1/responses/input_tokens``, ``GET``/``DELETE
+/v1/responses/{id}``, ``POST /v1/responses/{id}/cancel`` and ``GET
+/v1/responses/{id}/input_items``. Behaviour is driven by the mutable
 ``FakeUpstream.behavior`` (see ``Behavior``).
 
-``sent_log`` names: Anthropic events use their SSE event type
-(``message_start``, ``content_block_delta``, ...). OpenAI events are named
-``chunk.role``, ``chunk.delta``, ``chunk.finish``, ``chunk.usage`` and
-``[DONE]``. Two markers (prefixed with ``!``) record abnormal ends:
+``sent_log`` names: Anthropic and Responses events use their SSE event type
+(``message_start``, ``content_block_delta``, ``response.output_text.delta``, ...).
+Chat Completions events are named ``chunk.role``, ``chunk.delta``, ``chunk.finish``,
+``chunk.usage`` and ``[DONE]``. Two markers (prefixed with ``!``) record abnormal ends:
 ``!dropped`` (drop_after_deltas closed the connection) and
 ``!client_disconnected`` (the client went away mid-stream; we stop sending).
 """
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import logging
 import signal
@@ -35,6 +39,7 @@ import zlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
+from urllib.parse import parse_qs
 
 import uvicorn
 
@@ -67,20 +72,50 @@ class Behavior:
     output_tokens: int = 12
     cache_creation_5m: int = 0  # Anthropic cache write, 5-minute TTL
     cache_creation_1h: int = 0  # Anthropic cache write, 1-hour TTL
-    cache_read: int = 0  # Anthropic cache_read_input_tokens / OpenAI cached_tokens
+    # Anthropic cache_read_input_tokens / OpenAI cached_tokens. On the OpenAI routes the
+    # cached tokens are INCLUDED in the reported input, as the real API reports them:
+    # usage.input_tokens (Responses) / prompt_tokens (Chat) = input_tokens + cache_read.
+    cache_read: int = 0
     chunk_delay: float = 0.0  # seconds between consecutive content deltas
     n_deltas: int = 4  # content deltas reply_text is split into (capped at len(text))
     response_delay: float = 0.0  # sleep before sending response headers
     drop_after_deltas: int | None = None  # streaming: abort the connection after N deltas
-    omit_final_usage: bool = False  # streaming: no usage in message_delta / no usage chunk
+    # streaming: no usage in message_delta / no usage chunk / the final Responses event's
+    # response has "usage": null
+    omit_final_usage: bool = False
     usage_updates: int = 1  # Anthropic streaming: message_delta events with cumulative usage
     openai_usage_chunk_has_choices: bool = False  # usage rides on the finish chunk
     compress: str | None = None  # "gzip" | "br" | "zstd", if Accept-Encoding allows it
     model_override: str | None = None  # model echoed back (default: the request's)
     first_event_delay: float = 0.0  # streaming: sleep between the headers and the first event
     web_search_requests: int = 0  # Anthropic usage.server_tool_use.web_search_requests
+    # OpenAI output_tokens_details.reasoning_tokens (Responses) and
+    # completion_tokens_details.reasoning_tokens (Chat Completions). As the real API does,
+    # they are INCLUDED in the reported output: usage.output_tokens (completion_tokens) =
+    # output_tokens + reasoning_tokens.
+    reasoning_tokens: int = 0
+    # Responses API: how a response ends. "completed" | "incomplete" (status "incomplete",
+    # incomplete_details.reason "max_output_tokens") | "failed" (status "failed", error
+    # {"code": "server_error", ...}); streaming, the final event is response.<that>. Each
+    # still carries usage.
+    responses_final: str = "completed"
+    # Responses API: web_search_call output items (action "search") before the message.
+    web_search_calls: int = 0
     # (name, value) pairs added to every response's headers, e.g. hop-by-hop ones
     extra_response_headers: list[tuple[str, str]] = field(default_factory=list)
+    # Anthropic /v1/messages: the answer calls a tool. {"name": str, "input": dict} and
+    # optionally "id" (else a fresh "toolu_..." id). The message ends with a tool_use block
+    # and stop_reason "tool_use"; the reply_text block comes first unless reply_text is ""
+    # (then the tool_use block is the only one, at index 0). Streamed as the real API does:
+    # content_block_start (with "input": {}), input_json_delta pieces (the first one "",
+    # none but that for an empty input), content_block_stop.
+    tool_use: dict[str, Any] | None = None
+    tool_input_deltas: int = 3  # streaming: non-empty input_json_delta pieces (capped at len)
+    # Anthropic streaming: the stream fails midway as the real API's can (HTTP 200 already
+    # sent): after the text deltas, an "error" event of this type (e.g. "overloaded_error")
+    # with error_message, and nothing more (no content_block_stop, message_delta or
+    # message_stop). sent_log name: "error".
+    stream_error: str | None = None
 
 
 @dataclass
@@ -244,6 +279,7 @@ class _Request:
         "method",
         "openai",
         "path",
+        "query",
         "receive",
         "req_id",
         "send",
@@ -254,6 +290,7 @@ class _Request:
     ) -> None:
         self.method: str = scope["method"]
         self.path: str = scope["path"]
+        self.query: str = scope["query_string"].decode("latin-1")  # raw, as sent
         self.body = body
         self.receive = receive
         self.send = send
@@ -270,7 +307,7 @@ class _Request:
             else None
         )
         # Which provider's format to use for errors, /v1/models and 404s.
-        self.openai = self.path.startswith("/v1/chat/") or (
+        self.openai = self.path.startswith(("/v1/chat/", "/v1/responses")) or (
             not self.path.startswith("/v1/messages")
             and "x-api-key" not in headers
             and "anthropic-version" not in headers
@@ -304,6 +341,9 @@ class FakeUpstream:
         self._thread_error: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[Any]] = set()  # in-flight requests, cancelled by stop()
+        # Responses API objects by id, with their input items, for retrieve/input_items
+        # (kept only when recording: the benchmark must not grow without bound).
+        self.stored_responses: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
         self.url = ""
 
     # ----- lifecycle -----
@@ -382,6 +422,7 @@ class FakeUpstream:
             self.behavior = Behavior()
             self.requests.clear()
             self.sent_log.clear()
+            self.stored_responses.clear()
 
     def __enter__(self) -> FakeUpstream:
         return self.start()
@@ -418,7 +459,7 @@ class FakeUpstream:
             rec = RecordedRequest(
                 method=req.method,
                 path=req.path,
-                query=scope["query_string"].decode("latin-1"),
+                query=req.query,
                 headers=req.headers,
                 body=body,
                 received_at=received_at,
@@ -426,8 +467,8 @@ class FakeUpstream:
             with self._lock:
                 self.requests.append(rec)
 
-        route = (req.method, req.path.rstrip("/"))
-        if route not in _ROUTES:
+        handler = _find_route(req.method, req.path.rstrip("/"))
+        if handler is None:
             await self._send_error(req, 404, f"Not found: {req.method} {req.path}")
             return
         b = req.behavior
@@ -436,7 +477,7 @@ class FakeUpstream:
         if b.status != 200:
             await self._send_error(req, b.status, b.error_message)
             return
-        await _ROUTES[route](self, req)
+        await handler(self, req)
 
     def _log(self, name: str) -> None:
         if self.record:
@@ -521,13 +562,21 @@ class FakeUpstream:
         }
         if b.web_search_requests:
             usage["server_tool_use"] = {"web_search_requests": b.web_search_requests}
+        tool = _tool_use_block(b.tool_use) if b.tool_use is not None else None
+        with_text = tool is None or bool(b.reply_text)  # the text block, at index 0
+        content: list[dict[str, Any]] = []
+        if with_text:
+            content.append({"type": "text", "text": b.reply_text})
+        if tool is not None:
+            content.append(tool)
+        stop_reason = "end_turn" if tool is None else "tool_use"
         message: dict[str, Any] = {
             "id": msg_id,
             "type": "message",
             "role": "assistant",
-            "content": [{"type": "text", "text": b.reply_text}],
+            "content": content,
             "model": model,
-            "stop_reason": "end_turn",
+            "stop_reason": stop_reason,
             "stop_sequence": None,
             "usage": usage,
         }
@@ -542,20 +591,27 @@ class FakeUpstream:
                 "message_start",
                 _sse("message_start", _dumps({"type": "message_start", "message": message})),
             )
-            await emit("content_block_start", _A_BLOCK_START)
-            await emit("ping", _A_PING)
-            await emit.deltas(
-                _split_text(b.reply_text, b.n_deltas),
-                lambda piece: _A_DELTA_PREFIX + _dumps(piece) + b"}}\n\n",
-                "content_block_delta",
-            )
-            await emit("content_block_stop", _A_BLOCK_STOP)
+            if with_text:
+                await emit("content_block_start", _A_BLOCK_START)
+                await emit("ping", _A_PING)
+                await emit.deltas(
+                    _split_text(b.reply_text, b.n_deltas),
+                    lambda piece: _A_DELTA_PREFIX + _dumps(piece) + b"}}\n\n",
+                    "content_block_delta",
+                )
+                if b.stream_error is not None:
+                    error = {"type": b.stream_error, "message": b.error_message}
+                    await emit("error", _sse("error", _dumps({"type": "error", "error": error})))
+                    return
+                await emit("content_block_stop", _A_BLOCK_STOP)
+            if tool is not None:
+                await self._stream_tool_use(emit, b, tool, index=1 if with_text else 0)
             updates = max(b.usage_updates, 1)
             for i in range(1, updates + 1):
                 last = i == updates
                 delta: dict[str, Any] = {
                     "type": "message_delta",
-                    "delta": {"stop_reason": "end_turn" if last else None, "stop_sequence": None},
+                    "delta": {"stop_reason": stop_reason if last else None, "stop_sequence": None},
                 }
                 if not b.omit_final_usage:
                     # Cumulative: intermediate counts are smaller, the last is final.
@@ -574,6 +630,26 @@ class FakeUpstream:
             await emit("message_stop", _A_MESSAGE_STOP)
 
         await self._stream(req, events)
+
+    @staticmethod
+    async def _stream_tool_use(emit: _Emit, b: Behavior, tool: dict[str, Any], index: int) -> None:
+        start = {"type": "content_block_start", "index": index, "content_block": {**tool}}
+        start["content_block"]["input"] = {}  # the input arrives in the deltas
+        await emit("content_block_start", _sse("content_block_start", _dumps(start)))
+        if index == 0:
+            await emit("ping", _A_PING)
+        arguments = json.dumps(tool["input"]) if tool["input"] else ""
+        for i, piece in enumerate(["", *_split_text(arguments, b.tool_input_deltas)]):
+            if i > 1 and b.chunk_delay > 0:
+                await asyncio.sleep(b.chunk_delay)
+            delta = {
+                "type": "content_block_delta",
+                "index": index,
+                "delta": {"type": "input_json_delta", "partial_json": piece},
+            }
+            await emit("content_block_delta", _sse("content_block_delta", _dumps(delta)))
+        stop = {"type": "content_block_stop", "index": index}
+        await emit("content_block_stop", _sse("content_block_stop", _dumps(stop)))
 
     async def _count_tokens(self, req: _Request) -> None:
         await self._send_json(req, 200, {"input_tokens": req.behavior.input_tokens})
@@ -622,13 +698,15 @@ class FakeUpstream:
         cid = "chatcmpl-" + uuid.uuid4().hex[:24]
         created = int(time.time())
         # OpenAI's prompt_tokens includes the cached tokens.
+        # And its completion_tokens includes the reasoning tokens.
+        completion = b.output_tokens + b.reasoning_tokens
         usage = {
             "prompt_tokens": b.input_tokens + b.cache_read,
-            "completion_tokens": b.output_tokens,
-            "total_tokens": b.input_tokens + b.cache_read + b.output_tokens,
+            "completion_tokens": completion,
+            "total_tokens": b.input_tokens + b.cache_read + completion,
             "prompt_tokens_details": {"cached_tokens": b.cache_read, "audio_tokens": 0},
             "completion_tokens_details": {
-                "reasoning_tokens": 0,
+                "reasoning_tokens": b.reasoning_tokens,
                 "audio_tokens": 0,
                 "accepted_prediction_tokens": 0,
                 "rejected_prediction_tokens": 0,
@@ -704,6 +782,312 @@ class FakeUpstream:
 
         await self._stream(req, events)
 
+    # ----- OpenAI Responses API -----
+
+    async def _responses(self, req: _Request) -> None:
+        body = self._parse(req)
+        if body is None:
+            await self._send_error(req, 400, "We could not parse the JSON body of your request.")
+            return
+        b = req.behavior
+        if b.responses_final not in _RESPONSES_FINALS:
+            raise ValueError(f"Behavior.responses_final={b.responses_final!r}")
+        model = b.model_override or body.get("model") or "gpt-fake"
+        response = _response_object(body, model)
+        final = b.responses_final
+        ended = "completed" if final == "completed" else "incomplete"  # the message's status
+        # The output items, as they are when done: a reasoning item when the request asked
+        # for reasoning (with encrypted_content if it asked for that too), the web searches,
+        # then the message.
+        items: list[dict[str, Any]] = []
+        if isinstance(body.get("reasoning"), dict):
+            reasoning: dict[str, Any] = {"id": _new_id("rs_"), "type": "reasoning", "summary": []}
+            include = body.get("include")
+            if isinstance(include, list) and "reasoning.encrypted_content" in include:
+                reasoning["encrypted_content"] = "gAAAAAB" + uuid.uuid4().hex * 4
+            items.append(reasoning)
+        for i in range(b.web_search_calls):
+            items.append(
+                {
+                    "id": _new_id("ws_"),
+                    "type": "web_search_call",
+                    "status": "completed",
+                    "action": {"type": "search", "query": f"fake search {i + 1}"},
+                }
+            )
+        msg_id = _new_id("msg_")
+        message = _output_message(msg_id, b.reply_text, ended)
+        items.append(message)
+        usage = _responses_usage(b)
+
+        def finished(with_usage: bool = True) -> dict[str, Any]:
+            done = dict(response, status=final, output=items, usage=usage if with_usage else None)
+            if final == "completed":
+                done["completed_at"] = int(time.time())
+            elif final == "incomplete":
+                done["incomplete_details"] = {"reason": "max_output_tokens"}
+            else:
+                done["error"] = {"code": "server_error", "message": b.error_message}
+            return done
+
+        input_items = _input_items(body) if self.record and body.get("store") is not False else None
+        if not body.get("stream"):
+            done = finished()
+            if input_items is not None:
+                self.stored_responses[done["id"]] = (done, input_items)
+            await self._send_json(req, 200, done)
+            return
+
+        seq = itertools.count()
+
+        def event(kind: str, fields: dict[str, Any]) -> bytes:
+            data = {"type": kind, "sequence_number": next(seq), **fields}
+            return _sse(kind, _dumps(data))
+
+        async def events(emit: _Emit) -> None:
+            # created and in_progress carry the same in-progress response: serialize it once.
+            head = _dumps(response)
+            for kind in ("response.created", "response.in_progress"):
+                data = b'{"type":"%s","sequence_number":%d,"response":' % (kind.encode(), next(seq))
+                await emit(kind, _sse(kind, data + head + b"}"))
+            index = 0
+            for index, item in enumerate(items[:-1]):
+                started = dict(item, status="in_progress") if "status" in item else item
+                if item["type"] == "reasoning":
+                    started = {k: v for k, v in item.items() if k != "encrypted_content"}
+                if item["type"] == "web_search_call":
+                    started["action"] = {"type": "search"}
+                await emit(
+                    "response.output_item.added",
+                    event("response.output_item.added", {"output_index": index, "item": started}),
+                )
+                if item["type"] == "web_search_call":
+                    ref = {"output_index": index, "item_id": item["id"]}
+                    for phase in ("in_progress", "searching", "completed"):
+                        kind = f"response.web_search_call.{phase}"
+                        await emit(kind, event(kind, ref))
+                await emit(
+                    "response.output_item.done",
+                    event("response.output_item.done", {"output_index": index, "item": item}),
+                )
+            index = len(items) - 1
+            ref = {"item_id": msg_id, "output_index": index, "content_index": 0}
+            await emit(
+                "response.output_item.added",
+                event(
+                    "response.output_item.added",
+                    {
+                        "output_index": index,
+                        "item": dict(message, status="in_progress", content=[]),
+                    },
+                ),
+            )
+            empty = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
+            await emit(
+                "response.content_part.added",
+                event("response.content_part.added", {**ref, "part": empty}),
+            )
+            # Only the text and the sequence number vary between deltas.
+            pre = b"event: response.output_text.delta\ndata: " + (
+                b'{"type":"response.output_text.delta","sequence_number":'
+            )
+            mid = b"," + _dumps(ref)[1:-1] + b',"logprobs":[],"delta":'
+            await emit.deltas(
+                _split_text(b.reply_text, b.n_deltas),
+                lambda piece: pre + str(next(seq)).encode() + mid + _dumps(piece) + b"}\n\n",
+                "response.output_text.delta",
+            )
+            await emit(
+                "response.output_text.done",
+                event("response.output_text.done", {**ref, "text": b.reply_text, "logprobs": []}),
+            )
+            await emit(
+                "response.content_part.done",
+                event("response.content_part.done", {**ref, "part": message["content"][0]}),
+            )
+            await emit(
+                "response.output_item.done",
+                event("response.output_item.done", {"output_index": index, "item": message}),
+            )
+            done = finished(with_usage=not b.omit_final_usage)
+            if input_items is not None:
+                self.stored_responses[done["id"]] = (done, input_items)
+            kind = f"response.{final}"
+            await emit(kind, event(kind, {"response": done}))
+
+        await self._stream(req, events)
+
+    def _stored_response(self, req: _Request) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The response the path names: the one this fake created, else a completed one
+        made up from the current behaviour (with usage), with one user message as input."""
+        response_id = _response_id(req.path)
+        stored = self.stored_responses.get(response_id)
+        if stored is not None:
+            return stored
+        b = req.behavior
+        response = _response_object({}, b.model_override or "gpt-fake", response_id)
+        response.update(
+            status="completed",
+            completed_at=response["created_at"],
+            output=[_output_message(_new_id("msg_"), b.reply_text, "completed")],
+            usage=_responses_usage(b),
+        )
+        user = {"type": "message", "role": "user", "status": "completed"}
+        user.update(id=_new_id("msg_"), content=[{"type": "input_text", "text": "Hello"}])
+        return response, [user]
+
+    async def _responses_retrieve(self, req: _Request) -> None:
+        await self._send_json(req, 200, self._stored_response(req)[0])
+
+    async def _responses_cancel(self, req: _Request) -> None:
+        response, input_items = self._stored_response(req)
+        cancelled = dict(response, status="cancelled", completed_at=None)
+        if self.record:
+            self.stored_responses[cancelled["id"]] = (cancelled, input_items)
+        await self._send_json(req, 200, cancelled)
+
+    async def _responses_delete(self, req: _Request) -> None:
+        response_id = _response_id(req.path)
+        self.stored_responses.pop(response_id, None)
+        await self._send_json(req, 200, {"id": response_id, "object": "response", "deleted": True})
+
+    async def _responses_input_items(self, req: _Request) -> None:
+        # Query: order (default "desc": newest first), limit (default 20), after (an item id).
+        query = parse_qs(req.query)
+        items = list(self._stored_response(req)[1])
+        if query.get("order", ["desc"])[0] != "asc":
+            items.reverse()
+        after = query.get("after", [None])[0]
+        ids = [item.get("id") for item in items]
+        if after in ids:
+            items = items[ids.index(after) + 1 :]
+        try:
+            limit = min(max(int(query.get("limit", ["20"])[0]), 1), 100)
+        except ValueError:
+            limit = 20
+        page = items[:limit]
+        await self._send_json(
+            req,
+            200,
+            {
+                "object": "list",
+                "data": page,
+                "first_id": page[0].get("id") if page else None,
+                "last_id": page[-1].get("id") if page else None,
+                "has_more": len(items) > limit,
+            },
+        )
+
+    async def _responses_input_tokens(self, req: _Request) -> None:
+        # The count of the whole input, cached part included, as usage.input_tokens reports it.
+        b = req.behavior
+        await self._send_json(
+            req,
+            200,
+            {"object": "response.input_tokens", "input_tokens": b.input_tokens + b.cache_read},
+        )
+
+
+_RESPONSES_FINALS = ("completed", "incomplete", "failed")
+
+
+def _tool_use_block(spec: dict[str, Any]) -> dict[str, Any]:
+    """Behavior.tool_use -> an Anthropic tool_use content block."""
+    tool_id = spec.get("id") or "toolu_01" + uuid.uuid4().hex[:22]
+    return {"type": "tool_use", "id": tool_id, "name": spec["name"], "input": spec["input"]}
+
+
+def _new_id(prefix: str) -> str:
+    return prefix + uuid.uuid4().hex
+
+
+def _responses_usage(b: Behavior) -> dict[str, Any]:
+    # Cached tokens are part of input_tokens, reasoning tokens part of output_tokens.
+    inp = b.input_tokens + b.cache_read
+    out = b.output_tokens + b.reasoning_tokens
+    return {
+        "input_tokens": inp,
+        "input_tokens_details": {"cached_tokens": b.cache_read, "cache_write_tokens": 0},
+        "output_tokens": out,
+        "output_tokens_details": {"reasoning_tokens": b.reasoning_tokens},
+        "total_tokens": inp + out,
+    }
+
+
+def _output_message(msg_id: str, text: str, status: str) -> dict[str, Any]:
+    return {
+        "id": msg_id,
+        "type": "message",
+        "status": status,
+        "content": [{"type": "output_text", "annotations": [], "logprobs": [], "text": text}],
+        "role": "assistant",
+    }
+
+
+def _response_object(
+    body: dict[str, Any], model: str, response_id: str | None = None
+) -> dict[str, Any]:
+    """A Response as the API sends it when it starts (status in_progress, no output, no
+    usage), echoing the request's parameters as the real one does."""
+    reasoning = body.get("reasoning")
+    tier = body.get("service_tier")
+    return {
+        "id": response_id or _new_id("resp_"),
+        "object": "response",
+        "created_at": int(time.time()),
+        "status": "in_progress",
+        "background": body.get("background") is True,
+        "completed_at": None,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": body.get("instructions"),
+        "max_output_tokens": body.get("max_output_tokens"),
+        "max_tool_calls": body.get("max_tool_calls"),
+        "model": model,
+        "output": [],
+        "parallel_tool_calls": body.get("parallel_tool_calls", True),
+        "previous_response_id": body.get("previous_response_id"),
+        "prompt_cache_key": body.get("prompt_cache_key"),
+        "reasoning": {
+            "effort": reasoning.get("effort") if isinstance(reasoning, dict) else None,
+            "summary": reasoning.get("summary") if isinstance(reasoning, dict) else None,
+        },
+        "safety_identifier": body.get("safety_identifier"),
+        "service_tier": "default" if tier in (None, "auto") else tier,
+        "store": body.get("store", True),
+        "temperature": body.get("temperature", 1.0),
+        "text": body.get("text") or {"format": {"type": "text"}, "verbosity": "medium"},
+        "tool_choice": body.get("tool_choice", "auto"),
+        "tools": body.get("tools") or [],
+        "top_logprobs": body.get("top_logprobs", 0),
+        "top_p": body.get("top_p", 1.0),
+        "truncation": body.get("truncation", "disabled"),
+        "usage": None,
+        "user": body.get("user"),
+        "metadata": body.get("metadata") or {},
+    }
+
+
+def _input_items(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The request's input as the input_items listing shows it (oldest first): a string is
+    one user message; message content strings become input_text parts; every item has an id."""
+    given = body.get("input")
+    if isinstance(given, str):
+        given = [{"type": "message", "role": "user", "content": given}]
+    items = []
+    for item in given if isinstance(given, list) else []:
+        if not isinstance(item, dict):
+            continue
+        item = dict(item)
+        if item.get("type", "message") == "message":
+            content = item.get("content")
+            if isinstance(content, str):
+                content = [{"type": "input_text", "text": content}]
+            item.update(type="message", content=content, status=item.get("status", "completed"))
+        item.setdefault("id", _new_id("msg_"))
+        items.append(item)
+    return items
+
 
 class _ClientGone(Exception):
     pass
@@ -752,12 +1136,40 @@ class _Emit:
             self._watch.cancel()
 
 
-_ROUTES: dict[tuple[str, str], Callable[[FakeUpstream, _Request], Awaitable[None]]] = {
+_Handler = Callable[[FakeUpstream, _Request], Awaitable[None]]
+
+_ROUTES: dict[tuple[str, str], _Handler] = {
     ("POST", "/v1/messages"): FakeUpstream._messages,
     ("POST", "/v1/messages/count_tokens"): FakeUpstream._count_tokens,
     ("GET", "/v1/models"): FakeUpstream._models,
     ("POST", "/v1/chat/completions"): FakeUpstream._chat_completions,
+    ("POST", "/v1/responses"): FakeUpstream._responses,
+    ("POST", "/v1/responses/input_tokens"): FakeUpstream._responses_input_tokens,
 }
+# /v1/responses/{id}[/<action>]: (method, action) -> handler; the handler reads the id
+# from the path (_response_id).
+_RESPONSES_PREFIX = "/v1/responses/"
+_RESPONSE_ROUTES: dict[tuple[str, str], _Handler] = {
+    ("GET", ""): FakeUpstream._responses_retrieve,
+    ("DELETE", ""): FakeUpstream._responses_delete,
+    ("POST", "cancel"): FakeUpstream._responses_cancel,
+    ("GET", "input_items"): FakeUpstream._responses_input_items,
+}
+
+
+def _find_route(method: str, path: str) -> _Handler | None:
+    """Exact routes first, then the Responses API's /v1/responses/{id}[/action]."""
+    handler = _ROUTES.get((method, path))
+    if handler is not None or not path.startswith(_RESPONSES_PREFIX):
+        return handler
+    response_id, _, action = path[len(_RESPONSES_PREFIX) :].partition("/")
+    if not response_id or "/" in action:
+        return None
+    return _RESPONSE_ROUTES.get((method, action))
+
+
+def _response_id(path: str) -> str:
+    return path[len(_RESPONSES_PREFIX) :].partition("/")[0]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -130,6 +130,16 @@ EN = {
     "connect.anthropic_typescript": "Anthropic SDK (TypeScript)",
     "connect.openai_python": "OpenAI SDK (Python)",
     "connect.curl": "curl",
+    "connect.codex": "Codex CLI",
+    "connect.codex_note": "Put this in ~/.codex/config.toml, then set AIUSAGE_API_KEY to your "
+    "full key before running codex.",
+    "connect.cursor": "Cursor",
+    "connect.cursor_note": "In Cursor's settings, Models: turn on the OpenAI API key, paste your "
+    'aiusage key, turn on "Override OpenAI Base URL" with the URL below, and add the model '
+    "names you use (Claude models work too, through the OpenAI format).",
+    "connect.openai_claude": "OpenAI SDK with Claude models",
+    "connect.openai_claude_note": "Any tool written for the OpenAI SDK can use Claude: name a "
+    "Claude model; aiusage translates the request and the answer.",
 }
 
 ZH = {
@@ -257,4 +267,16 @@ ZH = {
     "connect.anthropic_typescript": "Anthropic SDK（TypeScript）",
     "connect.openai_python": "OpenAI SDK（Python）",
     "connect.curl": "curl",
+    "connect.codex": "Codex CLI",
+    "connect.codex_note": "把以下内容写入 ~/.codex/config.toml，运行 codex 前把 AIUSAGE_API_KEY "
+    "设置为你的完整密钥。",
+    "connect.cursor": "Cursor",
+    "connect.cursor_note": "在 Cursor 设置的 Models 中：打开 OpenAI API Key 并粘贴你的 "
+    "aiusage 密钥，"
+    "打开“Override OpenAI Base URL”并填入下面的 URL，再添加你要用的模型名"
+    "（Claude 模型也可以，通过 OpenAI 格式使用）。",
+    "connect.openai_claude": "用 OpenAI SDK 调用 Claude 模型",
+    "connect.openai_claude_note": "为 OpenAI SDK 编写的工具都能使用 Claude："
+    "填写 Claude 模型名即可，"
+    "aiusage 会转换请求和回答。",
 }
