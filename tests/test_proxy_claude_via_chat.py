@@ -552,6 +552,7 @@ async def test_an_error_event_midstream_reaches_the_sdk_as_an_api_error(
     assert (error["message"], error["type"]) == ("Overloaded midway.", "server_error")
     # Whatever was charged for the two broken streams, the money adds up and nothing stays held.
     rows = await wait_usage(account.id, 2)
+    assert [row.error_type for row in rows] == ["upstream_stream_error"] * 2
     balance, ledger = await settled_money(account.id)
     assert balance == ledger == START_NANO - sum(row.charged_nano for row in rows)
 
@@ -567,6 +568,7 @@ async def test_an_error_event_midstream_reaches_the_sdk_as_an_api_error(
         ),
         ({"response_format": {"type": "json_object"}}, "hi", "response_format 'json_object'"),
         ({"reasoning_effort": "extreme"}, "hi", "reasoning_effort: expected"),
+        ({"web_search_options": {}}, "hi", "web_search_options: not supported"),
     ],
 )
 async def test_untranslatable_requests_are_refused_before_the_upstream(
@@ -693,3 +695,27 @@ async def test_openai_models_on_the_same_route_still_go_to_openai_unchanged(
     assert row.charged_nano == expected
     balance, ledger = await settled_money(account.id)
     assert balance == ledger == START_NANO - expected
+
+
+# --- the model list ----------------------------------------------------------------------------
+
+
+async def test_the_openai_model_list_adds_the_claude_models_the_user_can_reach(
+    app_url: str, fake: FakeUpstream, make_account: MakeAccount
+) -> None:
+    from aiusage.config import get_settings
+
+    assert not get_settings().platform_anthropic_key  # Claude only with the user's own key
+    both = await claude_account(make_account, openai=OPENAI_KEY)
+    listed = [model.id for model in client(app_url, both.proxy_key).models.list()]
+    (upstream,) = fake.requests
+    assert (upstream.method, upstream.path) == ("GET", "/v1/models")
+    assert upstream.headers["authorization"] == f"Bearer {OPENAI_KEY}"
+    assert CLAUDE in listed  # from the price table, with the user's own Anthropic key
+    assert any(name.startswith("gpt-") for name in listed)  # the upstream's own list
+    assert len(listed) == len(set(listed))
+
+    fake.reset()
+    openai_only = await make_account(usd=START_USD, provider_keys={"openai": OPENAI_KEY})
+    listed = [model.id for model in client(app_url, openai_only.proxy_key).models.list()]
+    assert listed and not any(name.startswith("claude") for name in listed)
