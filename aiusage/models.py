@@ -229,6 +229,24 @@ class ProxyKey(SQLModel, table=True):
     spent_nano: int = Field(default=0, sa_column=_money())
     # Worst-case cost of this key's requests in flight, so a spend limit holds under load.
     held_nano: int = Field(default=0, sa_column=_money())
+    # What a key may do (issue: keys people can hand out safely). Patterns are comma-separated
+    # model names with `*` wildcards; networks comma-separated CIDRs. None: no restriction.
+    allowed_models: str | None = Field(default=None, sa_column=Column(sa.String(2000)))
+    allowed_networks: str | None = Field(default=None, sa_column=Column(sa.String(2000)))
+    tpm_limit: int | None = Field(default=None, sa_column=Column(sa.Integer()))
+    expires_at: datetime | None = Field(default=None, sa_column=_time())
+    disabled_at: datetime | None = Field(default=None, sa_column=_time())
+    # A spend cap per day, week or month (UTC: midnight, Monday, the 1st). The period's
+    # spend restarts when a hold or a booking finds `period_start_ms` before the current
+    # period's start (milliseconds since the epoch: compared on the hot path as integers).
+    budget_nano: int | None = Field(default=None, sa_column=_money(nullable=True))
+    budget_period: str | None = Field(default=None, sa_column=Column(sa.String(8)))
+    period_start_ms: int = Field(
+        default=0, sa_column=Column(sa.BigInteger(), nullable=False, server_default="0")
+    )
+    period_spent_nano: int = Field(
+        default=0, sa_column=Column(sa.BigInteger(), nullable=False, server_default="0")
+    )
 
 
 class ProviderKey(SQLModel, table=True):

@@ -8,10 +8,11 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from aiusage.config import get_settings
 from aiusage.db import session_scope
-from aiusage.services import keys
+from aiusage.services import key_rules, keys
 from aiusage.services.crypto import Sealed
 
 MAX_ENTRIES = 50_000
@@ -19,13 +20,25 @@ MAX_ENTRIES = 50_000
 
 @dataclass(frozen=True)
 class KeyGrant:
-    """What the proxy needs to know about a valid key (no plaintext secrets)."""
+    """What the proxy needs to know about a key (no plaintext secrets) and its rules."""
 
     key_id: int
     user_id: int
     rpm_limit: int | None
     spend_limit_nano: int | None
     provider_keys: dict[str, Sealed]
+    tpm_limit: int | None = None
+    budget_nano: int | None = None
+    budget_period: str | None = None
+    allowed_models: tuple[str, ...] = ()
+    allowed_networks: tuple[key_rules.Network, ...] = ()
+    expires_at: datetime | None = None
+    disabled: bool = False
+
+    @property
+    def holds_on_key(self) -> bool:
+        """The key's own hold is kept when a spend limit or a budget must hold under load."""
+        return self.spend_limit_nano is not None or self.budget_nano is not None
 
 
 class KeyCache:
@@ -62,12 +75,26 @@ class KeyCache:
 
     async def _load(self, key_hash: str) -> KeyGrant | None:
         async with session_scope() as session:
-            found = await keys.active_key_by_hash(session, key_hash)
+            found = await keys.key_by_hash(session, key_hash)
             if found is None:
                 return None
             key, user = found
             sealed = await keys.sealed_provider_keys(session, user.id)
-        return KeyGrant(key.id, user.id, key.rpm_limit, key.spend_limit_nano, sealed)
+        return KeyGrant(
+            key.id,
+            user.id,
+            key.rpm_limit,
+            key.spend_limit_nano,
+            sealed,
+            tpm_limit=key.tpm_limit,
+            budget_nano=key.budget_nano,
+            budget_period=key.budget_period,
+            # Stored already checked: parsed again only to get the values.
+            allowed_models=key_rules.model_patterns(key.allowed_models),
+            allowed_networks=key_rules.networks(key.allowed_networks),
+            expires_at=key.expires_at,
+            disabled=key.disabled_at is not None,
+        )
 
     def clear(self) -> None:
         self._entries.clear()

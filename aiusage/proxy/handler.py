@@ -17,10 +17,10 @@ from aiusage.db import session_scope
 from aiusage.proxy.auth import KeyGrant, presented_key
 from aiusage.proxy.errors import ProxyError, error_body
 from aiusage.proxy.holds import HoldTicket
+from aiusage.proxy.model_list import claude_model_list, listed_models
 from aiusage.proxy.relay import RelayOutcome, relay_body, relay_stream
 from aiusage.proxy.runtime import ProxyRuntime
 from aiusage.proxy.surfaces import Surface
-from aiusage.proxy.surfaces.claude_via_chat import claude_model_list, with_claude_models
 from aiusage.proxy.surfaces.openai_chat import OPENAI_CHAT
 from aiusage.proxy.upstream import (
     UpstreamBroken,
@@ -39,7 +39,7 @@ from aiusage.proxy.validation import (
     model_name,
     parse_json_body,
 )
-from aiusage.services import billing, client_ip, pricing
+from aiusage.services import billing, client_ip, key_rules, pricing
 from aiusage.services.crypto import SealError, open_sealed
 from aiusage.services.security import ip_hash
 
@@ -95,7 +95,8 @@ async def read_body(receive: Receive, limit: int, declared: bytes | None) -> byt
             return b"".join(parts)
 
 
-async def authenticate(rt: ProxyRuntime, headers: dict[bytes, bytes]) -> KeyGrant:
+async def authenticate(rt: ProxyRuntime, scope: Scope, headers: dict[bytes, bytes]) -> KeyGrant:
+    """The key's grant, once its own rules let this request through (401/403/429)."""
     presented = presented_key(headers)
     if presented is None:
         raise ProxyError(
@@ -104,6 +105,12 @@ async def authenticate(rt: ProxyRuntime, headers: dict[bytes, bytes]) -> KeyGran
     grant = await rt.keys.lookup(presented)
     if grant is None:
         raise ProxyError(401, "Invalid API key: it is unknown or has been revoked.")
+    if grant.disabled:
+        raise ProxyError(401, "This API key is disabled; its owner can enable it in the dashboard.")
+    if grant.expires_at is not None and grant.expires_at <= datetime.now(UTC):
+        raise ProxyError(401, f"This API key expired on {grant.expires_at:%Y-%m-%d %H:%M} UTC.")
+    if not key_rules.address_allowed(grant.allowed_networks, client_ip.from_scope(scope)):
+        raise ProxyError(403, "This API key cannot be used from this network address.")
     if grant.rpm_limit is not None:
         wait = rt.rpm.try_hit(str(grant.key_id), grant.rpm_limit)
         if wait:
@@ -112,7 +119,22 @@ async def authenticate(rt: ProxyRuntime, headers: dict[bytes, bytes]) -> KeyGran
                 f"This key's limit of {grant.rpm_limit} requests per minute is reached.",
                 retry_after=wait,
             )
+    if grant.tpm_limit is not None:
+        wait = rt.tpm.retry_after(str(grant.key_id), grant.tpm_limit)
+        if wait:
+            raise ProxyError(
+                429,
+                f"This key's limit of {grant.tpm_limit} tokens per minute is reached.",
+                retry_after=wait,
+            )
     return grant
+
+
+def check_model_allowed(grant: KeyGrant, model: str) -> None:
+    if not key_rules.model_allowed(grant.allowed_models, model):
+        raise ProxyError(
+            403, "This API key may only use these models: " + ", ".join(grant.allowed_models) + "."
+        )
 
 
 def upstream_credentials(grant: KeyGrant, provider: str) -> tuple[str, bool]:
@@ -227,7 +249,7 @@ class ProxyCall:
         """Unmetered routes (models, count_tokens): forward and relay, nothing charged. Only
         for an account that could pay for metered use (credit, or its own provider key), and
         rate-limited per key: they cost the platform key's owner upstream quota."""
-        grant = await authenticate(self.rt, self.headers)
+        grant = await authenticate(self.rt, self.scope, self.headers)
         wait = self.rt.unmetered_rpm.try_hit(str(grant.key_id), get_settings().unmetered_rpm)
         if wait:
             raise ProxyError(
@@ -236,9 +258,15 @@ class ProxyCall:
         body = await read_body(
             receive, get_settings().max_request_bytes, self.headers.get(b"content-length")
         )
-        # OpenAI-format clients (Cursor) also reach Claude models: listed with OpenAI's.
-        lists_models = self.route.upstream_path == "/v1/models" and self.provider == "openai"
-        claude = await self._claude_models(grant) if lists_models else []
+        # A model list shows what this key may use; in OpenAI's format (Cursor) it also
+        # shows the Claude models its owner can reach.
+        lists_models = self.route.upstream_path == "/v1/models"
+        claude = [
+            name
+            for name in (await self._claude_models(grant) if lists_models else [])
+            if self.provider == "openai" and key_rules.model_allowed(grant.allowed_models, name)
+        ]
+        rewrite = listed_models(claude, grant.allowed_models) if lists_models else None
         try:
             key, byok = upstream_credentials(grant, self.provider)
         except ProxyError:
@@ -259,16 +287,10 @@ class ProxyCall:
             body,
             credential_headers(self.provider, key),
             platform_key=not byok,
-            identity=bool(claude),
+            identity=rewrite is not None,
         )
         try:
-            await relay_body(
-                response,
-                send,
-                None,
-                self._extra_headers(),
-                with_claude_models(claude) if claude else None,
-            )
+            await relay_body(response, send, None, self._extra_headers(), rewrite)
         finally:
             response.close()
 
@@ -282,13 +304,14 @@ class ProxyCall:
         return [(b"x-aiusage-request-id", self.request_id.encode())]
 
     async def metered(self, surface: Surface, receive: Receive, send: Send) -> None:
-        grant = await authenticate(self.rt, self.headers)
+        grant = await authenticate(self.rt, self.scope, self.headers)
         body = await read_body(
             receive, get_settings().max_request_bytes, self.headers.get(b"content-length")
         )
         payload = parse_json_body(body)
         tool_uses = get_settings().server_tool_max_uses_default
         shape = surface.shape(payload, tool_uses)
+        check_model_allowed(grant, shape.model)
         surface = surface.serving(shape.model, await self.rt.current_prices())
         # What the usage row keeps of the headers, checked before anything is held.
         self.user_agent = header_text(self.headers, b"user-agent", MAX_USER_AGENT_CHARS) or ""
@@ -384,6 +407,8 @@ class ProxyCall:
             outcome.error_type = "upstream_stream_error"  # an error event ended the stream
         if answered and surface is OPENAI_CHAT and shape.server_tool_uses:
             counts.web_search_calls = shape.server_tool_uses  # one search per choice
+        if grant.tpm_limit is not None:
+            self.rt.tpm.add(str(grant.key_id), counts.prompt + counts.output)
         cost = pricing.cost_nano(price, counts)
         charge = pricing.charge_nano(cost, byok=byok)
         ended = time.perf_counter()

@@ -19,26 +19,41 @@ of one hold make a single hop off the event loop (the benchmark measured the ORM
 from __future__ import annotations
 
 import asyncio
+import math
 import secrets
 import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 
 from aiusage.config import get_settings
 from aiusage.db import get_engine, sqlite_pragmas, write_lock
-from aiusage.models import Hold, ProxyKey, User
+from aiusage.models import Hold, User
+from aiusage.money import format_usd
 from aiusage.proxy.auth import KeyGrant
 from aiusage.proxy.errors import ProxyError
+from aiusage.services import key_rules
 
 _HOLD_BALANCE = (
     "UPDATE users SET held_nano = held_nano + ? WHERE id = ? AND balance_nano - held_nano >= ?"
 )
+# The key's hold, within its lifetime limit and its period budget (either may be NULL). A
+# hold that finds the period over starts the new one: the period's spend restarts at 0.
 _HOLD_KEY = (
-    "UPDATE proxy_keys SET held_nano = held_nano + ? "
-    "WHERE id = ? AND spent_nano + held_nano + ? <= ?"
+    "UPDATE proxy_keys SET held_nano = held_nano + :amount,"
+    " period_spent_nano = CASE WHEN period_start_ms < :period THEN 0 ELSE period_spent_nano END,"
+    " period_start_ms = CASE WHEN period_start_ms < :period THEN :period ELSE period_start_ms END"
+    " WHERE id = :key AND (:limit IS NULL OR spent_nano + held_nano + :amount <= :limit)"
+    " AND (:budget IS NULL OR (CASE WHEN period_start_ms < :period THEN 0"
+    " ELSE period_spent_nano END) + held_nano + :amount <= :budget)"
+)
+_KEY_SPEND = (
+    "SELECT spent_nano, held_nano,"
+    " CASE WHEN period_start_ms < :period THEN 0 ELSE period_spent_nano END"
+    " FROM proxy_keys WHERE id = :key"
 )
 _HOLD_ROW = (
     "INSERT INTO holds (request_id, user_id, proxy_key_id, amount_nano, key_amount_nano, owner,"
@@ -80,8 +95,25 @@ class NoCredit(ProxyError):
 
 
 class KeyLimitReached(ProxyError):
-    def __init__(self) -> None:
-        super().__init__(402, "This key has reached its spend limit.")
+    def __init__(self, grant: KeyGrant, spend: tuple[int, int, int] | None, now: datetime) -> None:
+        """`spend`: the key's (lifetime spend, held, this period's spend), to say which."""
+        spent, held, period_spent = spend or (0, 0, 0)
+        if (
+            grant.budget_nano is not None
+            and grant.budget_period is not None
+            and (grant.spend_limit_nano is None or spent + held < grant.spend_limit_nano)
+        ):
+            reset = key_rules.next_reset(grant.budget_period, now)
+            in_flight = " by requests in flight" if period_spent < grant.budget_nano else ""
+            super().__init__(
+                402,
+                f"This key's {key_rules.PERIOD_ADJECTIVES[grant.budget_period]} budget of"
+                f" {format_usd(grant.budget_nano)} is used up{in_flight};"
+                f" it resets at {reset:%Y-%m-%d %H:%M} UTC.",
+                retry_after=max(1, math.ceil((reset - now).total_seconds())),
+            )
+        else:
+            super().__init__(402, "This key has reached its spend limit.")
 
 
 class Holds:
@@ -115,11 +147,12 @@ class Holds:
     def lease_until(self) -> int:
         return now_ms() + int(get_settings().hold_lease_seconds * 1000)
 
-    async def place(self, grant: KeyGrant, ticket: HoldTicket) -> int:
-        """Holds `ticket.amount_nano` on the balance (and on the key if it has a spend limit)
-        and writes the hold row, atomically. Returns the part held on the key. Raises 402
-        when either does not fit."""
-        key_amount = ticket.amount_nano if grant.spend_limit_nano is not None else 0
+    async def place(self, grant: KeyGrant, ticket: HoldTicket, now: datetime | None = None) -> int:
+        """Holds `ticket.amount_nano` on the balance (and on the key if it has a spend limit
+        or a budget) and writes the hold row, atomically. Returns the part held on the key.
+        Raises 402 when any does not fit. `now`: the time that decides the budget period."""
+        now = now or datetime.now(UTC)
+        key_amount = ticket.amount_nano if grant.holds_on_key else 0
         row = (
             ticket.request_id,
             ticket.user_id,
@@ -138,12 +171,12 @@ class Holds:
         async with write_lock():
             if self._sqlite is not None:
                 outcome = await asyncio.get_running_loop().run_in_executor(
-                    self._thread, _place_sqlite, self._sqlite, grant, row
+                    self._thread, _place_sqlite, self._sqlite, grant, row, now
                 )
                 if isinstance(outcome, ProxyError):
                     raise outcome
                 return outcome
-            return await _place_sqlalchemy(grant, row)
+            return await _place_sqlalchemy(grant, row, now)
 
     async def renew(self) -> None:
         """Extends the lease of every hold this process owns (one statement)."""
@@ -170,8 +203,18 @@ def _connect_sqlite(path: str) -> sqlite3.Connection:
     return connection
 
 
+def _key_terms(grant: KeyGrant, amount: int, now: datetime) -> dict[str, object]:
+    return {
+        "amount": amount,
+        "key": grant.key_id,
+        "limit": grant.spend_limit_nano,
+        "budget": grant.budget_nano,
+        "period": key_rules.period_start_ms(grant.budget_period, now),
+    }
+
+
 def _place_sqlite(
-    db: sqlite3.Connection, grant: KeyGrant, row: tuple[object, ...]
+    db: sqlite3.Connection, grant: KeyGrant, row: tuple[object, ...], now: datetime
 ) -> int | ProxyError:
     """Runs in the holds thread: one transaction, committed only if everything fits."""
     amount = row[3]
@@ -182,11 +225,12 @@ def _place_sqlite(
             held = db.execute(_HELD, (grant.user_id,)).fetchone()
             db.execute("ROLLBACK")
             return NoCredit(held[0] if held else None)
-        if grant.spend_limit_nano is not None:
-            fits = db.execute(_HOLD_KEY, (amount, grant.key_id, amount, grant.spend_limit_nano))
-            if fits.rowcount != 1:
+        if grant.holds_on_key:
+            terms = _key_terms(grant, amount, now)
+            if db.execute(_HOLD_KEY, terms).rowcount != 1:
+                spend = db.execute(_KEY_SPEND, terms).fetchone()
                 db.execute("ROLLBACK")
-                return KeyLimitReached()
+                return KeyLimitReached(grant, spend, now)
         db.execute(_HOLD_ROW, row)
         db.execute("COMMIT")
         return row[4]  # type: ignore[return-value]
@@ -217,7 +261,7 @@ _HOLD_COLUMNS = (
 )
 
 
-async def _place_sqlalchemy(grant: KeyGrant, row: tuple[object, ...]) -> int:
+async def _place_sqlalchemy(grant: KeyGrant, row: tuple[object, ...], now: datetime) -> int:
     values = dict(zip(_HOLD_COLUMNS, row, strict=True))
     amount = values["amount_nano"]
     assert isinstance(amount, int)
@@ -232,17 +276,12 @@ async def _place_sqlalchemy(grant: KeyGrant, row: tuple[object, ...]) -> int:
                 await connection.execute(select(User.held_nano).where(User.id == grant.user_id))
             ).scalar_one_or_none()
             raise NoCredit(held)
-        if grant.spend_limit_nano is not None:
-            fits = await connection.execute(
-                update(ProxyKey)
-                .where(
-                    ProxyKey.id == grant.key_id,
-                    ProxyKey.spent_nano + ProxyKey.held_nano + amount <= grant.spend_limit_nano,
-                )
-                .values(held_nano=ProxyKey.held_nano + amount)
-            )
+        if grant.holds_on_key:
+            terms = _key_terms(grant, amount, now)
+            fits = await connection.execute(text(_HOLD_KEY), terms)
             if fits.rowcount != 1:  # raising rolls back the balance hold with it
-                raise KeyLimitReached()
+                spend = (await connection.execute(text(_KEY_SPEND), terms)).first()
+                raise KeyLimitReached(grant, tuple(spend) if spend else None, now)
         await connection.execute(insert(Hold).values(**values))
     key_amount = values["key_amount_nano"]
     assert isinstance(key_amount, int)

@@ -12,7 +12,7 @@ from aiusage.proxy.reclaim import run_leases, stop_task
 from aiusage.proxy.upstream import UpstreamClient
 from aiusage.proxy.usage_writer import UsageWriter
 from aiusage.services.pricing import Price, PriceBook
-from aiusage.services.ratelimit import SlidingWindow
+from aiusage.services.ratelimit import SlidingWindow, TokenWindow
 
 
 class ProxyRuntime:
@@ -24,6 +24,7 @@ class ProxyRuntime:
         self.holds = Holds()
         self.rpm = SlidingWindow(limit=0, window_seconds=60)
         self.unmetered_rpm = SlidingWindow(limit=0, window_seconds=60)
+        self.tpm = TokenWindow()
         self._leases: asyncio.Task[None] | None = None
 
     @property

@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, text, update
+from sqlalchemy import ColumnElement, case, delete, text, update
 from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -46,7 +46,7 @@ from aiusage.models import (
     utcnow,
 )
 from aiusage.proxy.holds import now_ms
-from aiusage.services import alerts, billing
+from aiusage.services import alerts, billing, key_rules
 from aiusage.services.pricing import TokenCounts
 
 log = logging.getLogger("aiusage.metering")
@@ -96,6 +96,17 @@ def counted_columns(counts: TokenCounts) -> dict[str, Any]:
         "code_interpreter_containers": counts.code_interpreter_containers,
         "tokens_estimated": counts.estimated,
     }
+
+
+def current_period_ms(now: datetime) -> ColumnElement[int]:
+    """Each key's current budget period start (ms), from its own period (0 without one)."""
+    return case(
+        *[
+            (ProxyKey.budget_period == period, key_rules.period_start_ms(period, now))
+            for period in key_rules.PERIODS
+        ],
+        else_=0,
+    )
 
 
 def _jsonable(value: Any) -> Any:
@@ -449,6 +460,7 @@ async def write_batch(batch: list[Settlement]) -> None:
             spent_and_held = per_key.setdefault(s.key_id, [0, 0])
             spent_and_held[0] += charged
             spent_and_held[1] += s.key_hold_nano
+        period = current_period_ms(now)
         for key_id, (spent, held) in sorted(per_key.items()):
             await session.execute(
                 update(ProxyKey)
@@ -457,6 +469,15 @@ async def write_batch(batch: list[Settlement]) -> None:
                     last_used_at=now,
                     spent_nano=ProxyKey.spent_nano + spent,
                     held_nano=ProxyKey.held_nano - held,
+                    # Booked in the period current now (a booking may start it, as a hold does).
+                    period_spent_nano=case(
+                        (ProxyKey.period_start_ms < period, spent),
+                        else_=ProxyKey.period_spent_nano + spent,
+                    ),
+                    period_start_ms=case(
+                        (ProxyKey.period_start_ms < period, period),
+                        else_=ProxyKey.period_start_ms,
+                    ),
                 )
             )
         # Low-balance mails in this transaction; auto top-ups start after it commits.

@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiusage.config import get_settings
 from aiusage.models import ProviderKey, ProxyKey, User, utcnow
-from aiusage.services import crypto
+from aiusage.services import crypto, key_rules
 from aiusage.services.errors import NotFound, ServiceError
 from aiusage.services.security import token_hash
 from aiusage.services.text import checked_text
@@ -32,34 +34,119 @@ def hash_proxy_key(plaintext: str) -> str:
     return token_hash(plaintext)
 
 
+# Everything the owner sets on a key besides its name; None clears a rule.
+RULES = (
+    "spend_limit_nano",
+    "rpm_limit",
+    "tpm_limit",
+    "budget_nano",
+    "budget_period",
+    "allowed_models",
+    "allowed_networks",
+    "expires_at",
+)
+
+
+def checked_rules(rules: dict[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
+    """The given rules checked and normalised into column values (only those given)."""
+    unknown = set(rules) - set(RULES)
+    if unknown:
+        raise ServiceError("bad_rule", f"Unknown key setting: {sorted(unknown)[0]}.")
+    out: dict[str, Any] = {}
+    for name in ("spend_limit_nano", "budget_nano"):
+        if name in rules:
+            value = rules[name]
+            if value is not None and (not isinstance(value, int) or value <= 0):
+                raise ServiceError("bad_limit", "A spend limit or budget must be more than zero.")
+            out[name] = value
+    for name, top in (("rpm_limit", 100_000), ("tpm_limit", 1_000_000_000)):
+        if name in rules:
+            value = rules[name]
+            if value is not None and (not isinstance(value, int) or not 0 < value <= top):
+                per = "requests" if name == "rpm_limit" else "tokens"
+                raise ServiceError("bad_limit", f"A {per}-per-minute limit must be 1 to {top}.")
+            out[name] = value
+    if "budget_period" in rules:
+        period = rules["budget_period"] or None
+        if period is not None and period not in key_rules.PERIODS:
+            raise ServiceError("bad_period", "A budget period is day, week or month.")
+        out["budget_period"] = period
+    if "allowed_models" in rules:
+        out["allowed_models"] = ",".join(key_rules.model_patterns(rules["allowed_models"])) or None
+    if "allowed_networks" in rules:
+        networks = key_rules.networks(rules["allowed_networks"])
+        out["allowed_networks"] = ",".join(str(n) for n in networks) or None
+    if "expires_at" in rules:
+        expires = rules["expires_at"]
+        if expires is not None and (not isinstance(expires, datetime) or expires.tzinfo is None):
+            raise ServiceError("bad_expiry", "An expiry is a date and time in UTC.")
+        if expires is not None and expires <= (now or utcnow()):
+            raise ServiceError("bad_expiry", "An expiry must be in the future.")
+        out["expires_at"] = expires
+    return out
+
+
+def _budget_complete(key: ProxyKey) -> None:
+    if (key.budget_nano is None) != (key.budget_period is None):
+        raise ServiceError(
+            "bad_budget", "A budget needs both an amount and a period (day, week or month)."
+        )
+
+
 async def create_proxy_key(
-    session: AsyncSession,
-    user_id: int,
-    name: str,
-    *,
-    spend_limit_nano: int | None = None,
-    rpm_limit: int | None = None,
+    session: AsyncSession, user_id: int, name: str, **rules: Any
 ) -> tuple[ProxyKey, str]:
-    """A new key; the plaintext is returned once and never stored."""
-    name = checked_text(name, code="bad_name", max_chars=100)
-    if not name:
-        raise ServiceError("name_required", "Give the key a name.")
-    if spend_limit_nano is not None and spend_limit_nano <= 0:
-        raise ServiceError("bad_limit", "A spend limit must be more than zero.")
-    if rpm_limit is not None and not 0 < rpm_limit <= 100_000:
-        raise ServiceError("bad_limit", "A requests-per-minute limit must be 1 to 100000.")
+    """A new key; the plaintext is returned once and never stored. `rules`: see RULES."""
+    name = _key_name(name)
     plaintext = PROXY_KEY_PREFIX + secrets.token_urlsafe(32)  # 256 random bits
     key = ProxyKey(
         user_id=user_id,
         name=name,
         prefix=plaintext[: len(PROXY_KEY_PREFIX) + VISIBLE_CHARS],
         key_hash=hash_proxy_key(plaintext),
-        spend_limit_nano=spend_limit_nano,
-        rpm_limit=rpm_limit,
+        **checked_rules(rules),
     )
+    _budget_complete(key)
     session.add(key)
     await session.flush()
     return key, plaintext
+
+
+def _key_name(name: str) -> str:
+    name = checked_text(name, code="bad_name", max_chars=100)
+    if not name:
+        raise ServiceError("name_required", "Give the key a name.")
+    return name
+
+
+async def _own_live_key(session: AsyncSession, user_id: int, key_id: int) -> ProxyKey:
+    key = await session.get(ProxyKey, key_id)
+    if key is None or key.user_id != user_id or key.revoked_at is not None:
+        raise NotFound("key_not_found", "No such active key.")
+    return key
+
+
+async def update_proxy_key(
+    session: AsyncSession, user_id: int, key_id: int, *, name: str | None = None, **rules: Any
+) -> ProxyKey:
+    """Renames the user's own key and/or changes the rules given (None clears one). A revoked
+    key, or another user's, is not found. The proxy applies the change within the key cache's
+    lifetime."""
+    key = await _own_live_key(session, user_id, key_id)
+    if name is not None:
+        key.name = _key_name(name)
+    for column, value in checked_rules(rules).items():
+        setattr(key, column, value)
+    _budget_complete(key)
+    await session.flush()
+    return key
+
+
+async def set_key_enabled(session: AsyncSession, user_id: int, key_id: int, enabled: bool) -> None:
+    """Disables (refused with 401, nothing else changes) or enables the user's own key."""
+    key = await _own_live_key(session, user_id, key_id)
+    key.disabled_at = None if enabled else (key.disabled_at or utcnow())
+    await session.flush()
 
 
 async def list_proxy_keys(session: AsyncSession, user_id: int) -> list[ProxyKey]:
@@ -80,7 +167,9 @@ async def revoke_proxy_key(session: AsyncSession, user_id: int, key_id: int) -> 
         raise NotFound("key_not_found", "No such active key.")
 
 
-async def active_key_by_hash(session: AsyncSession, key_hash: str) -> tuple[ProxyKey, User] | None:
+async def key_by_hash(session: AsyncSession, key_hash: str) -> tuple[ProxyKey, User] | None:
+    """A key that is not revoked, of an open account (an expired or disabled one included:
+    the proxy tells its user why it is refused)."""
     row = (
         await session.execute(
             select(ProxyKey, User)

@@ -56,3 +56,41 @@ class SlidingWindow:
 
     def clear(self, key: str) -> None:
         self._hits.pop(key, None)
+
+
+class TokenWindow:
+    """Tokens used per key over a sliding minute (this process's requests): a request is
+    refused while the last minute's tokens have reached the limit."""
+
+    def __init__(self, window_seconds: float = 60.0, max_keys: int = 100_000) -> None:
+        self.window = window_seconds
+        self.max_keys = max_keys
+        self._used: dict[str, deque[tuple[float, int]]] = {}
+
+    def _live(self, key: str, now: float) -> deque[tuple[float, int]]:
+        used = self._used.get(key)
+        if used is None:
+            if len(self._used) >= self.max_keys:
+                self._used.clear()
+            used = self._used[key] = deque()
+        while used and used[0][0] <= now - self.window:
+            used.popleft()
+        return used
+
+    def retry_after(self, key: str, limit: int) -> int:
+        """Seconds until the key is under its limit again; 0 when it is now."""
+        now = time.monotonic()
+        used = self._live(key, now)
+        total = sum(tokens for _, tokens in used)
+        if total < limit:
+            return 0
+        for at, tokens in used:  # the oldest uses leave the window first
+            total -= tokens
+            if total < limit:
+                return max(1, math.ceil(at + self.window - now))
+        return 1
+
+    def add(self, key: str, tokens: int) -> None:
+        if tokens > 0:
+            now = time.monotonic()
+            self._live(key, now).append((now, tokens))

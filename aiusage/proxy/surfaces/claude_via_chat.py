@@ -99,33 +99,3 @@ class ClaudeViaChat(Surface):
 
 
 CLAUDE_VIA_CHAT = ClaudeViaChat()
-
-
-def _model_entry(name: str) -> dict[str, Any]:
-    return {"id": name, "object": "model", "created": 0, "owned_by": "anthropic"}
-
-
-def claude_model_list(names: list[str]) -> bytes:
-    """An OpenAI-format model list of these Claude models (when OpenAI is out of reach)."""
-    return json.dumps({"object": "list", "data": [_model_entry(n) for n in names]}).encode()
-
-
-def with_claude_models(names: list[str]) -> BodyRewriter:
-    """Adds the Claude models to the upstream's OpenAI model list (an error passes as is)."""
-
-    def rewrite(status: int, body: bytes) -> tuple[int, bytes]:
-        try:
-            listing = json.loads(body)
-        except ValueError:
-            return status, body
-        if (
-            status != 200
-            or not isinstance(listing, dict)
-            or not isinstance(listing.get("data"), list)
-        ):
-            return status, body
-        known = {item.get("id") for item in listing["data"] if isinstance(item, dict)}
-        listing["data"].extend(_model_entry(n) for n in names if n not in known)
-        return status, json.dumps(listing).encode()
-
-    return rewrite
