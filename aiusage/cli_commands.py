@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import func, select
 
 from aiusage.cli import command, print_json
 from aiusage.db import session_scope
-from aiusage.models import UsageRecord, User
+from aiusage.models import ProxyKey, UsageRecord, User
 from aiusage.money import format_usd, nano_to_usd, usd_to_nano
 from aiusage.proxy.reclaim import reclaim_now
 from aiusage.services import accounts, billing, keys, pricing, twofactor
-from aiusage.services.errors import NotFound
+from aiusage.services.errors import NotFound, ServiceError
 
 
 async def _user(session, email: str) -> User:
@@ -48,15 +49,7 @@ async def user_show(args: argparse.Namespace) -> None:
             "verified": user.email_verified_at is not None,
             "balance_usd": str(nano_to_usd(user.balance_nano)),
             "held_usd": str(nano_to_usd(user.held_nano)),
-            "proxy_keys": [
-                {
-                    "id": k.id,
-                    "prefix": k.prefix,
-                    "name": k.name,
-                    "revoked": k.revoked_at is not None,
-                }
-                for k in proxy_keys
-            ],
+            "proxy_keys": [key_summary(k) for k in proxy_keys],
             "provider_keys": [{"provider": k.provider, "last4": k.last4} for k in provider_keys],
             "usage_count": usage_count,
         }
@@ -79,25 +72,114 @@ async def user_reset_2fa(args: argparse.Namespace) -> None:
 # --- keys ---------------------------------------------------------------------------------
 
 
-def _apikey_args(parser: argparse.ArgumentParser) -> None:
+def _apikey_rule_args(parser: argparse.ArgumentParser) -> None:
+    """The key's rules, for create and update. On update, an empty value ('') clears one."""
+    parser.add_argument("--spend-limit-usd", help="lifetime spend cap in dollars")
+    parser.add_argument("--rpm", help="requests per minute")
+    parser.add_argument("--tpm", help="tokens per minute")
+    parser.add_argument("--budget-usd", help="spend cap per --budget-period, in dollars")
+    parser.add_argument("--budget-period", help="day, week or month (UTC)")
+    parser.add_argument("--models", help="allowed models: 'claude-haiku-*,gpt-5*'")
+    parser.add_argument("--ips", help="allowed networks: '10.0.0.0/8,192.0.2.7'")
+    parser.add_argument("--expires", help="expiry date (UTC midnight), e.g. 2027-01-31")
+
+
+def _whole(value: str, what: str) -> int:
+    if not value.strip().isdigit():
+        raise ServiceError("bad_limit", f"{what} must be a whole number.")
+    return int(value)
+
+
+def _apikey_rules(args: argparse.Namespace) -> dict[str, object]:
+    """The options given, as `keys.checked_rules` takes them ('' clears a rule)."""
+    given = {
+        "spend_limit_nano": (args.spend_limit_usd, usd_to_nano),
+        "rpm_limit": (args.rpm, lambda v: _whole(v, "--rpm")),
+        "tpm_limit": (args.tpm, lambda v: _whole(v, "--tpm")),
+        "budget_nano": (args.budget_usd, usd_to_nano),
+        "budget_period": (args.budget_period, str),
+        "allowed_models": (args.models, str),
+        "allowed_networks": (args.ips, str),
+        "expires_at": (args.expires, _expiry),
+    }
+    return {
+        rule: (parse(value) if value.strip() else None)
+        for rule, (value, parse) in given.items()
+        if value is not None
+    }
+
+
+def _expiry(text: str) -> datetime:
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise ServiceError("bad_expiry", "Give the expiry as a date, e.g. 2027-01-31.") from None
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def _apikey_create_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--email", required=True)
     parser.add_argument("--name", required=True)
-    parser.add_argument("--spend-limit-usd")
-    parser.add_argument("--rpm", type=int)
+    _apikey_rule_args(parser)
 
 
-@command("apikey", "create", help="create a proxy key; prints it once", args=_apikey_args)
+@command("apikey", "create", help="create a proxy key; prints it once", args=_apikey_create_args)
 async def apikey_create(args: argparse.Namespace) -> None:
+    rules = _apikey_rules(args)
     async with session_scope() as session:
         user = await _user(session, args.email)
-        _, plaintext = await keys.create_proxy_key(
-            session,
-            user.id,
-            args.name,
-            spend_limit_nano=usd_to_nano(args.spend_limit_usd) if args.spend_limit_usd else None,
-            rpm_limit=args.rpm,
-        )
+        _, plaintext = await keys.create_proxy_key(session, user.id, args.name, **rules)
     print(plaintext)
+
+
+def _apikey_update_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--email", required=True)
+    parser.add_argument("--id", type=int, required=True)
+    parser.add_argument("--name", help="a new name")
+    _apikey_rule_args(parser)
+    state = parser.add_mutually_exclusive_group()
+    state.add_argument("--disable", action="store_true", help="refuse the key until enabled")
+    state.add_argument("--enable", action="store_true")
+
+
+@command(
+    "apikey",
+    "update",
+    help="rename a proxy key, change its rules ('' clears one), disable or enable it",
+    args=_apikey_update_args,
+)
+async def apikey_update(args: argparse.Namespace) -> None:
+    rules = _apikey_rules(args)
+    async with session_scope() as session:
+        user = await _user(session, args.email)
+        key = await keys.update_proxy_key(session, user.id, args.id, name=args.name, **rules)
+        if args.disable or args.enable:
+            await keys.set_key_enabled(session, user.id, args.id, args.enable)
+        print_json(key_summary(key))
+
+
+def key_summary(key: ProxyKey) -> dict[str, object]:
+    """A key as the CLI prints it (no secret: only the prefix is known)."""
+    return {
+        "id": key.id,
+        "name": key.name,
+        "prefix": key.prefix,
+        "revoked": key.revoked_at is not None,
+        "disabled": key.disabled_at is not None,
+        "expires_at": key.expires_at.isoformat() if key.expires_at else None,
+        "spend_limit_usd": _nano_usd_or_none(key.spend_limit_nano),
+        "budget_usd": _nano_usd_or_none(key.budget_nano),
+        "budget_period": key.budget_period,
+        "rpm": key.rpm_limit,
+        "tpm": key.tpm_limit,
+        "models": key.allowed_models.split(",") if key.allowed_models else [],
+        "ips": key.allowed_networks.split(",") if key.allowed_networks else [],
+        "spent_usd": str(nano_to_usd(key.spent_nano)),
+    }
+
+
+def _nano_usd_or_none(nano: int | None) -> str | None:
+    return None if nano is None else str(nano_to_usd(nano))
 
 
 def _apikey_revoke_args(parser: argparse.ArgumentParser) -> None:

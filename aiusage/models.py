@@ -247,6 +247,18 @@ class ProxyKey(SQLModel, table=True):
     period_spent_nano: int = Field(
         default=0, sa_column=Column(sa.BigInteger(), nullable=False, server_default="0")
     )
+    # Mails at these percentages of the budget (comma-separated; "" for none), each once per
+    # period: the highest one mailed, and in which period.
+    budget_alerts: str = Field(
+        default="50,80,100",
+        sa_column=Column(sa.String(32), nullable=False, server_default="50,80,100"),
+    )
+    budget_alerted_percent: int = Field(
+        default=0, sa_column=Column(sa.Integer(), nullable=False, server_default="0")
+    )
+    budget_alerted_period_ms: int = Field(
+        default=0, sa_column=Column(sa.BigInteger(), nullable=False, server_default="0")
+    )
 
 
 class ProviderKey(SQLModel, table=True):

@@ -213,3 +213,58 @@ def test_operator_can_book_the_holds_a_crashed_proxy_left_at_once(tmp_path: Path
     # 1,000 input tokens estimated from 4,000 bytes at $1/MTok, plus the 10 % platform markup
     assert (shown["held_usd"], shown["balance_usd"]) == ("0", "2.9989")
     assert run("holds", "reclaim", env=env).stdout.strip() == "booked 0 interrupted requests"
+
+
+def test_apikey_rules_from_the_cli_are_what_the_proxy_enforces(app_url, fake):
+    email = f"rules-{secrets.token_hex(4)}@example.com"
+    assert (
+        run("user", "create", "--email", email, "--password", "operator-password").returncode == 0
+    )
+    assert run("credits", "grant", "--email", email, "--usd", "5").returncode == 0
+    created = run(
+        "apikey", "create", "--email", email, "--name", "ci haiku",
+        "--models", "claude-haiku-*, gpt-5*", "--budget-usd", "5", "--budget-period", "day",
+        "--expires", "2099-01-31", "--ips", "127.0.0.0/8",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip()
+    (shown,) = json.loads(run("user", "show", "--email", email).stdout)["proxy_keys"]
+    assert shown["models"] == ["claude-haiku-*", "gpt-5*"]
+    assert (shown["budget_usd"], shown["budget_period"]) == ("5", "day")
+    assert shown["expires_at"].startswith("2099-01-31T00:00:00")
+    assert shown["ips"] == ["127.0.0.0/8"] and not shown["disabled"]
+
+    def ask(model: str) -> httpx.Response:
+        return httpx.post(
+            f"{app_url}/api/v1/messages",
+            timeout=15,
+            headers={"x-api-key": key, "anthropic-version": "2023-06-01"},
+            json={
+                "model": model,
+                "max_tokens": 10,
+                "messages": [{"role": "user", "content": "hi"}],
+            },
+        )
+
+    refused = ask("claude-sonnet-4-5")
+    assert refused.status_code == 403
+    assert "claude-haiku-*, gpt-5*" in refused.json()["error"]["message"]
+
+    # Bad input is one line and changes nothing.
+    for bad in (["--models", "[x]"], ["--budget-period", "year"], ["--expires", "2001-01-01"]):
+        failed = run("apikey", "update", "--email", email, "--id", str(shown["id"]), *bad)
+        assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    updated = run(
+        "apikey", "update", "--email", email, "--id", str(shown["id"]),
+        "--name", "renamed", "--models", "", "--disable",
+    )  # fmt: skip
+    assert updated.returncode == 0, updated.stderr
+    summary = json.loads(updated.stdout)
+    assert summary["name"] == "renamed" and summary["models"] == [] and summary["disabled"]
+    import time
+
+    time.sleep(1.2)  # the proxy's key cache lives 1 s
+    disabled = ask("claude-sonnet-4-5")
+    assert disabled.status_code == 401 and "disabled" in disabled.json()["error"]["message"]
+    other = run("apikey", "update", "--email", "nobody@example.com", "--id", str(shown["id"]))
+    assert other.returncode == 1

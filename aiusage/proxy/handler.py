@@ -419,6 +419,7 @@ class ProxyCall:
                 hold_nano=hold,
                 key_hold_nano=key_hold,
                 charge_nano=charge,
+                key_budgeted=grant.budget_nano is not None,
                 usage=dict(
                     request_id=self.request_id,
                     created_at=self.started_at,

@@ -46,7 +46,7 @@ from aiusage.models import (
     utcnow,
 )
 from aiusage.proxy.holds import now_ms
-from aiusage.services import alerts, billing, key_rules
+from aiusage.services import alerts, billing, key_alerts, key_rules
 from aiusage.services.pricing import TokenCounts
 
 log = logging.getLogger("aiusage.metering")
@@ -64,6 +64,7 @@ class Settlement:
     charge_nano: int  # at full price; the writer books what the balance covers
     usage: dict[str, Any] = field(default_factory=dict)  # UsageRecord columns
     reclaimed: bool = False  # booked for a dead owner: only if its lease has run out
+    key_budgeted: bool = False  # the key has a periodic budget (and perhaps alert mails)
 
     @property
     def request_id(self) -> str:
@@ -480,5 +481,8 @@ async def write_batch(batch: list[Settlement]) -> None:
                     ),
                 )
             )
+        await key_alerts.after_key_charges(
+            session, {s.key_id for s in batch if s.key_budgeted and s.charge_nano}, now
+        )
         # Low-balance mails in this transaction; auto top-ups start after it commits.
         await alerts.after_charges(session, {s.user_id for s in batch if s.charge_nano})

@@ -88,3 +88,13 @@ def next_reset(period: str, now: datetime) -> datetime:
 def period_start_ms(period: str | None, now: datetime) -> int:
     """The current period's start in milliseconds since the epoch; 0 without a period."""
     return int(period_start(period, now).timestamp() * 1000) if period else 0
+
+
+def alert_percents(text: str | None) -> tuple[int, ...]:
+    """Comma-separated percentages of a budget to mail at (1-100), sorted; () for none."""
+    parts = [part.strip().rstrip("%") for part in (text or "").split(",") if part.strip()]
+    if len(parts) > 5 or not all(part.isdigit() and 1 <= int(part) <= 100 for part in parts):
+        raise ServiceError(
+            "bad_alerts", "Budget alerts are up to five percentages from 1 to 100, like 50,80,100."
+        )
+    return tuple(sorted({int(part) for part in parts}))

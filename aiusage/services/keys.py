@@ -44,6 +44,7 @@ RULES = (
     "allowed_models",
     "allowed_networks",
     "expires_at",
+    "budget_alerts",
 )
 
 
@@ -76,6 +77,8 @@ def checked_rules(rules: dict[str, Any], *, now: datetime | None = None) -> dict
     if "allowed_networks" in rules:
         networks = key_rules.networks(rules["allowed_networks"])
         out["allowed_networks"] = ",".join(str(n) for n in networks) or None
+    if "budget_alerts" in rules:
+        out["budget_alerts"] = ",".join(map(str, key_rules.alert_percents(rules["budget_alerts"])))
     if "expires_at" in rules:
         expires = rules["expires_at"]
         if expires is not None and (not isinstance(expires, datetime) or expires.tzinfo is None):

@@ -1,5 +1,5 @@
 """proxy keys people can hand out safely: model allow-list, networks, tokens per minute,
-expiry, disabling, and a spend budget per day, week or month
+expiry, disabling, and a spend budget per day, week or month with its alert mails
 
 Revision ID: 0011
 Revises: 0010
@@ -38,11 +38,27 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("period_spent_nano", sa.BigInteger(), nullable=False, server_default="0")
         )
+        batch_op.add_column(
+            sa.Column(
+                "budget_alerts", sa.String(length=32), nullable=False, server_default="50,80,100"
+            )
+        )
+        batch_op.add_column(
+            sa.Column("budget_alerted_percent", sa.Integer(), nullable=False, server_default="0")
+        )
+        batch_op.add_column(
+            sa.Column(
+                "budget_alerted_period_ms", sa.BigInteger(), nullable=False, server_default="0"
+            )
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("proxy_keys", schema=None) as batch_op:
         for column in (
+            "budget_alerted_period_ms",
+            "budget_alerted_percent",
+            "budget_alerts",
             "period_spent_nano",
             "period_start_ms",
             "budget_period",

@@ -70,6 +70,15 @@ EN = {
     "error.topup_amount_range": "That amount is outside the allowed range.",
     "error.topup_not_configured": "Top-up is not configured on this server.",
     "error.stripe_unavailable": "The payment provider did not answer. Try again in a moment.",
+    "mail.key_budget.subject": 'Key "{name}" has used {percent}% of its {period} budget',
+    "mail.key_budget.body": (
+        'Your aiusage key "{name}" has spent {spent} of its {period} budget of {budget} '
+        "({percent}%).\n\nAt 100% its requests are refused (402) until the budget resets at "
+        "{reset}. Change the budget or its alerts here:\n{link}\n"
+    ),
+    "mail.key_budget.period.day": "daily",
+    "mail.key_budget.period.week": "weekly",
+    "mail.key_budget.period.month": "monthly",
     "mail.low_balance.subject": "Your aiusage balance is low: {balance}",
     "mail.low_balance.body": (
         "Your aiusage balance is {balance}, below your alert threshold of {threshold}.\n\n"
@@ -155,6 +164,15 @@ ZH = {
     "error.topup_amount_range": "该金额超出允许的范围。",
     "error.topup_not_configured": "此服务器未配置充值功能。",
     "error.stripe_unavailable": "支付服务没有响应，请稍后再试。",
+    "mail.key_budget.subject": "密钥“{name}”已用掉{period}预算的 {percent}%",
+    "mail.key_budget.body": (
+        "您的 aiusage 密钥“{name}”已花费 {spent}，{period}预算为 {budget}（{percent}%）。\n\n"
+        "达到 100% 后，该密钥的请求将被拒绝（402），直到预算在 {reset} 重置。"
+        "在这里修改预算或提醒：\n{link}\n"
+    ),
+    "mail.key_budget.period.day": "每日",
+    "mail.key_budget.period.week": "每周",
+    "mail.key_budget.period.month": "每月",
     "mail.low_balance.subject": "您的 aiusage 余额不足：{balance}",
     "mail.low_balance.body": (
         "您的 aiusage 余额为 {balance}，已低于您设置的提醒金额 {threshold}。\n\n"
