@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     # (`previous_response_id`, `conversation`, a stored `prompt`): its size is not in the
     # request. The largest OpenAI context window (GPT-4.1's 1,047,576 tokens).
     stored_context_max_input_tokens: int = Field(1_047_576, gt=0, le=100_000_000)
+    # A pool key that failed three times in a row is tried last for this long.
+    provider_key_cooldown_seconds: float = Field(60.0, gt=0, le=86_400)
     # Uses of a server-side tool (web search/fetch) held for when the request sets no max_uses.
     server_tool_max_uses_default: int = Field(20, gt=0, le=10_000)
 

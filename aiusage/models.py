@@ -265,7 +265,6 @@ class ProviderKey(SQLModel, table=True):
     """A user's own Anthropic/OpenAI key, sealed with AES-256-GCM (see services/crypto.py)."""
 
     __tablename__ = "provider_keys"
-    __table_args__ = (sa.UniqueConstraint("user_id", "provider"),)
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(sa_column=_fk("users.id"))
@@ -276,6 +275,26 @@ class ProviderKey(SQLModel, table=True):
     last4: str = Field(sa_column=Column(sa.String(4), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_created())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_created())
+    # A pool: the user's keys for one provider are tried by priority (lowest first), by
+    # weight among equals. What the proxy learned: consecutive failures, the last error, a
+    # cool-down after repeated failures, and the provider's refusal (401) until replaced.
+    label: str = Field(
+        default="", sa_column=Column(sa.String(64), nullable=False, server_default="")
+    )
+    priority: int = Field(
+        default=1, sa_column=Column(sa.Integer(), nullable=False, server_default="1")
+    )
+    weight: int = Field(
+        default=1, sa_column=Column(sa.Integer(), nullable=False, server_default="1")
+    )
+    failures: int = Field(
+        default=0, sa_column=Column(sa.Integer(), nullable=False, server_default="0")
+    )
+    last_error: str | None = Field(default=None, sa_column=Column(sa.String(64)))
+    unhealthy_until_ms: int = Field(
+        default=0, sa_column=Column(sa.BigInteger(), nullable=False, server_default="0")
+    )
+    invalid_at: datetime | None = Field(default=None, sa_column=_time())
 
 
 # --- money --------------------------------------------------------------------------------
@@ -365,6 +384,11 @@ class UsageRecord(SQLModel, table=True):
     code_interpreter_containers: int = Field(
         default=0, sa_column=Column(sa.Integer(), nullable=False, server_default="0")
     )
+    # The user's own provider key that served the request (None: the platform's key). Its
+    # last four and label are kept: the key may be deleted later.
+    provider_key_id: int | None = Field(default=None, sa_column=Column(sa.Integer()))
+    provider_key_last4: str | None = Field(default=None, sa_column=Column(sa.String(4)))
+    provider_key_label: str | None = Field(default=None, sa_column=Column(sa.String(64)))
     cost_nano: int = Field(default=0, sa_column=_money())
     charged_nano: int = Field(default=0, sa_column=_money())
     priced_by_default: bool = Field(default=False, sa_column=Column(sa.Boolean(), nullable=False))

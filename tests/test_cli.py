@@ -178,8 +178,8 @@ def test_master_key_rotation_reseals_every_provider_key(tmp_path: Path):
             "from aiusage.services import keys, crypto\n"
             "async def main():\n"
             "    async with session_scope() as s:\n"
-            "        sealed = await keys.sealed_provider_keys(s, 1)\n"
-            "    print(crypto.open_sealed(sealed['anthropic'], 1, 'anthropic'))\n"
+            "        pools = await keys.pooled_provider_keys(s, 1)\n"
+            "    print(crypto.open_sealed(pools['anthropic'][0].sealed, 1, 'anthropic'))\n"
             "asyncio.run(main())\n",
         ],
         capture_output=True,

@@ -1,4 +1,5 @@
-"""Keys (/dashboard/keys): proxy keys (create, shown once, revoke) and provider keys."""
+"""Keys (/dashboard/keys): proxy keys (create with rules, shown once, edit, disable, revoke)
+and provider keys."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import reflex as rx
 
 from aiusage.components.layout import dashboard_shell
 from aiusage.components.messages import message_callout
-from aiusage.components.text import tr
+from aiusage.components.text import tr, tr_var
+from aiusage.services.key_rules import PERIODS
 from aiusage.state.auth import SessionState
-from aiusage.state.keys import NEW_KEY_INPUT, KeysState
+from aiusage.state.keys import DEFAULT_PERIOD, NEW_KEY_INPUT, KeysState
 
 COPY_NEW_KEY = (
     f"(() => {{ const el = document.getElementById('{NEW_KEY_INPUT}'); el.select();"
@@ -20,10 +22,69 @@ def _message(var, color: str, element_id: str) -> rx.Component:
     return message_callout(var, "error" if color == "red" else "notice", element_id)
 
 
-def _labelled(label_key: str, control: rx.Component) -> rx.Component:
+def _labelled(
+    label_key: str, control: rx.Component, hint_key: str | None = None, flex: str = "1 1 160px"
+) -> rx.Component:
     return rx.vstack(
-        rx.text(tr(label_key), size="1", weight="medium"), control, spacing="1", flex="1 1 160px"
+        rx.text(tr(label_key), size="1", weight="medium"),
+        control,
+        rx.text(tr(hint_key), size="1", color_scheme="gray") if hint_key else rx.fragment(),
+        spacing="1",
+        flex=flex,
     )
+
+
+def _row_of(*children: rx.Component) -> rx.Component:
+    return rx.flex(*children, wrap="wrap", spacing="3", align="start", width="100%")
+
+
+def rule_fields(id_prefix: str, values: rx.Var | None = None) -> list[rx.Component]:
+    """A key's name and rules as form fields: empty for a new key (`id_prefix` "key"),
+    prefilled from `values` in the edit dialog ("edit-key")."""
+
+    def text(name: str, suffix: str, **props) -> rx.Component:
+        if values is not None:
+            props["default_value"] = values[name]
+        return rx.input(name=name, id=f"{id_prefix}-{suffix}", width="100%", **props)
+
+    period = rx.select.root(
+        rx.select.trigger(id=f"{id_prefix}-budget-period", width="100%"),
+        rx.select.content(*[rx.select.item(tr(f"keys.period.{p}"), value=p) for p in PERIODS]),
+        name="budget_period",
+        default_value=values["budget_period"] if values is not None else DEFAULT_PERIOD,
+    )
+    return [
+        _row_of(
+            _labelled("keys.name", text("name", "name", placeholder="laptop", max_length=100)),
+            _labelled(
+                "keys.spend_limit",
+                text("spend_limit", "spend-limit", placeholder="20.00", input_mode="decimal"),
+            ),
+            _labelled("keys.rpm", text("rpm", "rpm", placeholder="60", input_mode="numeric")),
+            _labelled("keys.tpm", text("tpm", "tpm", placeholder="100000", input_mode="numeric")),
+        ),
+        _row_of(
+            _labelled(
+                "keys.budget", text("budget", "budget", placeholder="5.00", input_mode="decimal")
+            ),
+            _labelled("keys.budget_period", period, "keys.budget_hint"),
+            _labelled("keys.expires", text("expires", "expires", type="date"), "keys.expires_hint"),
+        ),
+        _row_of(
+            _labelled(
+                "keys.models",
+                text("models", "models", placeholder="claude-haiku-*, gpt-5*", max_length=2000),
+                "keys.models_hint",
+                flex="1 1 240px",
+            ),
+            _labelled(
+                "keys.networks",
+                text("networks", "networks", placeholder="203.0.113.0/24", max_length=2000),
+                "keys.networks_hint",
+                flex="1 1 240px",
+            ),
+        ),
+    ]
 
 
 def new_key_panel() -> rx.Component:
@@ -73,34 +134,53 @@ def new_key_panel() -> rx.Component:
 
 def create_form() -> rx.Component:
     return rx.form(
-        rx.flex(
-            _labelled(
-                "keys.name",
-                rx.input(name="name", id="key-name", placeholder="laptop", max_length=100),
-            ),
-            _labelled(
-                "keys.spend_limit",
-                rx.input(
-                    name="spend_limit",
-                    id="key-spend-limit",
-                    placeholder="20.00",
-                    input_mode="decimal",
-                ),
-            ),
-            _labelled(
-                "keys.rpm",
-                rx.input(name="rpm", id="key-rpm", placeholder="60", input_mode="numeric"),
-            ),
+        rx.vstack(
+            rx.text(tr("keys.rules_hint"), size="1", color_scheme="gray"),
+            *rule_fields("key"),
             rx.button(rx.icon("plus", size=16), tr("keys.create"), type="submit", id="create-key"),
-            wrap="wrap",
             spacing="3",
-            align="end",
             width="100%",
         ),
         on_submit=KeysState.create_key,
         reset_on_submit=True,
         id="create-key-form",
         width="100%",
+    )
+
+
+def edit_dialog() -> rx.Component:
+    """One dialog for the key being edited; its fields mount prefilled each time it opens."""
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(tr("keys.edit_title")),
+            rx.dialog.description(tr("keys.edit_intro"), size="2", color_scheme="gray"),
+            rx.form(
+                rx.vstack(
+                    _message(KeysState.edit_error, "red", "edit-key-error"),
+                    rx.el.input(type="hidden", name="key_id", value=KeysState.edit_key_id),
+                    *rule_fields("edit-key", KeysState.edit_values),
+                    rx.flex(
+                        rx.dialog.close(
+                            rx.button(tr("common.cancel"), variant="soft", type="button")
+                        ),
+                        rx.button(tr("keys.edit_save"), type="submit", id="save-key-edit"),
+                        spacing="3",
+                        justify="end",
+                        width="100%",
+                    ),
+                    spacing="3",
+                    width="100%",
+                    margin_top="1em",
+                ),
+                on_submit=KeysState.save_edit,
+                id="edit-key-form",
+                width="100%",
+            ),
+            max_width="720px",
+            id="edit-key-dialog",
+        ),
+        open=KeysState.edit_open,
+        on_open_change=KeysState.set_edit_open,
     )
 
 
@@ -139,10 +219,142 @@ def revoke_button(item: rx.Var) -> rx.Component:
     )
 
 
-def proxy_keys_table() -> rx.Component:
+def _rule(class_name: str, *children) -> rx.Component:
+    # Allow-lists can be long: they wrap, anywhere, rather than widen the page.
+    return rx.text(*children, size="1", class_name=class_name, overflow_wrap="anywhere")
+
+
+def rules_cell(item: rx.Var) -> rx.Component:
+    """A key's rules, one short line each; "No limits" without any."""
+    has_rate = (item["rpm"] != "") | (item["tpm"] != "")
+    any_rule = (
+        (item["limit"] != "")
+        | has_rate
+        | (item["budget"] != "")
+        | (item["models"] != "")
+        | (item["networks"] != "")
+        | (item["expires"] != "")
+    )
+    return rx.vstack(
+        rx.cond(
+            item["limit"] != "",
+            _rule("key-limit", tr("keys.rule.limit"), " ", item["limit"]),
+        ),
+        rx.cond(
+            has_rate,
+            _rule(
+                "key-rates",
+                rx.cond(item["rpm"] != "", item["rpm"] + " ", ""),
+                rx.cond(item["rpm"] != "", tr("keys.rule.rpm"), ""),
+                rx.cond((item["rpm"] != "") & (item["tpm"] != ""), " · ", ""),
+                rx.cond(item["tpm"] != "", item["tpm"] + " ", ""),
+                rx.cond(item["tpm"] != "", tr("keys.rule.tpm"), ""),
+            ),
+        ),
+        rx.cond(
+            item["budget"] != "",
+            _rule(
+                "key-budget",
+                tr("keys.rule.budget"),
+                " ",
+                item["budget_spent"],
+                " / ",
+                item["budget"],
+                " ",
+                tr_var(item["budget_period"]),
+                " · ",
+                tr("keys.rule.resets"),
+                " ",
+                item["resets"],
+            ),
+        ),
+        rx.cond(
+            item["models"] != "",
+            _rule("key-models", tr("keys.rule.models"), " ", rx.code(item["models"])),
+        ),
+        rx.cond(
+            item["networks"] != "",
+            _rule("key-networks", tr("keys.rule.networks"), " ", rx.code(item["networks"])),
+        ),
+        rx.cond(
+            item["expires"] != "",
+            _rule("key-expires", tr("keys.rule.expires"), " ", item["expires"]),
+        ),
+        rx.cond(~any_rule, rx.text(tr("keys.rule.none"), size="1", color_scheme="gray")),
+        spacing="1",
+        min_width="200px",
+        max_width="420px",
+    )
+
+
+def edit_button(item: rx.Var) -> rx.Component:
+    return rx.button(
+        tr("keys.edit"),
+        variant="soft",
+        size="1",
+        on_click=KeysState.open_edit(item["id"]),
+        class_name="edit-key",
+        data_key_id=item["id"],
+    )
+
+
+def toggle_button(item: rx.Var) -> rx.Component:
+    disabled = item["disabled"] != ""
+    return rx.button(
+        rx.cond(disabled, tr("keys.enable"), tr("keys.disable")),
+        variant="soft",
+        color_scheme=rx.cond(disabled, "green", "amber"),
+        size="1",
+        # Enables a disabled key, disables an enabled one.
+        on_click=KeysState.set_key_enabled(item["id"], disabled),
+        class_name="toggle-key",
+        data_key_id=item["id"],
+    )
+
+
+def key_actions(item: rx.Var) -> rx.Component:
+    return rx.cond(
+        item["revoked"] != "",
+        rx.badge(tr("keys.revoked"), color_scheme="gray"),
+        rx.hstack(
+            rx.cond(item["expired"] != "", rx.badge(tr("keys.expired"), color_scheme="gray")),
+            edit_button(item),
+            rx.cond(item["expired"] == "", toggle_button(item)),
+            revoke_button(item),
+            spacing="2",
+            align="center",
+        ),
+    )
+
+
+COLUMNS = (
+    "keys.col.name",
+    "keys.col.prefix",
+    "keys.col.created",
+    "keys.col.last_used",
+    "keys.col.spent",
+    "keys.col.limits",
+    "keys.col.actions",
+)
+
+
+def keys_table(items: rx.Var, table_id: str) -> rx.Component:
     def row(item: rx.Var) -> rx.Component:
         return rx.table.row(
-            rx.table.cell(item["name"], weight="medium"),
+            rx.table.cell(
+                rx.hstack(
+                    rx.text(item["name"], weight="medium"),
+                    rx.cond(
+                        item["disabled"] != "",
+                        rx.badge(
+                            tr("keys.disabled"), color_scheme="amber", class_name="key-disabled"
+                        ),
+                    ),
+                    spacing="2",
+                    align="center",
+                    wrap="wrap",
+                ),
+            ),
             rx.table.cell(rx.code(item["prefix"]), white_space="nowrap"),
             rx.table.cell(item["created"], white_space="nowrap"),
             rx.table.cell(
@@ -150,53 +362,50 @@ def proxy_keys_table() -> rx.Component:
                 white_space="nowrap",
             ),
             rx.table.cell(item["spent"], text_align="right"),
-            rx.table.cell(
-                rx.cond(item["limit"] != "", item["limit"], "—"),
-                " / ",
-                rx.cond(item["rpm"] != "", item["rpm"], "—"),
-                white_space="nowrap",
-            ),
-            rx.table.cell(
-                rx.cond(
-                    item["revoked"] != "",
-                    rx.badge(tr("keys.revoked"), color_scheme="gray"),
-                    revoke_button(item),
-                )
-            ),
+            rx.table.cell(rules_cell(item)),
+            rx.table.cell(key_actions(item)),
             class_name="proxy-key-row",
             data_key_id=item["id"],
         )
 
-    return rx.cond(
-        KeysState.proxy_keys.length() > 0,
-        rx.box(
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        *[
-                            rx.table.column_header_cell(tr(k))
-                            for k in (
-                                "keys.col.name",
-                                "keys.col.prefix",
-                                "keys.col.created",
-                                "keys.col.last_used",
-                                "keys.col.spent",
-                                "keys.col.limits",
-                                "keys.col.actions",
-                            )
-                        ]
-                    )
-                ),
-                rx.table.body(rx.foreach(KeysState.proxy_keys, row)),
-                variant="surface",
-                size="1",
-                id="proxy-keys-table",
-                width="100%",
-            ),
-            overflow_x="auto",
+    return rx.box(
+        rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(tr(k)) for k in COLUMNS])),
+            rx.table.body(rx.foreach(items, row)),
+            variant="surface",
+            size="1",
+            id=table_id,
             width="100%",
         ),
-        rx.text(tr("keys.none"), color_scheme="gray", size="2", id="no-proxy-keys"),
+        overflow_x="auto",
+        width="100%",
+    )
+
+
+def proxy_keys_tables() -> rx.Component:
+    """Active keys (disabled ones included), then revoked and expired ones apart below."""
+    return rx.vstack(
+        rx.cond(
+            KeysState.active_keys.length() > 0,
+            keys_table(KeysState.active_keys, "proxy-keys-table"),
+            rx.cond(
+                KeysState.retired_keys.length() > 0,
+                rx.text(tr("keys.none_active"), color_scheme="gray", size="2", id="no-active-keys"),
+                rx.text(tr("keys.none"), color_scheme="gray", size="2", id="no-proxy-keys"),
+            ),
+        ),
+        rx.cond(
+            KeysState.retired_keys.length() > 0,
+            rx.vstack(
+                rx.heading(tr("keys.retired_title"), size="3", id="retired-keys-title"),
+                keys_table(KeysState.retired_keys, "retired-keys-table"),
+                spacing="2",
+                width="100%",
+                margin_top="1em",
+            ),
+        ),
+        spacing="3",
+        width="100%",
     )
 
 
@@ -298,13 +507,15 @@ def keys_page() -> rx.Component:
                 _message(KeysState.notice, "green", "keys-notice"),
                 new_key_panel(),
                 create_form(),
-                rx.skeleton(proxy_keys_table(), loading=~KeysState.loaded),
+                rx.heading(tr("keys.active_title"), size="3", id="active-keys-title"),
+                rx.skeleton(proxy_keys_tables(), loading=~KeysState.loaded),
                 spacing="3",
                 width="100%",
             ),
             width="100%",
         ),
         provider_section(),
+        edit_dialog(),
     )
 
 

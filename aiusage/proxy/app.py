@@ -10,6 +10,7 @@ from starlette.types import Receive, Scope, Send
 
 from aiusage.proxy.errors import ProxyError
 from aiusage.proxy.handler import ProxyCall, Route, send_error
+from aiusage.proxy.key_info import KEY_ROUTES
 from aiusage.proxy.runtime import ProxyRuntime, runtime
 from aiusage.proxy.surfaces.anthropic_messages import ANTHROPIC_MESSAGES
 from aiusage.proxy.surfaces.openai_chat import OPENAI_CHAT
@@ -85,6 +86,9 @@ class ProxyApp:
             await send(
                 {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else b"ok"}
             )
+            return
+        if (own := KEY_ROUTES.get(scope["path"].rstrip("/"))) is not None:
+            await own(self.rt, scope, receive, send)  # the key's own info: not proxied
             return
         route = _route_for(scope)
         if route is None:

@@ -13,7 +13,6 @@ from datetime import datetime
 from aiusage.config import get_settings
 from aiusage.db import session_scope
 from aiusage.services import key_rules, keys
-from aiusage.services.crypto import Sealed
 
 MAX_ENTRIES = 50_000
 
@@ -26,7 +25,7 @@ class KeyGrant:
     user_id: int
     rpm_limit: int | None
     spend_limit_nano: int | None
-    provider_keys: dict[str, Sealed]
+    provider_keys: dict[str, tuple[keys.PoolKey, ...]]  # the user's own, in pool order
     tpm_limit: int | None = None
     budget_nano: int | None = None
     budget_period: str | None = None
@@ -79,13 +78,13 @@ class KeyCache:
             if found is None:
                 return None
             key, user = found
-            sealed = await keys.sealed_provider_keys(session, user.id)
+            pools = await keys.pooled_provider_keys(session, user.id)
         return KeyGrant(
             key.id,
             user.id,
             key.rpm_limit,
             key.spend_limit_nano,
-            sealed,
+            pools,
             tpm_limit=key.tpm_limit,
             budget_nano=key.budget_nano,
             budget_period=key.budget_period,

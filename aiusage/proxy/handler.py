@@ -9,6 +9,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
@@ -17,6 +18,7 @@ from aiusage.db import session_scope
 from aiusage.proxy.auth import KeyGrant, presented_key
 from aiusage.proxy.errors import ProxyError, error_body
 from aiusage.proxy.holds import HoldTicket
+from aiusage.proxy.key_pool import retried_on_next_key
 from aiusage.proxy.model_list import claude_model_list, listed_models
 from aiusage.proxy.relay import RelayOutcome, relay_body, relay_stream
 from aiusage.proxy.runtime import ProxyRuntime
@@ -41,6 +43,7 @@ from aiusage.proxy.validation import (
 )
 from aiusage.services import billing, client_ip, key_rules, pricing
 from aiusage.services.crypto import SealError, open_sealed
+from aiusage.services.keys import PoolKey
 from aiusage.services.security import ip_hash
 
 log = logging.getLogger("aiusage.proxy")
@@ -137,18 +140,34 @@ def check_model_allowed(grant: KeyGrant, model: str) -> None:
         )
 
 
-def upstream_credentials(grant: KeyGrant, provider: str) -> tuple[str, bool]:
-    """(upstream key, is it the user's own). The user's key wins over the platform's."""
-    sealed = grant.provider_keys.get(provider)
-    if sealed is not None:
-        try:
-            return open_sealed(sealed, grant.user_id, provider), True
-        except SealError:
-            log.error("a stored %s key of user %s cannot be opened", provider, grant.user_id)
+@dataclass(frozen=True)
+class Credential:
+    """One upstream key a request may use: one of the user's pool, or the platform's."""
+
+    secret: str
+    pooled: PoolKey | None = None  # None: the platform's key
+
+    @property
+    def byok(self) -> bool:
+        return self.pooled is not None
+
+
+def upstream_credentials(
+    rt: ProxyRuntime, grant: KeyGrant, provider: str
+) -> tuple[list[PoolKey], Credential]:
+    """The keys to try, in order, and the first one opened. The user's own keys win over
+    the platform's; a pool whose every key the provider refused is a 403."""
+    pool = grant.provider_keys.get(provider, ())
+    if pool:
+        ordered = rt.pool_health.order(pool)
+        if not ordered:
+            name = "Anthropic" if provider == "anthropic" else "OpenAI"
             raise ProxyError(
-                500,
-                "Your stored provider key cannot be used; please enter it again in the dashboard.",
-            ) from None
+                403,
+                f"{name} refused every {name} key of this account (401): replace them in the"
+                " dashboard.",
+            )
+        return ordered, opened(grant, ordered[0])
     settings = get_settings()
     platform = (
         settings.platform_anthropic_key if provider == "anthropic" else settings.platform_openai_key
@@ -158,7 +177,18 @@ def upstream_credentials(grant: KeyGrant, provider: str) -> tuple[str, bool]:
         raise ProxyError(
             403, f"No {name} key is set up for this account: add your own key in the dashboard."
         )
-    return platform, False
+    return [], Credential(platform)
+
+
+def opened(grant: KeyGrant, key: PoolKey) -> Credential:
+    try:
+        return Credential(open_sealed(key.sealed, grant.user_id, key.provider), key)
+    except SealError:
+        log.error("a stored %s key of user %s cannot be opened", key.provider, grant.user_id)
+        raise ProxyError(
+            500,
+            "Your stored provider key cannot be used; please enter it again in the dashboard.",
+        ) from None
 
 
 def credential_headers(provider: str, key: str) -> list[tuple[bytes, bytes]]:
@@ -201,6 +231,7 @@ class ProxyCall:
         self.headers: dict[bytes, bytes] = dict(scope["headers"])
         self.user_agent = ""
         self.client_session_id: str | None = None
+        self.credential: Credential | None = None  # the upstream key last used
 
     @property
     def provider(self) -> str:
@@ -268,12 +299,13 @@ class ProxyCall:
         ]
         rewrite = listed_models(claude, grant.allowed_models) if lists_models else None
         try:
-            key, byok = upstream_credentials(grant, self.provider)
+            _, credential = upstream_credentials(self.rt, grant, self.provider)
         except ProxyError:
             if not claude:
                 raise
             await send_json(send, 200, claude_model_list(claude))
             return
+        key, byok = credential.secret, credential.byok
         if not byok:
             async with session_scope() as session:
                 balance, held = await billing.balance(session, grant.user_id)
@@ -296,7 +328,7 @@ class ProxyCall:
 
     async def _claude_models(self, grant: KeyGrant) -> list[str]:
         """The Claude models of the price table, if this user can reach Anthropic."""
-        if "anthropic" not in grant.provider_keys and not get_settings().platform_anthropic_key:
+        if not grant.provider_keys.get("anthropic") and not get_settings().platform_anthropic_key:
             return []
         return (await self.rt.current_prices()).models("anthropic")
 
@@ -318,7 +350,8 @@ class ProxyCall:
         self.client_session_id = header_text(
             self.headers, b"x-claude-code-session-id", MAX_SESSION_ID_CHARS
         )
-        key, byok = upstream_credentials(grant, surface.provider)
+        pool, credential = upstream_credentials(self.rt, grant, surface.provider)
+        byok = credential.byok
         price = await self.rt.price(surface.provider, shape.model)
         upstream_body, shape = surface.prepare(payload, body, shape, price, tool_uses)
         ticket = HoldTicket(
@@ -339,14 +372,7 @@ class ProxyCall:
         meter.output_cap = output_bound(price, shape)  # an estimate never exceeds the hold
         outcome = RelayOutcome()
         try:
-            response = await self.open_upstream(
-                "POST",
-                upstream_body,
-                surface.credential_headers(key),
-                platform_key=not byok or surface.translates,
-                identity=surface.rewrites(payload),
-                where=(surface.provider, surface.upstream_path),
-            )
+            response = await self.forward(surface, grant, pool, credential, upstream_body, payload)
             outcome.status = response.status
             try:
                 if response.content_type.startswith("text/event-stream"):
@@ -386,8 +412,54 @@ class ProxyCall:
             raise
         finally:
             self.settle(
-                grant, surface, shape, price, byok, ticket.amount_nano, key_hold, meter, outcome
+                grant,
+                surface,
+                shape,
+                price,
+                self.credential or credential,
+                ticket.amount_nano,
+                key_hold,
+                meter,
+                outcome,
             )
+
+    async def forward(
+        self,
+        surface: Surface,
+        grant: KeyGrant,
+        pool: list[PoolKey],
+        credential: Credential,
+        body: bytes,
+        payload: dict[str, Any],
+    ) -> UpstreamResponse:
+        """Sends the request upstream with the first key; while a pool key answers with a
+        status another key may not (401, 429, 529, 5xx) and nothing reached the client, the
+        next key of the pool is tried. Returns the answer to relay; `self.credential` is the
+        key that gave it (the one the usage row names)."""
+        attempt = 0
+        while True:
+            self.credential = credential
+            response = await self.open_upstream(
+                "POST",
+                body,
+                surface.credential_headers(credential.secret),
+                platform_key=not credential.byok or surface.translates,
+                identity=surface.rewrites(payload),
+                where=(surface.provider, surface.upstream_path),
+            )
+            used = credential.pooled
+            if used is None:
+                return response
+            if not retried_on_next_key(response.status):
+                self.rt.pool_health.succeeded(used)
+                return response
+            self.rt.pool_health.failed(used, response.status)
+            attempt += 1
+            if attempt >= len(pool):
+                return response
+            response.close()
+            log.info("provider key %s answered %s: trying the next", used.id, response.status)
+            credential = opened(grant, pool[attempt])
 
     def settle(
         self,
@@ -395,12 +467,14 @@ class ProxyCall:
         surface: Surface,
         shape: RequestShape,
         price: pricing.Price,
-        byok: bool,
+        credential: Credential,
         hold: int,
         key_hold: int,
         meter: Meter,
         outcome: RelayOutcome,
     ) -> None:
+        byok = credential.byok
+        used = credential.pooled
         answered = 200 <= outcome.status < 300
         counts = meter.result(answered=answered)
         if meter.upstream_error and outcome.error_type is None:
@@ -445,6 +519,9 @@ class ProxyCall:
                     ip_hash=ip_hash(client_ip.from_scope(self.scope)),
                     user_agent=self.user_agent,
                     client_session_id=self.client_session_id,
+                    provider_key_id=used.id if used else None,
+                    provider_key_last4=used.last4 if used else None,
+                    provider_key_label=used.label if used else None,
                 ),
             )
         )

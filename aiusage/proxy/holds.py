@@ -95,25 +95,37 @@ class NoCredit(ProxyError):
 
 
 class KeyLimitReached(ProxyError):
-    def __init__(self, grant: KeyGrant, spend: tuple[int, int, int] | None, now: datetime) -> None:
-        """`spend`: the key's (lifetime spend, held, this period's spend), to say which."""
+    def __init__(
+        self, grant: KeyGrant, spend: tuple[int, int, int] | None, amount: int, now: datetime
+    ) -> None:
+        """Says which limit refused `amount`: the lifetime spend limit, or the period's
+        budget — used up, taken by requests in flight (then worth a retry in seconds), or
+        not enough left for this request's worst case. `spend`: the key's (lifetime spend,
+        held, this period's spend)."""
         spent, held, period_spent = spend or (0, 0, 0)
+        limit, budget, period = grant.spend_limit_nano, grant.budget_nano, grant.budget_period
         if (
-            grant.budget_nano is not None
-            and grant.budget_period is not None
-            and (grant.spend_limit_nano is None or spent + held < grant.spend_limit_nano)
+            budget is None
+            or period is None
+            or (limit is not None and spent + held + amount > limit)
         ):
-            reset = key_rules.next_reset(grant.budget_period, now)
-            in_flight = " by requests in flight" if period_spent < grant.budget_nano else ""
-            super().__init__(
-                402,
-                f"This key's {key_rules.PERIOD_ADJECTIVES[grant.budget_period]} budget of"
-                f" {format_usd(grant.budget_nano)} is used up{in_flight};"
-                f" it resets at {reset:%Y-%m-%d %H:%M} UTC.",
-                retry_after=max(1, math.ceil((reset - now).total_seconds())),
-            )
-        else:
             super().__init__(402, "This key has reached its spend limit.")
+            return
+        reset = key_rules.next_reset(period, now)
+        until_reset = max(1, math.ceil((reset - now).total_seconds()))
+        name = f"This key's {key_rules.PERIOD_ADJECTIVES[period]} budget of {format_usd(budget)}"
+        if period_spent >= budget:
+            why, retry = "is used up", until_reset
+        elif held and period_spent + amount <= budget:
+            why, retry = "is taken by requests in flight", 5
+        else:
+            left = format_usd(budget - period_spent)
+            why, retry = f"has {left} left, less than this request may cost", until_reset
+        super().__init__(
+            402,
+            f"{name} {why}; it resets at {reset:%Y-%m-%d %H:%M} UTC.",
+            retry_after=retry,
+        )
 
 
 class Holds:
@@ -230,7 +242,7 @@ def _place_sqlite(
             if db.execute(_HOLD_KEY, terms).rowcount != 1:
                 spend = db.execute(_KEY_SPEND, terms).fetchone()
                 db.execute("ROLLBACK")
-                return KeyLimitReached(grant, spend, now)
+                return KeyLimitReached(grant, spend, amount, now)
         db.execute(_HOLD_ROW, row)
         db.execute("COMMIT")
         return row[4]  # type: ignore[return-value]
@@ -281,7 +293,7 @@ async def _place_sqlalchemy(grant: KeyGrant, row: tuple[object, ...], now: datet
             fits = await connection.execute(text(_HOLD_KEY), terms)
             if fits.rowcount != 1:  # raising rolls back the balance hold with it
                 spend = (await connection.execute(text(_KEY_SPEND), terms)).first()
-                raise KeyLimitReached(grant, tuple(spend) if spend else None, now)
+                raise KeyLimitReached(grant, tuple(spend) if spend else None, amount, now)
         await connection.execute(insert(Hold).values(**values))
     key_amount = values["key_amount_nano"]
     assert isinstance(key_amount, int)

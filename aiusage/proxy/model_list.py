@@ -42,6 +42,9 @@ def listed_models(claude: list[str], patterns: tuple[str, ...]) -> BodyRewriter:
             for item in items
             if isinstance(item.get("id"), str) and key_rules.model_allowed(patterns, item["id"])
         ]
+        for end, index in (("first_id", 0), ("last_id", -1)):  # Anthropic's page bounds
+            if end in listing:
+                listing[end] = listing["data"][index]["id"] if listing["data"] else None
         return status, json.dumps(listing).encode()
 
     return rewrite

@@ -8,6 +8,7 @@ import asyncio
 from aiusage.db import session_scope
 from aiusage.proxy.auth import KeyCache
 from aiusage.proxy.holds import Holds
+from aiusage.proxy.key_pool import PoolHealth
 from aiusage.proxy.reclaim import run_leases, stop_task
 from aiusage.proxy.upstream import UpstreamClient
 from aiusage.proxy.usage_writer import UsageWriter
@@ -25,6 +26,7 @@ class ProxyRuntime:
         self.rpm = SlidingWindow(limit=0, window_seconds=60)
         self.unmetered_rpm = SlidingWindow(limit=0, window_seconds=60)
         self.tpm = TokenWindow()
+        self.pool_health = PoolHealth()
         self._leases: asyncio.Task[None] | None = None
 
     @property
@@ -45,6 +47,7 @@ class ProxyRuntime:
         for the next start if that takes longer than `usage_stop_timeout`)."""
         await stop_task(self._leases)
         self._leases = None
+        await self.pool_health.drain()
         await self.writer.stop()
         await self.holds.stop()
         if self.client is not None:

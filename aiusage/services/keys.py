@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiusage.config import get_settings
-from aiusage.models import ProviderKey, ProxyKey, User, utcnow
+from aiusage.models import ProviderKey, ProxyKey, UsageRecord, User, utcnow
 from aiusage.services import crypto, key_rules
 from aiusage.services.errors import NotFound, ServiceError
 from aiusage.services.security import token_hash
@@ -57,13 +57,17 @@ def checked_rules(rules: dict[str, Any], *, now: datetime | None = None) -> dict
     for name in ("spend_limit_nano", "budget_nano"):
         if name in rules:
             value = rules[name]
-            if value is not None and (not isinstance(value, int) or value <= 0):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value <= 0
+            ):
                 raise ServiceError("bad_limit", "A spend limit or budget must be more than zero.")
             out[name] = value
     for name, top in (("rpm_limit", 100_000), ("tpm_limit", 1_000_000_000)):
         if name in rules:
             value = rules[name]
-            if value is not None and (not isinstance(value, int) or not 0 < value <= top):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= top
+            ):
                 per = "requests" if name == "rpm_limit" else "tokens"
                 raise ServiceError("bad_limit", f"A {per}-per-minute limit must be 1 to {top}.")
             out[name] = value
@@ -138,11 +142,34 @@ async def update_proxy_key(
     key = await _own_live_key(session, user_id, key_id)
     if name is not None:
         key.name = _key_name(name)
-    for column, value in checked_rules(rules).items():
+    checked = checked_rules(rules)
+    for column, value in checked.items():
         setattr(key, column, value)
     _budget_complete(key)
+    if "budget_period" in checked or "budget_nano" in checked:
+        await _count_period_spend(session, key, utcnow())
     await session.flush()
     return key
+
+
+async def _count_period_spend(session: AsyncSession, key: ProxyKey, now: datetime) -> None:
+    """A budget set or changed mid-period counts what the key already spent in it (from its
+    usage rows: the booked truth), so a new daily budget does not start from zero at noon."""
+    if key.budget_period is None:
+        key.period_spent_nano, key.period_start_ms = 0, 0
+        return
+    start = key_rules.period_start(key.budget_period, now)
+    spent = (
+        await session.execute(
+            select(func.coalesce(func.sum(UsageRecord.charged_nano), 0)).where(
+                UsageRecord.user_id == key.user_id,
+                UsageRecord.proxy_key_id == key.id,
+                UsageRecord.created_at >= start,
+            )
+        )
+    ).scalar_one()
+    key.period_spent_nano = int(spent)
+    key.period_start_ms = key_rules.period_start_ms(key.budget_period, now)
 
 
 async def set_key_enabled(session: AsyncSession, user_id: int, key_id: int, enabled: bool) -> None:
@@ -191,10 +218,56 @@ async def key_by_hash(session: AsyncSession, key_hash: str) -> tuple[ProxyKey, U
 # --- provider keys ------------------------------------------------------------------------
 
 
+MAX_POOL_KEYS = 10  # per user and provider
+
+
 @dataclass(frozen=True)
 class ProviderKeyInfo:
+    """A stored provider key as its owner sees it: never the secret, its last four only."""
+
     provider: str
     last4: str
+    id: int = 0
+    label: str = ""
+    priority: int = 1
+    weight: int = 1
+    state: str = "ok"  # "ok" | "cooling" (failing: skipped for a while) | "invalid" (401)
+    last_error: str | None = None
+    unhealthy_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PoolKey:
+    """One key of a user's pool as the proxy holds it: still sealed, with its health."""
+
+    id: int
+    provider: str
+    label: str
+    last4: str
+    priority: int
+    weight: int
+    sealed: crypto.Sealed
+    failures: int
+    unhealthy_until_ms: int
+    invalid: bool
+
+
+def _info(row: ProviderKey, now: datetime | None = None) -> ProviderKeyInfo:
+    now = now or utcnow()
+    cooling = row.unhealthy_until_ms > int(now.timestamp() * 1000)
+    return ProviderKeyInfo(
+        provider=row.provider,
+        last4=row.last4,
+        id=row.id or 0,
+        label=row.label,
+        priority=row.priority,
+        weight=row.weight,
+        state="invalid" if row.invalid_at else "cooling" if cooling else "ok",
+        last_error=row.last_error,
+        unhealthy_until=(
+            datetime.fromtimestamp(row.unhealthy_until_ms / 1000, UTC) if cooling else None
+        ),
+    )
 
 
 def _check_provider(provider: str) -> str:
@@ -211,62 +284,161 @@ def validate_provider_key(provider: str, plaintext: str) -> str:
     return plaintext
 
 
-async def set_provider_key(
-    session: AsyncSession, user_id: int, provider: str, plaintext: str
-) -> ProviderKeyInfo:
-    plaintext = validate_provider_key(provider, plaintext)
-    sealed = crypto.seal(plaintext, user_id, provider)
-    row = (
-        await session.execute(
-            select(ProviderKey).where(
-                ProviderKey.user_id == user_id, ProviderKey.provider == provider
-            )
-        )
-    ).scalar_one_or_none()
-    if row is None:
-        row = ProviderKey(
-            user_id=user_id,
-            provider=provider,
-            master_key_id="",
-            nonce=b"",
-            ciphertext=b"",
-            last4="",
-        )
-        session.add(row)
+def _pool_settings(label: str | None, priority: int | None, weight: int | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if label is not None:
+        out["label"] = checked_text(label, code="bad_label", max_chars=64)
+    if priority is not None:
+        if isinstance(priority, bool) or not isinstance(priority, int) or not 1 <= priority <= 100:
+            raise ServiceError("bad_priority", "A priority is a whole number from 1 to 100.")
+        out["priority"] = priority
+    if weight is not None:
+        if isinstance(weight, bool) or not isinstance(weight, int) or not 1 <= weight <= 100:
+            raise ServiceError("bad_weight", "A weight is a whole number from 1 to 100.")
+        out["weight"] = weight
+    return out
+
+
+def _seal_into(row: ProviderKey, plaintext: str) -> None:
+    """A new secret for the row: its health starts afresh (a replaced key is a new key)."""
+    sealed = crypto.seal(plaintext, row.user_id, row.provider)
     row.master_key_id, row.nonce, row.ciphertext = sealed.key_id, sealed.nonce, sealed.ciphertext
     row.last4 = plaintext[-4:]
     row.updated_at = utcnow()
+    row.failures, row.last_error, row.unhealthy_until_ms, row.invalid_at = 0, None, 0, None
+
+
+async def _pool(session: AsyncSession, user_id: int, provider: str) -> list[ProviderKey]:
+    result = await session.execute(
+        select(ProviderKey)
+        .where(ProviderKey.user_id == user_id, ProviderKey.provider == provider)
+        .order_by(ProviderKey.priority, ProviderKey.id)
+    )
+    return list(result.scalars())
+
+
+async def add_provider_key(
+    session: AsyncSession,
+    user_id: int,
+    provider: str,
+    plaintext: str,
+    *,
+    label: str = "",
+    priority: int | None = None,
+    weight: int = 1,
+) -> ProviderKeyInfo:
+    """Adds a key to the user's pool for `provider` (after the others unless `priority`)."""
+    plaintext = validate_provider_key(provider, plaintext)
+    pool = await _pool(session, user_id, provider)
+    if len(pool) >= MAX_POOL_KEYS:
+        raise ServiceError("pool_full", f"At most {MAX_POOL_KEYS} keys per provider.")
+    settings = _pool_settings(label, priority, weight)
+    settings.setdefault("priority", min(max((k.priority for k in pool), default=0) + 1, 100))
+    row = ProviderKey(
+        user_id=user_id,
+        provider=provider,
+        master_key_id="",
+        nonce=b"",
+        ciphertext=b"",
+        last4="",
+        **settings,
+    )
+    _seal_into(row, plaintext)
+    session.add(row)
     await session.flush()
-    return ProviderKeyInfo(provider, row.last4)
+    return _info(row)
+
+
+async def set_provider_key(
+    session: AsyncSession, user_id: int, provider: str, plaintext: str
+) -> ProviderKeyInfo:
+    """The user's key for `provider`: replaces the first key of the pool, or adds one."""
+    plaintext = validate_provider_key(provider, plaintext)
+    pool = await _pool(session, user_id, provider)
+    if not pool:
+        return await add_provider_key(session, user_id, provider, plaintext)
+    _seal_into(pool[0], plaintext)
+    await session.flush()
+    return _info(pool[0])
+
+
+async def _own_provider_key(session: AsyncSession, user_id: int, key_id: int) -> ProviderKey:
+    row = await session.get(ProviderKey, key_id)
+    if row is None or row.user_id != user_id:
+        raise NotFound("key_not_found", "No such provider key.")
+    return row
+
+
+async def update_provider_key(
+    session: AsyncSession,
+    user_id: int,
+    key_id: int,
+    *,
+    plaintext: str | None = None,
+    label: str | None = None,
+    priority: int | None = None,
+    weight: int | None = None,
+) -> ProviderKeyInfo:
+    """Changes one of the user's own pool keys: its secret (which clears what the proxy
+    learned about the old one), label, priority or weight."""
+    row = await _own_provider_key(session, user_id, key_id)
+    for column, value in _pool_settings(label, priority, weight).items():
+        setattr(row, column, value)
+    if plaintext is not None:
+        _seal_into(row, validate_provider_key(row.provider, plaintext))
+    await session.flush()
+    return _info(row)
 
 
 async def list_provider_keys(session: AsyncSession, user_id: int) -> list[ProviderKeyInfo]:
     result = await session.execute(
-        select(ProviderKey).where(ProviderKey.user_id == user_id).order_by(ProviderKey.provider)
+        select(ProviderKey)
+        .where(ProviderKey.user_id == user_id)
+        .order_by(ProviderKey.provider, ProviderKey.priority, ProviderKey.id)
     )
-    return [ProviderKeyInfo(row.provider, row.last4) for row in result.scalars()]
+    now = utcnow()
+    return [_info(row, now) for row in result.scalars()]
 
 
 async def delete_provider_key(session: AsyncSession, user_id: int, provider: str) -> None:
-    row = (
-        await session.execute(
-            select(ProviderKey).where(
-                ProviderKey.user_id == user_id, ProviderKey.provider == _check_provider(provider)
+    """Deletes every key of the user's pool for `provider`."""
+    pool = await _pool(session, user_id, _check_provider(provider))
+    if not pool:
+        raise NotFound("key_not_found", f"No {provider} key is stored.")
+    for row in pool:
+        await session.delete(row)
+
+
+async def delete_provider_key_by_id(session: AsyncSession, user_id: int, key_id: int) -> None:
+    await session.delete(await _own_provider_key(session, user_id, key_id))
+
+
+async def pooled_provider_keys(
+    session: AsyncSession, user_id: int
+) -> dict[str, tuple[PoolKey, ...]]:
+    """The user's provider keys by provider, in pool order, still sealed."""
+    result = await session.execute(
+        select(ProviderKey)
+        .where(ProviderKey.user_id == user_id)
+        .order_by(ProviderKey.priority, ProviderKey.id)
+    )
+    pools: dict[str, list[PoolKey]] = {}
+    for row in result.scalars():
+        pools.setdefault(row.provider, []).append(
+            PoolKey(
+                id=row.id or 0,
+                provider=row.provider,
+                label=row.label,
+                last4=row.last4,
+                priority=row.priority,
+                weight=row.weight,
+                sealed=crypto.Sealed(row.master_key_id, row.nonce, row.ciphertext),
+                failures=row.failures,
+                unhealthy_until_ms=row.unhealthy_until_ms,
+                invalid=row.invalid_at is not None,
             )
         )
-    ).scalar_one_or_none()
-    if row is None:
-        raise NotFound("key_not_found", f"No {provider} key is stored.")
-    await session.delete(row)
-
-
-async def sealed_provider_keys(session: AsyncSession, user_id: int) -> dict[str, crypto.Sealed]:
-    """The user's provider keys, still sealed (the proxy opens one per forward)."""
-    result = await session.execute(select(ProviderKey).where(ProviderKey.user_id == user_id))
-    return {
-        row.provider: crypto.Sealed(row.master_key_id, row.nonce, row.ciphertext)
-        for row in result.scalars()
-    }
+    return {provider: tuple(pool) for provider, pool in pools.items()}
 
 
 async def rotate_master_key(session: AsyncSession) -> int:

@@ -66,6 +66,9 @@ class Behavior:
     """How the fake answers. Mutable: tests change fields between requests."""
 
     status: int = 200  # non-200 -> provider-format error body with this status
+    # Statuses by upstream key (x-api-key or the Bearer token): a key listed here is answered
+    # with that status and a provider-format error (a pool's first key at its rate limit).
+    key_statuses: dict[str, int] = field(default_factory=dict)
     error_message: str = "fake upstream error"
     reply_text: str = "Hello from the fake upstream."
     input_tokens: int = 25
@@ -477,6 +480,13 @@ class FakeUpstream:
         if b.status != 200:
             await self._send_error(req, b.status, b.error_message)
             return
+        if b.key_statuses:
+            presented = req.headers.get("x-api-key") or req.headers.get(
+                "authorization", ""
+            ).removeprefix("Bearer ")
+            if presented in b.key_statuses:
+                await self._send_error(req, b.key_statuses[presented], b.error_message)
+                return
         await handler(self, req)
 
     def _log(self, name: str) -> None:
