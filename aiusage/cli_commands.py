@@ -13,7 +13,7 @@ from aiusage.db import session_scope
 from aiusage.models import ProxyKey, UsageRecord, User
 from aiusage.money import format_usd, nano_to_usd, usd_to_nano
 from aiusage.proxy.reclaim import reclaim_now
-from aiusage.services import accounts, billing, keys, pricing, twofactor
+from aiusage.services import accounts, billing, keys, pricing, provider_check, twofactor
 from aiusage.services.errors import NotFound, ServiceError
 
 
@@ -212,6 +212,74 @@ async def provider_key_set(args: argparse.Namespace) -> None:
         user = await _user(session, args.email)
         info = await keys.set_provider_key(session, user.id, args.provider, plaintext)
     print(f"{info.provider} key ending in {info.last4} stored")
+
+
+def _provider_key_add_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--email", required=True)
+    parser.add_argument("--provider", required=True, choices=keys.PROVIDERS)
+    parser.add_argument("--label", default="", help="a name for the key, e.g. backup")
+    parser.add_argument("--priority", type=int, help="1 is tried first (default: after the others)")
+    parser.add_argument("--weight", type=int, default=1, help="share among equal priorities")
+    parser.add_argument(
+        "--no-check", action="store_true", help="store without asking the provider first"
+    )
+
+
+@command(
+    "provider-key",
+    "add",
+    help="add a key to the user's pool for a provider, read from stdin (checked upstream)",
+    args=_provider_key_add_args,
+)
+async def provider_key_add(args: argparse.Namespace) -> None:
+    plaintext = sys.stdin.readline().strip()
+    if not args.no_check:
+        check = await provider_check.check_provider_key(args.provider, plaintext)
+        if check.outcome == "refused":
+            raise ServiceError(
+                "key_refused", f"{args.provider} refused this key (HTTP {check.status})."
+            )
+        if check.outcome == "unknown":
+            print(f"could not check the key with {args.provider}; storing it anyway")
+    async with session_scope() as session:
+        user = await _user(session, args.email)
+        info = await keys.add_provider_key(
+            session,
+            user.id,
+            args.provider,
+            plaintext,
+            label=args.label,
+            priority=args.priority,
+            weight=args.weight,
+        )
+    print(
+        f"{info.provider} key ending in {info.last4} added (id {info.id}, priority {info.priority})"
+    )
+
+
+@command(
+    "provider-key", "list", help="the user's provider keys, in pool order (no secrets)",
+    args=_email_arg,
+)  # fmt: skip
+async def provider_key_list(args: argparse.Namespace) -> None:
+    async with session_scope() as session:
+        user = await _user(session, args.email)
+        listed = await keys.list_provider_keys(session, user.id)
+    print_json(
+        [
+            {
+                "id": k.id,
+                "provider": k.provider,
+                "label": k.label,
+                "last4": k.last4,
+                "priority": k.priority,
+                "weight": k.weight,
+                "state": k.state,
+                "last_error": k.last_error,
+            }
+            for k in listed
+        ]
+    )
 
 
 @command("keys", "rotate-master", help="re-seal every provider key with the active master key")

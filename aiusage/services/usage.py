@@ -602,3 +602,42 @@ def filter_from_params(
         user_id, rng.start, rng.end, key_id, narrowed["provider"], narrowed["model"], tz
     )
     return flt, rng
+
+
+@dataclass(frozen=True)
+class ProviderKeySpend:
+    """What one of the user's provider keys served since a time (None: the platform's)."""
+
+    provider: str
+    key_id: int | None
+    last4: str | None
+    label: str | None
+    requests: int
+    cost_nano: int
+    charged_nano: int
+
+
+async def spend_by_provider_key(
+    db: AsyncSession, user_id: int, since: datetime
+) -> list[ProviderKeySpend]:
+    """Requests, upstream cost and charges per provider key that served them (the usage
+    rows name it), biggest cost first."""
+    u = UsageRecord
+    rows = await db.execute(
+        sa.select(
+            u.provider,
+            u.provider_key_id,
+            u.provider_key_last4,
+            u.provider_key_label,
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(u.cost_nano), 0),
+            sa.func.coalesce(sa.func.sum(u.charged_nano), 0),
+        )
+        .where(u.user_id == user_id, u.created_at >= since)
+        .group_by(u.provider, u.provider_key_id, u.provider_key_last4, u.provider_key_label)
+    )
+    spends = [
+        ProviderKeySpend(provider, key_id, last4, label, int(n), int(cost), int(charged))
+        for provider, key_id, last4, label, n, cost, charged in rows
+    ]
+    return sorted(spends, key=lambda s: (-s.cost_nano, s.provider, s.key_id or 0))
