@@ -79,6 +79,9 @@ def _apikey_rule_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tpm", help="tokens per minute")
     parser.add_argument("--budget-usd", help="spend cap per --budget-period, in dollars")
     parser.add_argument("--budget-period", help="day, week or month (UTC)")
+    parser.add_argument(
+        "--budget-alerts", help="mail at these percentages of the budget: '50,80,100' ('' none)"
+    )
     parser.add_argument("--models", help="allowed models: 'claude-haiku-*,gpt-5*'")
     parser.add_argument("--ips", help="allowed networks: '10.0.0.0/8,192.0.2.7'")
     parser.add_argument("--expires", help="expiry date (UTC midnight), e.g. 2027-01-31")
@@ -98,12 +101,14 @@ def _apikey_rules(args: argparse.Namespace) -> dict[str, object]:
         "tpm_limit": (args.tpm, lambda v: _whole(v, "--tpm")),
         "budget_nano": (args.budget_usd, usd_to_nano),
         "budget_period": (args.budget_period, str),
+        "budget_alerts": (args.budget_alerts, str),
         "allowed_models": (args.models, str),
         "allowed_networks": (args.ips, str),
         "expires_at": (args.expires, _expiry),
     }
     return {
-        rule: (parse(value) if value.strip() else None)
+        # '' clears a rule; for alerts, '' means none (the column is never NULL).
+        rule: (parse(value) if value.strip() or rule == "budget_alerts" else None)
         for rule, (value, parse) in given.items()
         if value is not None
     }
@@ -170,6 +175,7 @@ def key_summary(key: ProxyKey) -> dict[str, object]:
         "spend_limit_usd": _nano_usd_or_none(key.spend_limit_nano),
         "budget_usd": _nano_usd_or_none(key.budget_nano),
         "budget_period": key.budget_period,
+        "budget_alerts": key.budget_alerts,
         "rpm": key.rpm_limit,
         "tpm": key.tpm_limit,
         "models": key.allowed_models.split(",") if key.allowed_models else [],

@@ -254,13 +254,19 @@ def test_apikey_rules_from_the_cli_are_what_the_proxy_enforces(app_url, fake):
     for bad in (["--models", "[x]"], ["--budget-period", "year"], ["--expires", "2001-01-01"]):
         failed = run("apikey", "update", "--email", email, "--id", str(shown["id"]), *bad)
         assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    assert shown["budget_alerts"] == "50,80,100"  # the default
     updated = run(
         "apikey", "update", "--email", email, "--id", str(shown["id"]),
-        "--name", "renamed", "--models", "", "--disable",
+        "--name", "renamed", "--models", "", "--budget-alerts", "90, 75", "--disable",
     )  # fmt: skip
     assert updated.returncode == 0, updated.stderr
     summary = json.loads(updated.stdout)
     assert summary["name"] == "renamed" and summary["models"] == [] and summary["disabled"]
+    assert summary["budget_alerts"] == "75,90"
+    quiet = run(
+        "apikey", "update", "--email", email, "--id", str(shown["id"]), "--budget-alerts", ""
+    )
+    assert json.loads(quiet.stdout)["budget_alerts"] == ""
     import time
 
     time.sleep(1.2)  # the proxy's key cache lives 1 s

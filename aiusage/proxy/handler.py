@@ -108,10 +108,7 @@ async def authenticate(rt: ProxyRuntime, scope: Scope, headers: dict[bytes, byte
     grant = await rt.keys.lookup(presented)
     if grant is None:
         raise ProxyError(401, "Invalid API key: it is unknown or has been revoked.")
-    if grant.disabled:
-        raise ProxyError(401, "This API key is disabled; its owner can enable it in the dashboard.")
-    if grant.expires_at is not None and grant.expires_at <= datetime.now(UTC):
-        raise ProxyError(401, f"This API key expired on {grant.expires_at:%Y-%m-%d %H:%M} UTC.")
+    refuse_unusable_key(grant.disabled, grant.expires_at, datetime.now(UTC))
     if not key_rules.address_allowed(grant.allowed_networks, client_ip.from_scope(scope)):
         raise ProxyError(403, "This API key cannot be used from this network address.")
     if grant.rpm_limit is not None:
@@ -131,6 +128,14 @@ async def authenticate(rt: ProxyRuntime, scope: Scope, headers: dict[bytes, byte
                 retry_after=wait,
             )
     return grant
+
+
+def refuse_unusable_key(disabled: bool, expires_at: datetime | None, now: datetime) -> None:
+    """401 for a key its owner disabled, or one past its expiry."""
+    if disabled:
+        raise ProxyError(401, "This API key is disabled; its owner can enable it in the dashboard.")
+    if expires_at is not None and expires_at <= now:
+        raise ProxyError(401, f"This API key expired on {expires_at:%Y-%m-%d %H:%M} UTC.")
 
 
 def check_model_allowed(grant: KeyGrant, model: str) -> None:

@@ -30,7 +30,7 @@ from aiusage.models import Hold, ProxyKey, UsageHourly, User
 from aiusage.money import NANO_PER_USD
 from aiusage.proxy.auth import KeyGrant
 from aiusage.proxy.errors import ProxyError
-from aiusage.proxy.handler import authenticate, send_error, send_json
+from aiusage.proxy.handler import authenticate, refuse_unusable_key, send_error, send_json
 from aiusage.proxy.runtime import ProxyRuntime
 from aiusage.services import key_rules
 
@@ -107,10 +107,7 @@ def _refuse_unless_usable(key: Any, now: datetime) -> Any:
     loaded is refused here at once, as the proxy refuses it once the cache has caught up."""
     if key is None:
         raise ProxyError(401, "Invalid API key: it is unknown or has been revoked.")
-    if key.disabled_at is not None:
-        raise ProxyError(401, "This API key is disabled; its owner can enable it in the dashboard.")
-    if key.expires_at is not None and key.expires_at <= now:
-        raise ProxyError(401, f"This API key expired on {key.expires_at:%Y-%m-%d %H:%M} UTC.")
+    refuse_unusable_key(key.disabled_at is not None, key.expires_at, now)
     return key
 
 
