@@ -441,13 +441,13 @@ async def test_charge_refunded_and_disputed_is_never_debited_twice(stripe_fake, 
 
 async def test_without_a_secret_key_top_up_says_not_configured(monkeypatch):
     from aiusage.config import get_settings
-    from aiusage.services import payments
+    from aiusage.services import stripe_client, stripe_webhooks, topups
     from aiusage.services.errors import ServiceError
 
     unconfigured = get_settings().model_copy(update={"stripe_secret_key": ""})
-    monkeypatch.setattr(payments, "get_settings", lambda: unconfigured)
-    assert not payments.configured()
+    monkeypatch.setattr(stripe_client, "get_settings", lambda: unconfigured)
+    assert not stripe_client.configured()
     with pytest.raises(ServiceError) as refused:
-        await payments.start_checkout(1, "25")
+        await topups.start_checkout(1, "25")
     assert refused.value.code == "topup_not_configured"
-    assert (await payments.handle_webhook(b"{}", "t=1,v1=00")).status == 503
+    assert (await stripe_webhooks.handle_webhook(b"{}", "t=1,v1=00")).status == 503

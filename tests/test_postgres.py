@@ -37,7 +37,7 @@ from aiusage.models import (
     UsageRecord,
     User,
 )
-from aiusage.services import accounts, billing, keys, payments, usage
+from aiusage.services import accounts, billing, keys, usage
 from tests.conftest import RUN_DIR, TEST_ENV
 from tests.fakes.upstream import FakeUpstream
 from tests.pg import PostgresServer
@@ -568,10 +568,10 @@ async def test_ledger_references_are_unique_and_a_topup_is_credited_once(
             await billing.book(db, user_id, 5_000, billing.GRANT, "again", reference="pg-ref-1")
 
     # Five concurrent deliveries of the same paid top-up: one credit, one receipt.
-    monkeypatch.setattr(payments, "session_scope", scope)
+    monkeypatch.setattr(billing, "session_scope", scope)
     outcomes = await asyncio.gather(
         *(
-            payments.credit_topup(
+            billing.credit_topup(
                 user_id,
                 10_000_000_000,
                 "checkout:cs_pg_1",
@@ -581,8 +581,8 @@ async def test_ledger_references_are_unique_and_a_topup_is_credited_once(
         )
     )
     assert sorted(outcomes) == [False] * 4 + [True]
-    assert await payments.debit(user_id, 1_000, "charge_refund:ch_pg:1000", "Refund") is True
-    assert await payments.debit(user_id, 1_000, "charge_refund:ch_pg:1000", "Refund") is False
+    assert await billing.debit(user_id, 1_000, "charge_refund:ch_pg:1000", "Refund") is True
+    assert await billing.debit(user_id, 1_000, "charge_refund:ch_pg:1000", "Refund") is False
 
     async with sessions() as db:
         balance, held = await billing.balance(db, user_id)

@@ -46,7 +46,7 @@ from aiusage.models import (
     utcnow,
 )
 from aiusage.proxy.holds import now_ms
-from aiusage.services import alerts, billing, key_alerts, key_rules
+from aiusage.services import alerts, billing, key_alerts, key_rules, topups
 from aiusage.services.pricing import TokenCounts
 
 log = logging.getLogger("aiusage.metering")
@@ -413,6 +413,7 @@ async def write_batch(batch: list[Settlement]) -> None:
     usage rows, their rollups, the ledger rows with their balance changes and hold releases,
     the keys' spend, and the operator's loss lines."""
     now = utcnow()
+    due: set[int] = set()
     async with write_lock(), session_scope() as session:
         batch = await claim_holds(session, batch)
         if not batch:
@@ -485,4 +486,6 @@ async def write_batch(batch: list[Settlement]) -> None:
             session, {s.key_id for s in batch if s.key_budgeted and s.charge_nano}, now
         )
         # Low-balance mails in this transaction; auto top-ups start after it commits.
-        await alerts.after_charges(session, {s.user_id for s in batch if s.charge_nano})
+        due = await alerts.after_charges(session, {s.user_id for s in batch if s.charge_nano})
+    if due:
+        topups.schedule_auto_topups(due)  # Stripe calls: never inside the usage transaction

@@ -6,10 +6,7 @@ clearly above the threshold (`rearm_level`) and it has fallen again."""
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiusage.config import get_settings
@@ -47,12 +44,13 @@ def _billing_link() -> str:
 
 async def after_charges(
     session: AsyncSession, user_ids: set[int], *, auto_topup: bool = True
-) -> None:
+) -> set[int]:
     """After usage (or a refund) was charged to `user_ids`, in the same transaction: the
-    low-balance mail for those who just fell below their threshold, and — after commit, in
-    the background — an auto top-up for those below their auto top-up amount."""
+    low-balance mail for those who just fell below their threshold. Returns those below
+    their auto top-up amount (with `auto_topup`): the caller starts their top-ups once its
+    transaction has committed (`topups.schedule_auto_topups`), never inside it."""
     if not user_ids:
-        return
+        return set()
     threshold = func.coalesce(User.low_balance_threshold_nano, default_threshold_nano())
     fallen = (
         await session.execute(
@@ -86,21 +84,8 @@ async def after_charges(
                 )
             ).scalars()
         )
-        if due:
-            _after_commit(session, due)
-
-
-def _after_commit(session: AsyncSession, user_ids: set[int]) -> None:
-    """Auto top-up talks to Stripe: never inside the usage transaction, never on a response
-    path. It starts once this transaction has committed (nothing happens on rollback)."""
-    loop = asyncio.get_running_loop()
-
-    def start(_session: Any) -> None:
-        from aiusage.services import payments
-
-        loop.call_soon(payments.schedule_auto_topups, user_ids)
-
-    event.listen(session.sync_session, "after_commit", start, once=True)
+        return due
+    return set()
 
 
 async def _low_balance_mail(session: AsyncSession, user: User) -> None:

@@ -9,11 +9,15 @@ the free balance cover is booked as an operator loss (see `cover_charges`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiusage.models import LedgerEntry, OperatorLoss, User, utcnow
+from aiusage.db import session_scope, write_lock
+from aiusage.models import CheckoutSession, LedgerEntry, OperatorLoss, StripeEvent, User, utcnow
+from aiusage.services import alerts
 from aiusage.services.errors import NotFound, ServiceError
 
 TOPUP = "topup"
@@ -219,3 +223,114 @@ async def balance(session: AsyncSession, user_id: int) -> tuple[int, int]:
     if row is None:
         raise NotFound("user_not_found", "No such account.")
     return row[0], row[1]
+
+
+# --- top-ups and refunds, exactly once --------------------------------------------------
+# Each is a ledger row with a UNIQUE `reference` written in one transaction with the handled
+# Stripe event's row (UNIQUE event id) and the balance change: a unique violation means
+# another delivery already booked it.
+
+
+@dataclass
+class Card:
+    payment_method_id: str
+    brand: str
+    last4: str
+
+
+def card_of(payment_method: Any) -> Card | None:
+    if not isinstance(payment_method, dict):
+        return None
+    card = payment_method.get("card") or {}
+    last4 = str(card.get("last4") or "")
+    if not (len(last4) == 4 and last4.isascii() and last4.isdigit()):
+        return None
+    return Card(str(payment_method.get("id", ""))[:64], str(card.get("brand", ""))[:16], last4)
+
+
+async def record_event(db: Any, event: dict[str, Any] | None) -> None:
+    if event is not None:
+        db.add(StripeEvent(event_id=event["id"], type=str(event.get("type", ""))[:64]))
+        await db.flush()
+
+
+async def reference_exists(db: Any, reference: str) -> bool:
+    found = await db.execute(select(LedgerEntry.id).where(LedgerEntry.reference == reference))
+    return found.first() is not None
+
+
+async def credit_topup(
+    user_id: int,
+    amount_nano: int,
+    reference: str,
+    *,
+    event: dict[str, Any] | None = None,
+    card: Card | None = None,
+    checkout_session_id: str | None = None,
+    automatic: bool = False,
+) -> bool:
+    """Books a paid top-up once (False when it was already booked) with its receipt mail."""
+    now = utcnow()
+    try:
+        async with write_lock(), session_scope() as db:
+            await record_event(db, event)
+            if await reference_exists(db, reference):
+                return False  # an earlier event credited it; this one is handled as a no-op
+            if card is not None:
+                await db.execute(
+                    update(User)
+                    .where(User.id == user_id)
+                    .values(
+                        stripe_payment_method_id=card.payment_method_id or None,
+                        card_brand=card.brand,
+                        card_last4=card.last4,
+                    )
+                )
+            user = await db.get(User, user_id)
+            last4 = card.last4 if card else (user.card_last4 if user else None)
+            what = "Auto top-up" if automatic else "Top-up"
+            entry = await book(
+                db,
+                user_id,
+                amount_nano,
+                TOPUP,
+                f"{what} by card •••• {last4}" if last4 else what,
+                reference=reference,
+            )
+            if checkout_session_id is not None:
+                await db.execute(
+                    update(CheckoutSession)
+                    .where(CheckoutSession.stripe_session_id == checkout_session_id)
+                    .values(status="paid", credited_at=now)
+                )
+            await db.refresh(user)
+            await alerts.after_topup(db, user, entry, card_last4=last4, automatic=automatic)
+    except IntegrityError:
+        return False  # the same event or the same payment, booked by a concurrent delivery
+    return True
+
+
+async def debit(
+    user_id: int,
+    amount_nano: int,
+    reference: str,
+    description: str,
+    *,
+    event: dict[str, Any] | None = None,
+    stop_auto_topup: bool = False,
+) -> bool:
+    """Books a refund or dispute once (the balance may go negative)."""
+    try:
+        async with write_lock(), session_scope() as db:
+            await record_event(db, event)
+            if amount_nano <= 0 or await reference_exists(db, reference):
+                return False
+            await book(db, user_id, -amount_nano, REFUND, description, reference=reference)
+            if stop_auto_topup:
+                await db.execute(
+                    update(User).where(User.id == user_id).values(auto_topup_enabled=False)
+                )
+            await alerts.after_charges(db, {user_id}, auto_topup=False)
+    except IntegrityError:
+        return False
+    return True

@@ -16,7 +16,7 @@ from aiusage.db import session_scope, write_lock
 from aiusage.i18n.formatting import format_date, format_datetime, format_money, format_number
 from aiusage.models import User
 from aiusage.money import nano_to_usd, usd_to_nano
-from aiusage.services import alerts, payments
+from aiusage.services import alerts, stripe_client, topups
 from aiusage.services.errors import ServiceError
 from aiusage.state.locale import page_lang, relocalize_on
 from aiusage.state.user import signed_in_user
@@ -69,13 +69,13 @@ class BillingState(rx.State):
             return
         settings = get_settings()
         lang = await page_lang(self)
-        self.configured = payments.configured()
+        self.configured = stripe_client.configured()
         self.presets = [
             {
                 "value": str(p),
                 "label": format_money(usd_to_nano(p), lang, 0 if p == p.to_integral() else 2),
             }
-            for p in payments.presets_usd()
+            for p in topups.presets_usd()
         ]
         self.min_usd = format_money(usd_to_nano(settings.topup_min_usd), lang)
         self.max_usd = format_money(usd_to_nano(settings.topup_max_usd), lang)
@@ -90,7 +90,7 @@ class BillingState(rx.State):
         self.auto_amount = _usd_text(user.auto_topup_amount_nano)
         self.auto_interval = format_number(settings.auto_topup_min_interval_minutes, lang)
         async with session_scope() as db:
-            rows = await payments.history(db, user.id)
+            rows = await topups.history(db, user.id)
         # Usage is rolled up per UTC day, so the history is in UTC (labelled).
         self.history = [
             {
@@ -172,7 +172,7 @@ class BillingState(rx.State):
         self.error, self.notice = "", "billing.auto.saved"
         await self._refresh()
         if enabled:  # already below: top up now rather than at the next request
-            payments.schedule_auto_topups({user.id})
+            topups.schedule_auto_topups({user.id})
         return None
 
 
@@ -192,7 +192,7 @@ class CheckoutStatusState(rx.State):
                 self.status = "unknown"
             return
         for _ in range(300):  # about five minutes
-            status = await payments.checkout_status(user.id, session_id)
+            status = await topups.checkout_status(user.id, session_id)
             async with self:
                 self.status = status or "unknown"
             if status != "pending":

@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from aiusage.db import session_scope
-from aiusage.services import payments, sessions
+from aiusage.services import sessions, stripe_webhooks, topups
 from aiusage.services.errors import ServiceError
 from aiusage.web.http import error_response, read_fields, same_origin, wants_json
 
@@ -26,15 +26,15 @@ async def webhook(request: Request) -> Response:
     declared = request.headers.get("content-length")
     if declared and (
         not (declared.isascii() and declared.isdigit())
-        or int(declared) > payments.MAX_WEBHOOK_BYTES
+        or int(declared) > stripe_webhooks.MAX_WEBHOOK_BYTES
     ):
         return JSONResponse({"error": "too_large"}, status_code=413)
     body = b""
     async for chunk in request.stream():
         body += chunk
-        if len(body) > payments.MAX_WEBHOOK_BYTES:
+        if len(body) > stripe_webhooks.MAX_WEBHOOK_BYTES:
             return JSONResponse({"error": "too_large"}, status_code=413)
-    result = await payments.handle_webhook(body, request.headers.get("stripe-signature"))
+    result = await stripe_webhooks.handle_webhook(body, request.headers.get("stripe-signature"))
     return JSONResponse(
         {"received": result.status == 200, "outcome": result.outcome}, status_code=result.status
     )
@@ -50,7 +50,7 @@ async def checkout(request: Request) -> Response:
         if user is None:
             raise ServiceError("signed_out", "Sign in again.", status=401)
         amount = fields["custom_amount"].strip() or fields["amount"]
-        url = await payments.start_checkout(user.id, amount)
+        url = await topups.start_checkout(user.id, amount)
     except ServiceError as error:
         back_to = "/login" if error.code == "signed_out" else BILLING_PAGE
         return error_response(request, error, back_to)

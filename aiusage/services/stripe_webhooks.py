@@ -1,4 +1,4 @@
-"""Stripe: top-up with Checkout, the webhook (exactly once), refunds and disputes, auto top-up.
+"""The Stripe webhook: paid top-ups credited (exactly once), refunds and disputes debited.
 
 Credit is only ever minted after Stripe's own API confirmed the payment: a webhook event is
 a hint (signature checked with the library and the configured secret), never the truth. A
@@ -38,291 +38,25 @@ loop (proxy and dashboard) never waits on Stripe."""
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import anyio
 import stripe
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from aiusage.config import get_settings
 from aiusage.db import session_scope, write_lock
-from aiusage.models import CheckoutSession, LedgerEntry, StripeEvent, User, utcnow
-from aiusage.money import NANO_PER_USD, format_usd
+from aiusage.models import CheckoutSession, LedgerEntry, StripeEvent, User
+from aiusage.money import format_usd
 from aiusage.services import alerts, billing
-from aiusage.services.errors import NotFound, ServiceError
+from aiusage.services.billing import card_of, credit_topup
+from aiusage.services.stripe_client import NANO_PER_CENT, call, client, configured
 
 log = logging.getLogger("aiusage.payments")
 
-NANO_PER_CENT = NANO_PER_USD // 100
 MAX_WEBHOOK_BYTES = 512 * 1024
-
-
-# --- configuration -------------------------------------------------------------------------
-
-
-def configured() -> bool:
-    return bool(get_settings().stripe_secret_key)
-
-
-def presets_usd() -> list[Decimal]:
-    settings = get_settings()
-    values = []
-    for part in settings.topup_presets_usd.split(","):
-        try:
-            value = Decimal(part.strip())
-        except InvalidOperation:
-            continue
-        if settings.topup_min_usd <= value <= settings.topup_max_usd:
-            values.append(value)
-    return values
-
-
-def parse_amount(text: str) -> int:
-    """A top-up amount in dollars (the form's text) → cents, within the configured range."""
-    settings = get_settings()
-    try:
-        value = Decimal(text.strip().lstrip("$").replace(",", ""))
-    except (InvalidOperation, AttributeError):
-        raise ServiceError("topup_amount_invalid", "Give the amount in dollars.") from None
-    if not value.is_finite() or value != value.quantize(Decimal("0.01")):
-        raise ServiceError("topup_amount_invalid", "Give the amount in dollars and cents.")
-    if not settings.topup_min_usd <= value <= settings.topup_max_usd:
-        raise ServiceError(
-            "topup_amount_range",
-            f"Top up between ${settings.topup_min_usd} and ${settings.topup_max_usd}.",
-        )
-    return int(value * 100)
-
-
-@functools.cache
-def _client_for(secret_key: str, api_base: str) -> stripe.StripeClient:
-    return stripe.StripeClient(secret_key, base_addresses={"api": api_base}, max_network_retries=1)
-
-
-def client() -> stripe.StripeClient:
-    settings = get_settings()
-    return _client_for(settings.stripe_secret_key, settings.stripe_api_base)
-
-
-async def _call(method: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
-    """One Stripe API call in a worker thread; the answer as plain dicts."""
-    result = await anyio.to_thread.run_sync(functools.partial(method, *args, **kwargs))
-    return result.to_dict()
-
-
-class Unavailable(ServiceError):
-    status = 502
-
-
-# --- customers and Checkout ----------------------------------------------------------------
-
-
-async def ensure_customer(user_id: int) -> str:
-    """The user's Stripe customer id, created on first use and stored."""
-    async with session_scope() as db:
-        user = await db.get(User, user_id)
-        if user is None:
-            raise NotFound("user_not_found", "No such account.")
-    if user.stripe_customer_id:
-        return user.stripe_customer_id
-    customer = await _call(
-        client().v1.customers.create,
-        {"email": user.email, "metadata": {"user_id": str(user_id)}},
-        # Two first top-ups at once get the same customer.
-        {"idempotency_key": f"aiusage-customer-{user_id}-{int(user.created_at.timestamp())}"},
-    )
-    async with write_lock(), session_scope() as db:
-        await db.execute(
-            update(User)
-            .where(User.id == user_id, User.stripe_customer_id.is_(None))
-            .values(stripe_customer_id=customer["id"])
-        )
-        stored = (
-            await db.execute(select(User.stripe_customer_id).where(User.id == user_id))
-        ).scalar_one()
-    return stored
-
-
-async def start_checkout(user_id: int, amount_text: str) -> str:
-    """Creates a Checkout Session (mode payment) for a top-up; returns Stripe's page URL."""
-    if not configured():
-        raise ServiceError("topup_not_configured", "Top-up is not configured.", status=503)
-    cents = parse_amount(amount_text)
-    settings = get_settings()
-    try:
-        customer = await ensure_customer(user_id)
-        session = await _call(
-            client().v1.checkout.sessions.create,
-            {
-                "mode": "payment",
-                "customer": customer,
-                "client_reference_id": str(user_id),
-                "line_items": [
-                    {
-                        "quantity": 1,
-                        "price_data": {
-                            "currency": settings.currency,
-                            "unit_amount": cents,
-                            "product_data": {"name": "aiusage credit"},
-                        },
-                    }
-                ],
-                # Saves the card for auto top-up (charged later, off-session).
-                "payment_intent_data": {"setup_future_usage": "off_session"},
-                "metadata": {"user_id": str(user_id), "kind": "topup"},
-                "success_url": (
-                    f"{settings.site_url}/dashboard/billing/success"
-                    "?session_id={CHECKOUT_SESSION_ID}"
-                ),
-                "cancel_url": f"{settings.site_url}/dashboard/billing/cancel",
-            },
-        )
-    except stripe.StripeError as error:
-        log.warning("creating a Checkout Session failed: %s", type(error).__name__)
-        raise Unavailable("stripe_unavailable", "The payment provider did not answer.") from None
-    async with write_lock(), session_scope() as db:
-        db.add(
-            CheckoutSession(
-                stripe_session_id=session["id"],
-                user_id=user_id,
-                amount_nano=cents * NANO_PER_CENT,
-                currency=settings.currency,
-            )
-        )
-    return session["url"]
-
-
-async def checkout_status(user_id: int, stripe_session_id: str) -> str | None:
-    """'credited', 'pending' or None (not this user's session)."""
-    async with session_scope() as db:
-        row = (
-            await db.execute(
-                select(CheckoutSession).where(
-                    CheckoutSession.stripe_session_id == stripe_session_id,
-                    CheckoutSession.user_id == user_id,
-                )
-            )
-        ).scalar_one_or_none()
-    if row is None:
-        return None
-    return "credited" if row.credited_at is not None else "pending"
-
-
-# --- crediting and debiting, exactly once -------------------------------------------------
-
-
-@dataclass
-class Card:
-    payment_method_id: str
-    brand: str
-    last4: str
-
-
-def _card_of(payment_method: Any) -> Card | None:
-    if not isinstance(payment_method, dict):
-        return None
-    card = payment_method.get("card") or {}
-    last4 = str(card.get("last4") or "")
-    if not (len(last4) == 4 and last4.isascii() and last4.isdigit()):
-        return None
-    return Card(str(payment_method.get("id", ""))[:64], str(card.get("brand", ""))[:16], last4)
-
-
-async def _record_event(db: Any, event: dict[str, Any] | None) -> None:
-    if event is not None:
-        db.add(StripeEvent(event_id=event["id"], type=str(event.get("type", ""))[:64]))
-        await db.flush()
-
-
-async def _reference_exists(db: Any, reference: str) -> bool:
-    found = await db.execute(select(LedgerEntry.id).where(LedgerEntry.reference == reference))
-    return found.first() is not None
-
-
-async def credit_topup(
-    user_id: int,
-    amount_nano: int,
-    reference: str,
-    *,
-    event: dict[str, Any] | None = None,
-    card: Card | None = None,
-    checkout_session_id: str | None = None,
-    automatic: bool = False,
-) -> bool:
-    """Books a paid top-up once (False when it was already booked) with its receipt mail."""
-    now = utcnow()
-    try:
-        async with write_lock(), session_scope() as db:
-            await _record_event(db, event)
-            if await _reference_exists(db, reference):
-                return False  # an earlier event credited it; this one is handled as a no-op
-            if card is not None:
-                await db.execute(
-                    update(User)
-                    .where(User.id == user_id)
-                    .values(
-                        stripe_payment_method_id=card.payment_method_id or None,
-                        card_brand=card.brand,
-                        card_last4=card.last4,
-                    )
-                )
-            user = await db.get(User, user_id)
-            last4 = card.last4 if card else (user.card_last4 if user else None)
-            what = "Auto top-up" if automatic else "Top-up"
-            entry = await billing.book(
-                db,
-                user_id,
-                amount_nano,
-                billing.TOPUP,
-                f"{what} by card •••• {last4}" if last4 else what,
-                reference=reference,
-            )
-            if checkout_session_id is not None:
-                await db.execute(
-                    update(CheckoutSession)
-                    .where(CheckoutSession.stripe_session_id == checkout_session_id)
-                    .values(status="paid", credited_at=now)
-                )
-            await db.refresh(user)
-            await alerts.after_topup(db, user, entry, card_last4=last4, automatic=automatic)
-    except IntegrityError:
-        return False  # the same event or the same payment, booked by a concurrent delivery
-    return True
-
-
-async def debit(
-    user_id: int,
-    amount_nano: int,
-    reference: str,
-    description: str,
-    *,
-    event: dict[str, Any] | None = None,
-    stop_auto_topup: bool = False,
-) -> bool:
-    """Books a refund or dispute once (the balance may go negative)."""
-    try:
-        async with write_lock(), session_scope() as db:
-            await _record_event(db, event)
-            if amount_nano <= 0 or await _reference_exists(db, reference):
-                return False
-            await billing.book(
-                db, user_id, -amount_nano, billing.REFUND, description, reference=reference
-            )
-            if stop_auto_topup:
-                await db.execute(
-                    update(User).where(User.id == user_id).values(auto_topup_enabled=False)
-                )
-            await alerts.after_charges(db, {user_id}, auto_topup=False)
-    except IntegrityError:
-        return False
-    return True
 
 
 # --- the webhook ---------------------------------------------------------------------------
@@ -415,9 +149,9 @@ async def _checkout_completed(event: dict[str, Any]) -> str:
         return "ignored"
     if row.credited_at is not None:
         async with write_lock(), session_scope() as db:
-            await _record_event(db, event)
+            await billing.record_event(db, event)
         return "already_credited"
-    live = await _call(
+    live = await call(
         client().v1.checkout.sessions.retrieve,
         session_id,
         {"expand": ["payment_intent.payment_method"]},
@@ -436,7 +170,7 @@ async def _checkout_completed(event: dict[str, Any]) -> str:
         raise Reject(f"checkout session {session_id} does not match what we created")
     payment_intent = live.get("payment_intent")
     card = (
-        _card_of(payment_intent.get("payment_method")) if isinstance(payment_intent, dict) else None
+        card_of(payment_intent.get("payment_method")) if isinstance(payment_intent, dict) else None
     )
     credited = await credit_topup(
         row.user_id,
@@ -453,7 +187,7 @@ async def _payment_intent_succeeded(event: dict[str, Any]) -> str:
     obj = _object(event)
     if (obj.get("metadata") or {}).get("kind") != "auto_topup":
         return "ignored"  # Checkout payments are credited from their session
-    live = await _call(
+    live = await call(
         client().v1.payment_intents.retrieve, obj["id"], {"expand": ["payment_method"]}
     )
     user = await _user_by_customer(_id_of(live.get("customer")))
@@ -468,7 +202,7 @@ async def _payment_intent_succeeded(event: dict[str, Any]) -> str:
         int(live["amount"]) * NANO_PER_CENT,
         f"pi:{live['id']}",
         event=event,
-        card=_card_of(live.get("payment_method")),
+        card=card_of(live.get("payment_method")),
         automatic=True,
     )
     return "credited" if credited else "already_credited"
@@ -507,7 +241,7 @@ async def _list_all(method: Any, params: dict[str, Any]) -> list[dict[str, Any]]
     """Every item of a Stripe list (newest first), page by page."""
     items: list[dict[str, Any]] = []
     while True:
-        page = await _call(
+        page = await call(
             method,
             {**params, "limit": 100, **({"starting_after": items[-1]["id"]} if items else {})},
         )
@@ -540,7 +274,7 @@ async def _charge_state(charge_id: str, dispute: dict[str, Any] | None = None) -
     is not a charge of one of our customers. Refunds are looked up before disputes: Stripe
     refunds no charge while a dispute of it is open, so any refund made before a dispute we
     see was made before the look-up that found it (see the module docstring)."""
-    live = await _call(client().v1.charges.retrieve, charge_id, {"expand": ["refunds"]})
+    live = await call(client().v1.charges.retrieve, charge_id, {"expand": ["refunds"]})
     if live.get("id") != charge_id:
         raise Reject(f"charge {charge_id} answered as another")
     user = await _user_by_customer(_id_of(live.get("customer")))
@@ -643,7 +377,7 @@ async def _settle_charge(charge: _Charge, event: dict[str, Any], *, dispute_open
     for _attempt in range(3):
         try:
             async with write_lock(), session_scope() as db:
-                await _record_event(db, event)
+                await billing.record_event(db, event)
                 # The account's row, locked until commit (PostgreSQL; on SQLite the write
                 # lock and the single writer do it): bookings for one account take turns,
                 # so what is read below stays true until it is written.
@@ -716,7 +450,7 @@ async def _charge_refunded(event: dict[str, Any]) -> str:
 async def _dispute_event(event: dict[str, Any]) -> str:
     """`charge.dispute.created` and `.closed`: the dispute as Stripe has it decides."""
     dispute_id = _object(event)["id"]
-    live = await _call(client().v1.disputes.retrieve, dispute_id)
+    live = await call(client().v1.disputes.retrieve, dispute_id)
     charge_id = _id_of(live.get("charge"))
     if live.get("id") != dispute_id or charge_id is None:
         raise Reject(f"dispute {dispute_id} without its charge")
@@ -739,153 +473,3 @@ _HANDLERS = {
     "charge.dispute.created": _dispute_event,
     "charge.dispute.closed": _dispute_event,
 }
-
-
-# --- auto top-up ---------------------------------------------------------------------------
-
-_background: set[asyncio.Task[Any]] = set()
-
-
-def schedule_auto_topups(user_ids: set[int]) -> None:
-    """Starts the auto top-ups in the background (called after the usage batch committed)."""
-    if not configured():
-        return
-    for user_id in user_ids:
-        task = asyncio.get_running_loop().create_task(auto_topup(user_id))
-        _background.add(task)
-        task.add_done_callback(_background.discard)
-
-
-async def auto_topup(user_id: int) -> str:
-    """Charges the saved card off-session when the balance is below the user's amount, at
-    most once per configured interval. Returns what happened."""
-    if not configured():
-        return "not_configured"
-    settings = get_settings()
-    now = utcnow()
-    cutoff = now - timedelta(minutes=settings.auto_topup_min_interval_minutes)
-    async with write_lock(), session_scope() as db:
-        claimed = (
-            await db.execute(
-                update(User)
-                .where(
-                    User.id == user_id,
-                    User.closed_at.is_(None),
-                    User.auto_topup_enabled.is_(True),
-                    User.stripe_customer_id.is_not(None),
-                    User.stripe_payment_method_id.is_not(None),
-                    User.auto_topup_amount_nano.is_not(None),
-                    User.balance_nano < User.auto_topup_below_nano,
-                    or_(User.auto_topup_last_at.is_(None), User.auto_topup_last_at <= cutoff),
-                )
-                .values(auto_topup_last_at=now)
-                .returning(
-                    User.stripe_customer_id,
-                    User.stripe_payment_method_id,
-                    User.auto_topup_amount_nano,
-                )
-            )
-        ).one_or_none()
-    if claimed is None:
-        return "skipped"
-    customer, payment_method, amount_nano = claimed
-    cents = amount_nano // NANO_PER_CENT
-    try:
-        intent = await _call(
-            client().v1.payment_intents.create,
-            {
-                "amount": cents,
-                "currency": settings.currency,
-                "customer": customer,
-                "payment_method": payment_method,
-                "off_session": True,
-                "confirm": True,
-                "description": "aiusage auto top-up",
-                "metadata": {"user_id": str(user_id), "kind": "auto_topup"},
-            },
-            {"idempotency_key": f"aiusage-auto-topup-{user_id}-{int(now.timestamp())}"},
-        )
-    except stripe.CardError as error:
-        await _auto_topup_failed(user_id, error.user_message or "declined")
-        return "declined"
-    except stripe.StripeError as error:
-        log.warning("auto top-up for user %s failed: %s", user_id, type(error).__name__)
-        return "failed"
-    if intent.get("status") != "succeeded":  # e.g. the bank wants the card holder present
-        await _auto_topup_failed(user_id, str(intent.get("status")))
-        return "declined"
-    credited = await credit_topup(
-        user_id, cents * NANO_PER_CENT, f"pi:{intent['id']}", automatic=True
-    )
-    return "credited" if credited else "already_credited"
-
-
-async def _auto_topup_failed(user_id: int, reason: str) -> None:
-    async with write_lock(), session_scope() as db:
-        await db.execute(update(User).where(User.id == user_id).values(auto_topup_enabled=False))
-        user = await db.get(User, user_id)
-        if user is not None:
-            await alerts.auto_topup_declined(db, user, reason)
-
-
-# --- the history the billing page shows ----------------------------------------------------
-
-
-@dataclass
-class HistoryRow:
-    at: Any  # datetime (UTC) of the change, or of the day's last usage charge
-    kind: str
-    amount_nano: int
-    balance_after_nano: int
-    description: str
-    requests: int = 0  # usage rows: charges rolled into this day
-
-
-async def history(db: Any, user_id: int, limit: int = 100) -> list[HistoryRow]:
-    """Every top-up, refund, adjustment and grant, and usage charges rolled up per (UTC) day,
-    newest first. A day's balance-after is the balance after its last usage charge."""
-    others = (
-        await db.execute(
-            select(LedgerEntry)
-            .where(LedgerEntry.user_id == user_id, LedgerEntry.kind != billing.USAGE)
-            .order_by(LedgerEntry.id.desc())
-            .limit(limit)
-        )
-    ).scalars()
-    rows = [
-        HistoryRow(e.created_at, e.kind, e.amount_nano, e.balance_after_nano, e.description)
-        for e in others
-    ]
-    day = func.date(LedgerEntry.created_at)
-    days = (
-        await db.execute(
-            select(func.sum(LedgerEntry.amount_nano), func.max(LedgerEntry.id), func.count())
-            .where(LedgerEntry.user_id == user_id, LedgerEntry.kind == billing.USAGE)
-            .group_by(day)
-            .order_by(day.desc())
-            .limit(limit)
-        )
-    ).all()
-    if days:
-        last = {
-            e.id: e
-            for e in (
-                await db.execute(
-                    select(LedgerEntry).where(LedgerEntry.id.in_([d[1] for d in days]))
-                )
-            ).scalars()
-        }
-        for total, last_id, count in days:
-            entry = last[last_id]
-            rows.append(
-                HistoryRow(
-                    entry.created_at,
-                    billing.USAGE,
-                    int(total),
-                    entry.balance_after_nano,
-                    "",
-                    requests=int(count),
-                )
-            )
-    rows.sort(key=lambda r: r.at, reverse=True)
-    return rows[:limit]
