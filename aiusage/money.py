@@ -11,6 +11,36 @@ NANO_PER_USD = 1_000_000_000
 MAX_USD = 1_000_000_000
 
 
+def parse_dollars(
+    text: str | None,
+    *,
+    code: str,
+    blank: bool = False,
+    cents: bool = False,
+    maximum: Decimal | None = None,
+) -> int | None:
+    """Dollars as a person types them ('5', '$2.50', '1,000') → nano-USD, never negative.
+    `blank`: an empty text is None (else an error); `cents`: at most two decimals; `maximum`:
+    in dollars. Any refusal is ServiceError(code) with one message the forms translate."""
+    value = (text or "").strip().lstrip("$").strip().replace(",", "")
+    if not value:
+        if blank:
+            return None
+        raise ServiceError(code, "Give the amount in dollars, e.g. 5 or 2.50.")
+    try:
+        amount = Decimal(value)
+    except (InvalidOperation, ValueError):
+        raise ServiceError(code, "Give the amount in dollars, e.g. 5 or 2.50.") from None
+    if (
+        not amount.is_finite()
+        or not 0 <= amount <= MAX_USD
+        or amount != amount.quantize(Decimal("0.01") if cents else Decimal("1e-9"))
+        or (maximum is not None and amount > maximum)
+    ):
+        raise ServiceError(code, "Give the amount in dollars, e.g. 5 or 2.50.")
+    return usd_to_nano(amount)
+
+
 def usd_to_nano(value: str | Decimal) -> int:
     try:
         amount = Decimal(value)

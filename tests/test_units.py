@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 
-from aiusage.money import format_usd, usd_to_nano
+from aiusage.money import format_usd, parse_dollars, usd_to_nano
 from aiusage.proxy.errors import ProxyError
 from aiusage.proxy.sse import SSESplitter
 from aiusage.proxy.usage_counts import AnthropicMeter, OpenAIMeter, ResponsesMeter
@@ -26,6 +27,26 @@ def test_dollars_convert_exactly():
             usd_to_nano(bad)
     assert format_usd(12_345_000_000) == "$12.35"
     assert format_usd(-1_000_000_000) == "-$1.00"
+
+
+def test_one_parser_for_the_dollars_people_type():
+    assert parse_dollars("$1,000.50", code="x") == 1_000_500_000_000
+    assert parse_dollars(" 2.5 ", code="x", cents=True) == 2_500_000_000
+    assert parse_dollars("0.000000001", code="x") == 1
+    assert parse_dollars("", code="x", blank=True) is None
+    for bad, options in (
+        ("", {}),
+        ("-1", {}),
+        ("ten", {}),
+        ("NaN", {}),
+        ("Infinity", {}),
+        ("1e400", {}),
+        ("0.001", {"cents": True}),
+        ("1000.01", {"maximum": Decimal(1000)}),
+    ):
+        with pytest.raises(ServiceError) as refused:
+            parse_dollars(bad, code="bad_amount_here", **options)
+        assert refused.value.code == "bad_amount_here"
 
 
 def test_cost_is_exact_and_rounds_up_only_at_the_end():

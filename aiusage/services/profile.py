@@ -4,7 +4,6 @@ low-balance alert threshold, marketing-email opt-out."""
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 from urllib.parse import urlencode
 
 from sqlalchemy import select, update
@@ -13,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aiusage.config import get_settings
 from aiusage.i18n import t
 from aiusage.models import EmailToken, User, utcnow
-from aiusage.money import usd_to_nano
+from aiusage.money import nano_to_usd, parse_dollars, usd_to_nano
 from aiusage.services import accounts, email
 from aiusage.services.errors import ServiceError
 from aiusage.services.security import new_token, token_hash
@@ -113,19 +112,9 @@ async def confirm_email_change(session: AsyncSession, token: str, new_address: s
 
 def parse_threshold(raw: str) -> int | None:
     """Dollars as typed ('5', '2.50') → nano-USD; blank → None (the default threshold)."""
-    value = (raw or "").strip().lstrip("$").strip()
-    if not value:
-        return None
-    try:
-        amount = Decimal(value)
-    except ArithmeticError:
-        raise ServiceError("bad_threshold", "Give the amount in dollars, e.g. 5 or 2.50.") from None
-    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
-        raise ServiceError("bad_threshold", "Give the amount in dollars, e.g. 5 or 2.50.")
-    nano = usd_to_nano(amount)
-    if nano > MAX_THRESHOLD_NANO:
-        raise ServiceError("bad_threshold", "Give the amount in dollars, e.g. 5 or 2.50.")
-    return nano
+    return parse_dollars(
+        raw, code="bad_threshold", blank=True, cents=True, maximum=nano_to_usd(MAX_THRESHOLD_NANO)
+    )
 
 
 async def set_low_balance_threshold(session: AsyncSession, user_id: int, raw: str) -> int | None:

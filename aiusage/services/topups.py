@@ -18,6 +18,7 @@ from sqlalchemy import func, or_, select, update
 from aiusage.config import get_settings
 from aiusage.db import session_scope, write_lock
 from aiusage.models import CheckoutSession, LedgerEntry, User, utcnow
+from aiusage.money import parse_dollars, usd_to_nano
 from aiusage.services import alerts, billing
 from aiusage.services.errors import NotFound, ServiceError
 from aiusage.services.stripe_client import NANO_PER_CENT, Unavailable, call, client, configured
@@ -41,18 +42,14 @@ def presets_usd() -> list[Decimal]:
 def parse_amount(text: str) -> int:
     """A top-up amount in dollars (the form's text) → cents, within the configured range."""
     settings = get_settings()
-    try:
-        value = Decimal(text.strip().lstrip("$").replace(",", ""))
-    except (InvalidOperation, AttributeError):
-        raise ServiceError("topup_amount_invalid", "Give the amount in dollars.") from None
-    if not value.is_finite() or value != value.quantize(Decimal("0.01")):
-        raise ServiceError("topup_amount_invalid", "Give the amount in dollars and cents.")
-    if not settings.topup_min_usd <= value <= settings.topup_max_usd:
+    nano = parse_dollars(text, code="topup_amount_invalid", cents=True)
+    assert nano is not None
+    if not usd_to_nano(settings.topup_min_usd) <= nano <= usd_to_nano(settings.topup_max_usd):
         raise ServiceError(
             "topup_amount_range",
             f"Top up between ${settings.topup_min_usd} and ${settings.topup_max_usd}.",
         )
-    return int(value * 100)
+    return nano // NANO_PER_CENT
 
 
 # --- customers and Checkout ----------------------------------------------------------------

@@ -6,7 +6,7 @@ user's rows. Nothing secret is held: no Stripe ids, only the card's brand and la
 from __future__ import annotations
 
 import asyncio
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import reflex as rx
 from sqlalchemy import update
@@ -15,7 +15,7 @@ from aiusage.config import get_settings
 from aiusage.db import session_scope, write_lock
 from aiusage.i18n.formatting import format_date, format_datetime, format_money, format_number
 from aiusage.models import User
-from aiusage.money import nano_to_usd, usd_to_nano
+from aiusage.money import nano_to_usd, parse_dollars, usd_to_nano
 from aiusage.services import alerts, stripe_client, topups
 from aiusage.services.errors import ServiceError
 from aiusage.state.locale import page_lang, relocalize_on
@@ -34,16 +34,6 @@ def _usd_text(nano: int | None) -> str:
     if nano is None:
         return ""
     return str(nano_to_usd(nano).quantize(Decimal("0.01")))
-
-
-def _parse_usd(text: str) -> int:
-    try:
-        value = Decimal((text or "").strip().lstrip("$").replace(",", ""))
-    except InvalidOperation:
-        raise ServiceError("amount", "bad amount") from None
-    if not value.is_finite() or value < 0 or value != value.quantize(Decimal("0.01")):
-        raise ServiceError("amount", "bad amount")
-    return usd_to_nano(value)
 
 
 class BillingState(rx.State):
@@ -123,7 +113,7 @@ class BillingState(rx.State):
         if user is None:
             return rx.redirect("/login")
         try:
-            threshold = _parse_usd(str(form.get("threshold", "")))
+            threshold = parse_dollars(str(form.get("threshold", "")), code="amount", cents=True)
         except ServiceError:
             self.error, self.notice = "billing.error.amount", ""
             return None
@@ -146,8 +136,8 @@ class BillingState(rx.State):
         enabled = str(form.get("enabled", "")) in ("on", "true", "1")
         settings = get_settings()
         try:
-            below = _parse_usd(str(form.get("below", "")) or "0")
-            amount = _parse_usd(str(form.get("amount", "")) or "0")
+            below = parse_dollars(str(form.get("below", "")) or "0", code="amount", cents=True)
+            amount = parse_dollars(str(form.get("amount", "")) or "0", code="amount", cents=True)
         except ServiceError:
             self.error, self.notice = "billing.error.amount", ""
             return None
