@@ -19,6 +19,7 @@ from aiusage.db import session_scope, write_lock
 from aiusage.models import CheckoutSession, LedgerEntry, OperatorLoss, StripeEvent, User, utcnow
 from aiusage.services import alerts
 from aiusage.services.errors import NotFound, ServiceError
+from aiusage.services.text import checked_text
 
 TOPUP = "topup"
 USAGE = "usage"
@@ -223,6 +224,26 @@ async def balance(session: AsyncSession, user_id: int) -> tuple[int, int]:
     if row is None:
         raise NotFound("user_not_found", "No such account.")
     return row[0], row[1]
+
+
+async def adjust(session: AsyncSession, user_id: int, amount_nano: int, reason: str) -> LedgerEntry:
+    """An operator's correction of a balance, up or down, with the reason the user sees in
+    their history. A credit re-arms the low-balance alert once clearly above it; a debit may
+    send it."""
+    reason = checked_text(reason, code="reason_required", max_chars=200)
+    if not reason:
+        raise ServiceError("reason_required", "Give a reason for the adjustment.")
+    if amount_nano == 0:
+        raise ServiceError("bad_amount", "The amount must not be zero.")
+    entry = await book(session, user_id, amount_nano, ADJUSTMENT, reason)
+    user = await session.get(User, user_id)
+    assert user is not None
+    await session.refresh(user)
+    if amount_nano > 0:
+        await alerts.rearm_if_clear(session, user)
+    else:
+        await alerts.after_charges(session, {user_id}, auto_topup=False)
+    return entry
 
 
 # --- top-ups and refunds, exactly once --------------------------------------------------

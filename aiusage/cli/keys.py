@@ -1,4 +1,4 @@
-"""CLI commands for keys, credits, prices and the proxy (registered on import)."""
+"""`aiusage apikey …`, `aiusage provider-key …`, `aiusage keys rotate-master`."""
 
 from __future__ import annotations
 
@@ -6,70 +6,12 @@ import argparse
 import sys
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import func, select
-
-from aiusage.cli import command, print_json
+from aiusage.cli.registry import command, email_arg, print_json, user_by_email
 from aiusage.db import session_scope
-from aiusage.models import ProxyKey, UsageRecord, User
-from aiusage.money import format_usd, nano_to_usd, usd_to_nano
-from aiusage.proxy.reclaim import reclaim_now
-from aiusage.services import accounts, billing, keys, pricing, provider_check, twofactor
-from aiusage.services.errors import NotFound, ServiceError
-
-
-async def _user(session, email: str) -> User:
-    user = await accounts.get_by_email(session, accounts.normalize_email(email))
-    if user is None:
-        raise NotFound("user_not_found", f"No account for {email}.")
-    return user
-
-
-def _email_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--email", required=True)
-
-
-# --- users --------------------------------------------------------------------------------
-
-
-@command("user", "show", help="the account as JSON (no secrets)", args=_email_arg)
-async def user_show(args: argparse.Namespace) -> None:
-    async with session_scope() as session:
-        user = await _user(session, args.email)
-        proxy_keys = await keys.list_proxy_keys(session, user.id)
-        provider_keys = await keys.list_provider_keys(session, user.id)
-        usage_count = (
-            await session.execute(
-                select(func.count()).select_from(UsageRecord).where(UsageRecord.user_id == user.id)
-            )
-        ).scalar_one()
-    print_json(
-        {
-            "id": user.id,
-            "email": user.email,
-            "verified": user.email_verified_at is not None,
-            "balance_usd": str(nano_to_usd(user.balance_nano)),
-            "held_usd": str(nano_to_usd(user.held_nano)),
-            "proxy_keys": [key_summary(k) for k in proxy_keys],
-            "provider_keys": [{"provider": k.provider, "last4": k.last4} for k in provider_keys],
-            "usage_count": usage_count,
-        }
-    )
-
-
-@command(
-    "user",
-    "reset-2fa",
-    help="turn off the account's two-factor sign-in (lost phone and backup codes)",
-    args=_email_arg,
-)
-async def user_reset_2fa(args: argparse.Namespace) -> None:
-    async with session_scope() as session:
-        user = await _user(session, args.email)
-        was_on = await twofactor.forget(session, user.id)
-    print("two-factor sign-in turned off" if was_on else "two-factor sign-in was not on")
-
-
-# --- keys ---------------------------------------------------------------------------------
+from aiusage.models import ProxyKey
+from aiusage.money import nano_to_usd, usd_to_nano
+from aiusage.services import keys, provider_check, twofactor
+from aiusage.services.errors import ServiceError
 
 
 def _apikey_rule_args(parser: argparse.ArgumentParser) -> None:
@@ -132,7 +74,7 @@ def _apikey_create_args(parser: argparse.ArgumentParser) -> None:
 async def apikey_create(args: argparse.Namespace) -> None:
     rules = _apikey_rules(args)
     async with session_scope() as session:
-        user = await _user(session, args.email)
+        user = await user_by_email(session, args.email)
         _, plaintext = await keys.create_proxy_key(session, user.id, args.name, **rules)
     print(plaintext)
 
@@ -156,7 +98,7 @@ def _apikey_update_args(parser: argparse.ArgumentParser) -> None:
 async def apikey_update(args: argparse.Namespace) -> None:
     rules = _apikey_rules(args)
     async with session_scope() as session:
-        user = await _user(session, args.email)
+        user = await user_by_email(session, args.email)
         key = await keys.update_proxy_key(session, user.id, args.id, name=args.name, **rules)
         if args.disable or args.enable:
             await keys.set_key_enabled(session, user.id, args.id, args.enable)
@@ -196,7 +138,7 @@ def _apikey_revoke_args(parser: argparse.ArgumentParser) -> None:
 @command("apikey", "revoke", help="revoke a proxy key by id", args=_apikey_revoke_args)
 async def apikey_revoke(args: argparse.Namespace) -> None:
     async with session_scope() as session:
-        user = await _user(session, args.email)
+        user = await user_by_email(session, args.email)
         await keys.revoke_proxy_key(session, user.id, args.id)
     print("revoked")
 
@@ -215,7 +157,7 @@ def _provider_key_args(parser: argparse.ArgumentParser) -> None:
 async def provider_key_set(args: argparse.Namespace) -> None:
     plaintext = sys.stdin.readline().strip()
     async with session_scope() as session:
-        user = await _user(session, args.email)
+        user = await user_by_email(session, args.email)
         info = await keys.set_provider_key(session, user.id, args.provider, plaintext)
     print(f"{info.provider} key ending in {info.last4} stored")
 
@@ -248,7 +190,7 @@ async def provider_key_add(args: argparse.Namespace) -> None:
         if check.outcome == "unknown":
             print(f"could not check the key with {args.provider}; storing it anyway")
     async with session_scope() as session:
-        user = await _user(session, args.email)
+        user = await user_by_email(session, args.email)
         info = await keys.add_provider_key(
             session,
             user.id,
@@ -265,11 +207,11 @@ async def provider_key_add(args: argparse.Namespace) -> None:
 
 @command(
     "provider-key", "list", help="the user's provider keys, in pool order (no secrets)",
-    args=_email_arg,
+    args=email_arg,
 )  # fmt: skip
 async def provider_key_list(args: argparse.Namespace) -> None:
     async with session_scope() as session:
-        user = await _user(session, args.email)
+        user = await user_by_email(session, args.email)
         listed = await keys.list_provider_keys(session, user.id)
     print_json(
         [
@@ -296,137 +238,3 @@ async def keys_rotate_master(_args: argparse.Namespace) -> None:
     print(f"re-sealed {changed} provider keys")
     if secrets_changed:
         print(f"re-sealed {secrets_changed} two-factor secrets")
-
-
-# --- credits and prices ------------------------------------------------------------------
-
-
-def _credits_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--email", required=True)
-    parser.add_argument("--usd", required=True, help="amount in dollars; negative debits")
-    parser.add_argument("--reason", default="granted by the operator")
-
-
-@command("credits", "grant", help="add credit (a ledger row)", args=_credits_args)
-async def credits_grant(args: argparse.Namespace) -> None:
-    async with session_scope() as session:
-        user = await _user(session, args.email)
-        entry = await billing.grant(session, user.id, usd_to_nano(args.usd), args.reason)
-    print(f"balance {format_usd(entry.balance_after_nano, 9)}")
-
-
-def _usd_or_none(micro: int | None) -> str | None:
-    return None if micro is None else str(nano_to_usd(micro * 1000))
-
-
-@command("prices", "list", help="the price table (USD per million tokens)")
-async def prices_list(_args: argparse.Namespace) -> None:
-    async with session_scope() as session:
-        rows = await pricing.list_prices(session)
-    print_json(
-        [
-            {
-                "provider": r.provider,
-                "model": r.model,
-                **{name: _usd_or_none(getattr(r, f"{name}_micro")) for name in pricing.RATES},
-                **(
-                    {
-                        "long_prompt_threshold": r.long_prompt_threshold,
-                        **{
-                            f"long_{name}": _usd_or_none(getattr(r, f"long_{name}_micro"))
-                            for name in pricing.RATES
-                        },
-                    }
-                    if r.long_prompt_threshold is not None
-                    else {}
-                ),
-                "max_output_tokens": r.max_output_tokens,
-                "web_search_usd_per_call": _usd_or_none(r.web_search_call_micro),
-                "web_fetch_usd_per_call": _usd_or_none(r.web_fetch_call_micro),
-            }
-            for r in rows
-        ]
-    )
-
-
-def _price_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--provider", required=True, choices=keys.PROVIDERS)
-    parser.add_argument("--model", required=True)
-    for prefix, helps in (("", ""), ("long-", " when the prompt is over --long-threshold")):
-        for name in pricing.RATES:
-            flag = f"--{prefix}{name.replace('_', '-')}"
-            required = not prefix and name in ("input", "output")
-            parser.add_argument(flag, required=required, help=f"USD per million tokens{helps}")
-    parser.add_argument(
-        "--long-threshold",
-        type=int,
-        help="prompt tokens above which the long-prompt prices apply to every token of the request",
-    )
-    parser.add_argument(
-        "--max-output",
-        type=int,
-        help="the most output tokens the model produces (held for requests that name no maximum)",
-    )
-    parser.add_argument("--web-search", help="USD per server-side web search")
-    parser.add_argument("--web-fetch", help="USD per server-side web fetch")
-
-
-@command("prices", "set", help="add or change a model's prices", args=_price_args)
-async def prices_set(args: argparse.Namespace) -> None:
-    options = vars(args)
-    rates = {name: options[name] for name in pricing.RATES}
-    long_rates = {name: options[f"long_{name}"] for name in pricing.RATES}
-    has_long = args.long_threshold is not None or any(long_rates.values())
-    async with session_scope() as session:
-        await pricing.set_price(
-            session,
-            args.provider,
-            args.model,
-            rates,
-            long_threshold=args.long_threshold,
-            long_rates=long_rates if has_long else None,
-            max_output_tokens=args.max_output,
-            tool_fees={"web_search": args.web_search, "web_fetch": args.web_fetch},
-        )
-    print(f"{args.provider} {args.model} priced")
-
-
-# --- proxy --------------------------------------------------------------------------------
-
-
-def _serve_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8100)
-    parser.add_argument("--workers", type=int, default=1)
-
-
-@command(
-    "proxy", "serve", help="serve only the proxy (several workers, same database)", args=_serve_args
-)
-def proxy_serve(args: argparse.Namespace) -> None:
-    from granian.constants import Interfaces
-    from granian.server import Server
-
-    from aiusage.migrations import upgrade_to_head
-
-    upgrade_to_head()
-    Server(
-        "aiusage.proxy.standalone:app",
-        address=args.host,
-        port=args.port,
-        interface=Interfaces.ASGI,
-        workers=args.workers,
-    ).serve()
-
-
-# --- holds ------------------------------------------------------------------------------
-
-
-@command(
-    "holds",
-    "reclaim",
-    help="book now, as interrupted, the requests of stopped proxies whose hold lease ran out "
-    "(running proxies do this by themselves within a lease; safe while they run)",
-)
-async def holds_reclaim(_args: argparse.Namespace) -> None:
-    print(f"booked {await reclaim_now()} interrupted requests")

@@ -1,4 +1,4 @@
-"""CLI commands for the user's data rights and retention: `aiusage export`, `aiusage purge`."""
+"""`aiusage export` and `aiusage purge`: the user's data rights and retention."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ import sys
 
 import anyio
 
-from aiusage.cli import command, print_json
+from aiusage.cli.registry import command, print_json, user_by_email
 from aiusage.db import session_scope
 from aiusage.models import utcnow
-from aiusage.services import accounts, export, retention
-from aiusage.services.errors import NotFound
+from aiusage.services import export, retention
 
 
 def _export_args(parser: argparse.ArgumentParser) -> None:
@@ -23,9 +22,7 @@ def _export_args(parser: argparse.ArgumentParser) -> None:
 async def export_command(args: argparse.Namespace) -> None:
     created = utcnow()
     async with session_scope() as session:
-        user = await accounts.get_by_email(session, accounts.normalize_email(args.email))
-        if user is None:
-            raise NotFound("user_not_found", f"No account for {args.email}.")
+        user = await user_by_email(session, args.email)
         user_id = user.id
     if args.out:  # written as it is made: memory stays small however many rows there are
         async with await anyio.open_file(args.out, "wb") as out:
