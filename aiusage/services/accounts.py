@@ -83,31 +83,37 @@ async def create_user(
 
 async def _issue_token(session: AsyncSession, user: User, purpose: str, ttl: timedelta) -> str:
     token = new_token()
-    session.add(
-        EmailToken(
-            user_id=user.id,
-            purpose=purpose,
-            token_hash=token_hash(token),
-            expires_at=utcnow() + ttl,
-        )
-    )
+    issue_email_token(session, user.id, purpose, ttl, token_hash(token))
     return token
 
 
 async def _consume_token(session: AsyncSession, token: str, purpose: str) -> User:
-    invalid = ServiceError("token_invalid", "This link is invalid or has expired.")
     if not token or len(token) > 200:
-        raise invalid
+        raise ServiceError("token_invalid", "This link is invalid or has expired.")
+    return await consume_email_token(session, token_hash(token), purpose)
+
+
+def issue_email_token(
+    session: AsyncSession, user_id: int, purpose: str, ttl: timedelta, digest: str
+) -> None:
+    """Stores a mailed link's token by its digest (never the token itself)."""
+    session.add(
+        EmailToken(user_id=user_id, purpose=purpose, token_hash=digest, expires_at=utcnow() + ttl)
+    )
+
+
+async def consume_email_token(session: AsyncSession, digest: str, purpose: str) -> User:
+    """The account of a mailed link's token, used once: a guarded update marks it used, so
+    two clicks (or two requests) cannot both succeed. Unknown, used, expired, or the
+    account closed: one answer."""
+    invalid = ServiceError("token_invalid", "This link is invalid or has expired.")
     row = (
         await session.execute(
-            select(EmailToken).where(
-                EmailToken.token_hash == token_hash(token), EmailToken.purpose == purpose
-            )
+            select(EmailToken).where(EmailToken.token_hash == digest, EmailToken.purpose == purpose)
         )
     ).scalar_one_or_none()
     if row is None or row.used_at is not None or row.expires_at <= utcnow():
         raise invalid
-    # Mark used with a guarded update so two clicks cannot both succeed.
     result = await session.execute(
         update(EmailToken)
         .where(EmailToken.id == row.id, EmailToken.used_at.is_(None))

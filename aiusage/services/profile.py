@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiusage.config import get_settings
 from aiusage.i18n import t
-from aiusage.models import EmailToken, User, utcnow
+from aiusage.models import User, utcnow
 from aiusage.money import nano_to_usd, parse_dollars, usd_to_nano
 from aiusage.services import accounts, email
 from aiusage.services.errors import ServiceError
@@ -36,13 +36,12 @@ async def request_email_change(session: AsyncSession, user: User, new_address: s
         raise ServiceError("email_taken", "An account with this email already exists.", status=409)
     settings = get_settings()
     token = new_token()
-    session.add(
-        EmailToken(
-            user_id=user.id,
-            purpose=EMAIL_CHANGE,
-            token_hash=_change_hash(token, new_email),
-            expires_at=utcnow() + timedelta(hours=settings.verification_ttl_hours),
-        )
+    accounts.issue_email_token(
+        session,
+        user.id,
+        EMAIL_CHANGE,
+        timedelta(hours=settings.verification_ttl_hours),
+        _change_hash(token, new_email),
     )
     link = f"{settings.site_url}/api/account/confirm-email?" + urlencode(
         {"token": token, "email": new_email}
@@ -70,26 +69,7 @@ async def confirm_email_change(session: AsyncSession, token: str, new_address: s
         new_email = accounts.normalize_email(new_address)
     except ServiceError:
         raise invalid from None
-    row = (
-        await session.execute(
-            select(EmailToken).where(
-                EmailToken.token_hash == _change_hash(token, new_email),
-                EmailToken.purpose == EMAIL_CHANGE,
-            )
-        )
-    ).scalar_one_or_none()
-    if row is None or row.used_at is not None or row.expires_at <= utcnow():
-        raise invalid
-    used = await session.execute(
-        update(EmailToken)
-        .where(EmailToken.id == row.id, EmailToken.used_at.is_(None))
-        .values(used_at=utcnow())
-    )
-    if used.rowcount != 1:
-        raise invalid
-    user = await session.get(User, row.user_id)
-    if user is None or user.closed_at is not None:
-        raise invalid
+    user = await accounts.consume_email_token(session, _change_hash(token, new_email), EMAIL_CHANGE)
     if await accounts.get_by_email(session, new_email) is not None:
         raise ServiceError("email_taken", "An account with this email already exists.", status=409)
     old_email = user.email
