@@ -229,3 +229,38 @@ async def test_ledger_explains_every_balance_and_history_rolls_up_usage(
     assert ("topup", 10 * NANO) in kinds and ("refund", -2_500_000_000) in kinds
     assert ("adjustment", -1_250_000_000) in kinds and ("grant", 2 * NANO) in kinds
     assert len(history) == 5
+
+
+async def test_billing_settings_rules_live_in_the_services(make_account):
+    """The billing page's forms call these: the threshold (blank: the default) and the auto
+    top-up (in the top-up range, a card saved) — refusals change nothing."""
+    from aiusage.db import session_scope
+    from aiusage.services import profile, topups
+    from aiusage.services.errors import ServiceError
+
+    account = await make_account(usd="5")
+    async with session_scope() as db:
+        assert await profile.set_low_balance_threshold(db, account.id, "$2.50") == 2_500_000_000
+        assert await profile.set_low_balance_threshold(db, account.id, "") is None
+        for bad in ("-1", "two", "0.001"):
+            with pytest.raises(ServiceError):
+                await profile.set_low_balance_threshold(db, account.id, bad)
+    user = await user_row(account.id)
+    for enabled, below, amount, code in (
+        (True, "5", "20", "no_card"),  # no saved card yet
+        (True, "0", "20", "auto_range"),
+        (True, "5", "100000", "auto_range"),
+        (True, "five", "20", "amount"),
+    ):
+        with pytest.raises(ServiceError) as refused:
+            async with session_scope() as db:
+                await topups.set_auto_topup(db, user, enabled, below, amount)
+        assert refused.value.code == code
+    assert not (await user_row(account.id)).auto_topup_enabled
+    await set_user(account.id, card_last4="4242", stripe_payment_method_id="pm_test")
+    user = await user_row(account.id)
+    async with session_scope() as db:
+        await topups.set_auto_topup(db, user, True, "5", "20")
+    saved = await user_row(account.id)
+    assert saved.auto_topup_enabled
+    assert (saved.auto_topup_below_nano, saved.auto_topup_amount_nano) == (5 * NANO, 20 * NANO)

@@ -14,6 +14,7 @@ from typing import Any
 
 import stripe
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiusage.config import get_settings
 from aiusage.db import session_scope, write_lock
@@ -50,6 +51,32 @@ def parse_amount(text: str) -> int:
             f"Top up between ${settings.topup_min_usd} and ${settings.topup_max_usd}.",
         )
     return nano // NANO_PER_CENT
+
+
+async def set_auto_topup(
+    session: AsyncSession, user: User, enabled: bool, below_text: str, amount_text: str
+) -> None:
+    """The user's auto top-up: when on, a charge of `amount` to the saved card whenever the
+    balance falls below `below` (within the top-up range; a card must be saved). Errors:
+    ServiceError "amount", "auto_range" or "no_card"."""
+    settings = get_settings()
+    below = parse_dollars(below_text or "0", code="amount", cents=True) or 0
+    amount = parse_dollars(amount_text or "0", code="amount", cents=True) or 0
+    if enabled:
+        low, high = usd_to_nano(settings.topup_min_usd), usd_to_nano(settings.topup_max_usd)
+        if below <= 0 or not low <= amount <= high:
+            raise ServiceError("auto_range", "The auto top-up is outside the top-up range.")
+        if not user.card_last4 or not user.stripe_payment_method_id:
+            raise ServiceError("no_card", "Top up once by card first.")
+    await session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(
+            auto_topup_enabled=enabled,
+            auto_topup_below_nano=below or None,
+            auto_topup_amount_nano=amount or None,
+        )
+    )
 
 
 # --- customers and Checkout ----------------------------------------------------------------

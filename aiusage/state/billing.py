@@ -9,14 +9,12 @@ import asyncio
 from decimal import Decimal
 
 import reflex as rx
-from sqlalchemy import update
 
 from aiusage.config import get_settings
 from aiusage.db import session_scope, write_lock
 from aiusage.i18n.formatting import format_date, format_datetime, format_money, format_number
-from aiusage.models import User
-from aiusage.money import nano_to_usd, parse_dollars, usd_to_nano
-from aiusage.services import alerts, stripe_client, topups
+from aiusage.money import nano_to_usd, usd_to_nano
+from aiusage.services import alerts, profile, stripe_client, topups
 from aiusage.services.errors import ServiceError
 from aiusage.state.locale import page_lang, relocalize_on
 from aiusage.state.user import signed_in_user
@@ -113,17 +111,11 @@ class BillingState(rx.State):
         if user is None:
             return rx.redirect("/login")
         try:
-            threshold = parse_dollars(str(form.get("threshold", "")), code="amount", cents=True)
+            async with write_lock(), session_scope() as db:
+                await profile.set_low_balance_threshold(db, user.id, str(form.get("threshold", "")))
         except ServiceError:
             self.error, self.notice = "billing.error.amount", ""
             return None
-        async with write_lock(), session_scope() as db:
-            # A new threshold starts afresh: the next fall below it alerts.
-            await db.execute(
-                update(User)
-                .where(User.id == user.id)
-                .values(low_balance_threshold_nano=threshold, low_balance_alerted_at=None)
-            )
         self.error, self.notice = "", "billing.alert.saved"
         await self._refresh()
         return None
@@ -134,31 +126,14 @@ class BillingState(rx.State):
         if user is None:
             return rx.redirect("/login")
         enabled = str(form.get("enabled", "")) in ("on", "true", "1")
-        settings = get_settings()
         try:
-            below = parse_dollars(str(form.get("below", "")) or "0", code="amount", cents=True)
-            amount = parse_dollars(str(form.get("amount", "")) or "0", code="amount", cents=True)
-        except ServiceError:
-            self.error, self.notice = "billing.error.amount", ""
-            return None
-        if enabled:
-            low, high = usd_to_nano(settings.topup_min_usd), usd_to_nano(settings.topup_max_usd)
-            if below <= 0 or not low <= amount <= high:
-                self.error, self.notice = "billing.error.auto_range", ""
-                return None
-            if not user.card_last4 or not user.stripe_payment_method_id:
-                self.error, self.notice = "billing.error.no_card", ""
-                return None
-        async with write_lock(), session_scope() as db:
-            await db.execute(
-                update(User)
-                .where(User.id == user.id)
-                .values(
-                    auto_topup_enabled=enabled,
-                    auto_topup_below_nano=below or None,
-                    auto_topup_amount_nano=amount or None,
+            async with write_lock(), session_scope() as db:
+                await topups.set_auto_topup(
+                    db, user, enabled, str(form.get("below", "")), str(form.get("amount", ""))
                 )
-            )
+        except ServiceError as error:
+            self.error, self.notice = f"billing.error.{error.code}", ""
+            return None
         self.error, self.notice = "", "billing.auto.saved"
         await self._refresh()
         if enabled:  # already below: top up now rather than at the next request
