@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiusage.config import get_settings
 from aiusage.i18n import DEFAULT as DEFAULT_LANGUAGE
-from aiusage.i18n import LANGUAGES, t
+from aiusage.i18n import LANGUAGES
 from aiusage.models import EmailToken, User, UserSession, utcnow
 from aiusage.services import email
 from aiusage.services.errors import ServiceError
@@ -152,16 +152,13 @@ async def sign_up(
     await hash_password(password)  # the work a new account costs, so the time says nothing
     if existing.closed_at is None and may_mail():
         settings = get_settings()
-        await email.enqueue(
+        await email.enqueue_translated(
             session,
             existing.email,
-            t(existing.locale, "mail.signup_exists.subject"),
-            t(
-                existing.locale,
-                "mail.signup_exists.body",
-                login=f"{settings.site_url}/login",
-                reset=f"{settings.site_url}/forgot-password",
-            ),
+            existing.locale,
+            "mail.signup_exists",
+            login=f"{settings.site_url}/login",
+            reset=f"{settings.site_url}/forgot-password",
         )
     return None
 
@@ -172,11 +169,13 @@ async def send_verification(session: AsyncSession, user: User) -> None:
         session, user, VERIFY, timedelta(hours=settings.verification_ttl_hours)
     )
     link = f"{settings.site_url}/api/auth/verify?token={token}"
-    await email.enqueue(
+    await email.enqueue_translated(
         session,
         user.email,
-        t(user.locale, "mail.verify.subject"),
-        t(user.locale, "mail.verify.body", link=link, hours=settings.verification_ttl_hours),
+        user.locale,
+        "mail.verify",
+        link=link,
+        hours=settings.verification_ttl_hours,
     )
 
 
@@ -233,11 +232,13 @@ async def request_password_reset(session: AsyncSession, address: str) -> None:
     settings = get_settings()
     token = await _issue_token(session, user, RESET, timedelta(minutes=settings.reset_ttl_minutes))
     link = f"{settings.site_url}/reset-password?token={token}"
-    await email.enqueue(
+    await email.enqueue_translated(
         session,
         user.email,
-        t(user.locale, "mail.reset.subject"),
-        t(user.locale, "mail.reset.body", link=link, minutes=settings.reset_ttl_minutes),
+        user.locale,
+        "mail.reset",
+        link=link,
+        minutes=settings.reset_ttl_minutes,
     )
 
 

@@ -96,12 +96,7 @@ async def _low_balance_mail(session: AsyncSession, user: User) -> None:
         "rearm": format_money(rearm_level(threshold), user.locale),
         "link": _billing_link(),
     }
-    await email.enqueue(
-        session,
-        user.email,
-        t(user.locale, "mail.low_balance.subject", **values),
-        t(user.locale, "mail.low_balance.body", **values),
-    )
+    await email.enqueue_translated(session, user.email, user.locale, "mail.low_balance", **values)
 
 
 async def rearm_if_clear(session: AsyncSession, user: User) -> None:
@@ -137,19 +132,11 @@ async def after_topup(
         "reference": f"#{entry.id}",
         "link": _billing_link(),
     }
-    await email.enqueue(
-        session,
-        user.email,
-        t(lang, "mail.receipt.subject", **values),
-        t(lang, "mail.receipt.body", **values),
-    )
+    await email.enqueue_translated(session, user.email, lang, "mail.receipt", **values)
 
 
 async def auto_topup_declined(session: AsyncSession, user: User, reason: str) -> None:
     values = {"reason": reason[:200], "link": _billing_link()}
-    await email.enqueue(
-        session,
-        user.email,
-        t(user.locale, "mail.auto_topup_declined.subject", **values),
-        t(user.locale, "mail.auto_topup_declined.body", **values),
+    await email.enqueue_translated(
+        session, user.email, user.locale, "mail.auto_topup_declined", **values
     )

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiusage.config import Settings, get_settings
 from aiusage.db import get_engine, session_scope, write_lock
+from aiusage.i18n import t
 from aiusage.models import OutboxEmail, utcnow
 
 log = logging.getLogger("aiusage.email")
@@ -55,6 +56,16 @@ async def enqueue(
     if created_at is not None:
         mail.created_at = created_at
     session.add(mail)
+
+
+async def enqueue_translated(
+    session: AsyncSession, to: str, lang: str, key: str, **values: object
+) -> None:
+    """The mail `key` in `lang`: its catalog entries `<key>.subject` and `<key>.body`, each
+    filled with `values`."""
+    await enqueue(
+        session, to, t(lang, f"{key}.subject", **values), t(lang, f"{key}.body", **values)
+    )
 
 
 def link_lifetime(settings: Settings) -> timedelta:

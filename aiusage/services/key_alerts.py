@@ -81,9 +81,4 @@ async def _mail(
         "reset": f"{reset:%Y-%m-%d %H:%M} UTC",
         "link": f"{get_settings().site_url}/dashboard/keys",
     }
-    await email.enqueue(
-        session,
-        user.email,
-        t(user.locale, "mail.key_budget.subject", **values),
-        t(user.locale, "mail.key_budget.body", **values),
-    )
+    await email.enqueue_translated(session, user.email, user.locale, "mail.key_budget", **values)

@@ -10,7 +10,6 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiusage.config import get_settings
-from aiusage.i18n import t
 from aiusage.models import User, utcnow
 from aiusage.money import nano_to_usd, parse_dollars, usd_to_nano
 from aiusage.services import accounts, email
@@ -46,17 +45,14 @@ async def request_email_change(session: AsyncSession, user: User, new_address: s
     link = f"{settings.site_url}/api/account/confirm-email?" + urlencode(
         {"token": token, "email": new_email}
     )
-    await email.enqueue(
+    await email.enqueue_translated(
         session,
         new_email,
-        t(user.locale, "mail.email_change.subject"),
-        t(
-            user.locale,
-            "mail.email_change.body",
-            link=link,
-            hours=settings.verification_ttl_hours,
-            old=user.email,
-        ),
+        user.locale,
+        "mail.email_change",
+        link=link,
+        hours=settings.verification_ttl_hours,
+        old=user.email,
     )
     return new_email
 
@@ -76,16 +72,13 @@ async def confirm_email_change(session: AsyncSession, token: str, new_address: s
     user.email = new_email
     user.email_verified_at = utcnow()
     await session.flush()
-    await email.enqueue(
+    await email.enqueue_translated(
         session,
         old_email,
-        t(user.locale, "mail.email_changed.subject"),
-        t(
-            user.locale,
-            "mail.email_changed.body",
-            new=new_email,
-            contact=get_settings().contact_email,
-        ),
+        user.locale,
+        "mail.email_changed",
+        new=new_email,
+        contact=get_settings().contact_email,
     )
     return user
 

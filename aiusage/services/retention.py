@@ -30,7 +30,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiusage.config import get_settings
 from aiusage.db import session_scope, write_lock
-from aiusage.i18n import t
 from aiusage.models import (
     EmailToken,
     LedgerEntry,
@@ -96,17 +95,14 @@ async def close_account(session: AsyncSession, user: User, confirm_email: str) -
     await session.execute(delete(EmailToken).where(EmailToken.user_id == user.id))
     await twofactor.forget(session, user.id)  # the TOTP secret, backup codes, pending sign-ins
     settings = get_settings()
-    await email.enqueue(
+    await email.enqueue_translated(
         session,
         user.email,
-        t(user.locale, "mail.closed.subject"),
-        t(
-            user.locale,
-            "mail.closed.body",
-            days=settings.closed_account_grace_days,
-            date=purge_after.date().isoformat(),
-            contact=settings.contact_email,
-        ),
+        user.locale,
+        "mail.closed",
+        days=settings.closed_account_grace_days,
+        date=purge_after.date().isoformat(),
+        contact=settings.contact_email,
     )
     return purge_after
 
