@@ -63,6 +63,21 @@ TEST_ENV.update(
 )
 
 
+SERVER_FIXTURES = {"app_server", "app_url", "http", "make_account", "fake", "upstream"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """One kind per test: browser (Playwright), integration (the app served), or unit."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if "browser" in item.nodeid.split("::")[0]:
+            item.add_marker(pytest.mark.browser)
+        elif fixtures & SERVER_FIXTURES or "AIUSAGE" in item.nodeid:
+            item.add_marker(pytest.mark.integration)
+        else:
+            item.add_marker(pytest.mark.unit)
+
+
 @pytest.fixture(scope="session")
 def oidc_provider() -> Iterator:
     from tests.fakes.oidc_provider import FakeOIDCProvider

@@ -36,8 +36,9 @@ class PoolHealth:
     """What this process learned about pool keys since their cached state was loaded."""
 
     def __init__(self) -> None:
-        self._cooling_until: dict[int, int] = {}  # key id -> ms
-        self._invalid: set[int] = set()
+        # By key id, with the secret's nonce: a replaced secret is a new key, judged afresh.
+        self._cooling_until: dict[int, tuple[bytes, int]] = {}  # -> (nonce, until ms)
+        self._invalid: dict[int, bytes] = {}  # -> nonce
         self._tasks: set[asyncio.Task[None]] = set()
 
     def order(self, pool: tuple[PoolKey, ...], rng: random.Random | None = None) -> list[PoolKey]:
@@ -45,10 +46,12 @@ class PoolHealth:
         after them; refused (invalid) ones not at all."""
         now = int(time.time() * 1000)
         draw = rng or random
-        usable = [k for k in pool if not k.invalid and k.id not in self._invalid]
+        usable = [k for k in pool if not k.invalid and self._invalid.get(k.id) != k.sealed.nonce]
 
         def cooling(key: PoolKey) -> bool:
-            return max(key.unhealthy_until_ms, self._cooling_until.get(key.id, 0)) > now
+            nonce, until = self._cooling_until.get(key.id, (b"", 0))
+            learned = until if nonce == key.sealed.nonce else 0
+            return max(key.unhealthy_until_ms, learned) > now
 
         ordered: list[PoolKey] = []
         for group in ([k for k in usable if not cooling(k)], [k for k in usable if cooling(k)]):
@@ -59,9 +62,10 @@ class PoolHealth:
     def failed(self, key: PoolKey, status: int) -> None:
         """Records a failure: 401 marks the key invalid; repeated failures cool it down."""
         if status == 401:
-            self._invalid.add(key.id)
+            self._invalid[key.id] = key.sealed.nonce
         elif key.failures + 1 >= FAILURES_BEFORE_COOLDOWN:
-            self._cooling_until[key.id] = int(time.time() * 1000) + self._cooldown_ms()
+            until = int(time.time() * 1000) + self._cooldown_ms()
+            self._cooling_until[key.id] = (key.sealed.nonce, until)
         self._spawn(_record_failure(key.id, status, self._cooldown_ms()))
 
     def succeeded(self, key: PoolKey) -> None:

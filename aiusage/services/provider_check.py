@@ -9,7 +9,9 @@ from dataclasses import dataclass
 import httpx
 
 from aiusage.config import get_settings
+from aiusage.services.errors import RateLimited
 from aiusage.services.keys import validate_provider_key
+from aiusage.services.ratelimit import SlidingWindow
 
 TIMEOUT_SECONDS = 10.0
 
@@ -20,8 +22,18 @@ class KeyCheck:
     status: int | None  # the provider's HTTP status, None when it could not be reached
 
 
-async def check_provider_key(provider: str, plaintext: str) -> KeyCheck:
+# Checks per user and minute: each is a call upstream that anyone signed in could ask for.
+_CHECKS = SlidingWindow(limit=10, window_seconds=60)
+
+
+async def check_provider_key(provider: str, plaintext: str, user_id: int | None = None) -> KeyCheck:
+    """`user_id`: whose check it is (the dashboard's), limited to 10 a minute; None for the
+    operator's CLI."""
     plaintext = validate_provider_key(provider, plaintext)
+    if user_id is not None:
+        wait = _CHECKS.try_hit(str(user_id))
+        if wait:
+            raise RateLimited("Too many key checks. Try again in a minute.", wait)
     settings = get_settings()
     if provider == "anthropic":
         url = settings.anthropic_base_url + "/v1/models"

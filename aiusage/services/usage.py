@@ -24,7 +24,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiusage.models import LATENCY_BUCKETS_MS, ProxyKey, UsageHourly, UsageRecord, User
+from aiusage.models import (
+    LATENCY_BUCKETS_MS,
+    ProviderKey,
+    ProxyKey,
+    UsageHourly,
+    UsageRecord,
+    User,
+)
 from aiusage.services.errors import ServiceError
 
 RANGES = ("today", "7d", "30d", "90d", "custom")
@@ -621,23 +628,43 @@ async def spend_by_provider_key(
     db: AsyncSession, user_id: int, since: datetime
 ) -> list[ProviderKeySpend]:
     """Requests, upstream cost and charges per provider key that served them (the usage
-    rows name it), biggest cost first."""
+    rows name it), biggest cost first. A key still stored shows its current label; a
+    deleted one the last four and label its rows kept."""
     u = UsageRecord
     rows = await db.execute(
         sa.select(
             u.provider,
             u.provider_key_id,
-            u.provider_key_last4,
-            u.provider_key_label,
+            sa.func.max(u.provider_key_last4),
+            sa.func.max(u.provider_key_label),
             sa.func.count(),
             sa.func.coalesce(sa.func.sum(u.cost_nano), 0),
             sa.func.coalesce(sa.func.sum(u.charged_nano), 0),
         )
         .where(u.user_id == user_id, u.created_at >= since)
-        .group_by(u.provider, u.provider_key_id, u.provider_key_last4, u.provider_key_label)
+        .group_by(u.provider, u.provider_key_id)
     )
+    found = list(rows)
+    ids = [key_id for _, key_id, *_ in found if key_id is not None]
+    current = {}
+    if ids:
+        current = {
+            key_id: (last4, label)
+            for key_id, last4, label in await db.execute(
+                sa.select(ProviderKey.id, ProviderKey.last4, ProviderKey.label).where(
+                    ProviderKey.user_id == user_id, ProviderKey.id.in_(ids)
+                )
+            )
+        }
     spends = [
-        ProviderKeySpend(provider, key_id, last4, label, int(n), int(cost), int(charged))
-        for provider, key_id, last4, label, n, cost, charged in rows
+        ProviderKeySpend(
+            provider,
+            key_id,
+            *(current.get(key_id) or (last4, label)),
+            int(n),
+            int(cost),
+            int(charged),
+        )
+        for provider, key_id, last4, label, n, cost, charged in found
     ]
     return sorted(spends, key=lambda s: (-s.cost_nano, s.provider, s.key_id or 0))

@@ -3,8 +3,9 @@
 A new proxy key's plaintext never becomes a state var (state is re-sent on every page load):
 the creating handler returns it once, as a client-side `set_value` into a read-only input,
 in the same reply that shows the "copy it now" panel. Provider keys come in through the form
-event, are validated and sealed by the service, and never come back: the page only ever gets
-their last four characters.
+event, are checked with the provider (a key it refuses is not stored), validated and sealed by
+the service, and never come back: the page only ever gets their last four characters, and the
+health the proxy learned from their answers.
 
 A key's rules (limits, a budget per day/week/month, model and network allow-lists, an
 expiry day) are checked by services/keys.py; here they are only turned from the form's text
@@ -13,7 +14,7 @@ key never rewrites what the form cannot show exactly (an expiry set elsewhere at
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,13 +25,20 @@ from aiusage.i18n import catalog
 from aiusage.i18n.formatting import format_number
 from aiusage.models import ProxyKey, utcnow
 from aiusage.money import nano_to_usd, usd_to_nano
-from aiusage.services import key_rules, keys
+from aiusage.services import key_rules, keys, provider_check, usage
 from aiusage.services.errors import NotFound, ServiceError
 from aiusage.state.dashboard import TZ_SCRIPT, local_time, usd
 from aiusage.state.locale import page_lang, relocalize_on
 from aiusage.state.user import signed_in_user
 
 NEW_KEY_INPUT = "new-key-value"
+# The provider-key form's fields, emptied by id once a key is saved (a refused key stays
+# in the form, to be corrected).
+PROVIDER_KEY_INPUT = "provider-key-input"
+PROVIDER_LABEL_INPUT = "provider-key-label"
+PROVIDER_PRIORITY_INPUT = "provider-key-priority"
+REPLACE_KEY_INPUT = "replace-provider-key-input"
+SPEND_DAYS = 30
 PROVIDER_LABELS = {"anthropic": "Anthropic", "openai": "OpenAI"}
 DEFAULT_PERIOD = "day"
 # The form fields of a key's settings (create and edit), as the form names them.
@@ -172,6 +180,55 @@ def _row(key: ProxyKey, now: datetime, tz: int, lang: str) -> dict[str, str]:
     }
 
 
+# --- provider keys ----------------------------------------------------------------------
+
+
+def _pool_row(info: keys.ProviderKeyInfo, tz: int, lang: str) -> dict[str, str]:
+    """One key of a provider pool as its row shows it: never more of the secret than the
+    last four characters, and the health the proxy learned from its answers."""
+    return {
+        "id": str(info.id),
+        "provider": info.provider,
+        "label": info.label,
+        "last4": info.last4,
+        "priority": str(info.priority),
+        "weight": str(info.weight),
+        "state": info.state,  # "ok" | "cooling" | "invalid"
+        "until": local_time(info.unhealthy_until, tz, lang, seconds=False),
+        "last_error": info.last_error or "",
+    }
+
+
+def _spend_row(spend: usage.ProviderKeySpend, lang: str) -> dict[str, str]:
+    label = spend.label or ""
+    return {
+        "provider": PROVIDER_LABELS.get(spend.provider, spend.provider),
+        "key_id": str(spend.key_id) if spend.key_id is not None else "",
+        # The platform's key (no key id) is named by the page, in its language.
+        "platform": "1" if spend.key_id is None else "",
+        "key": (f"{label} " if label else "") + "••••" + (spend.last4 or ""),
+        "requests": format_number(spend.requests, lang),
+        "cost": usd(spend.cost_nano, lang),
+        "charged": usd(spend.charged_nano, lang),
+    }
+
+
+def _pool_number(value: object, code: str) -> int | None:
+    """A priority or weight from the form: a whole number, or None when left empty."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit() and len(text) <= 3):
+        raise ServiceError(code, "not a whole number")
+    return int(text)
+
+
+async def _checked_upstream(provider: str, plaintext: str, user_id: int) -> provider_check.KeyCheck:
+    """The provider's word on a key (its format is checked first, without going upstream)."""
+    keys.validate_provider_key(provider, plaintext)
+    return await provider_check.check_provider_key(provider, plaintext, user_id)
+
+
 class KeysState(rx.State):
     tz_offset: int = 0
     loaded: bool = False
@@ -179,7 +236,9 @@ class KeysState(rx.State):
     # Active keys (disabled ones included), then revoked and expired ones.
     active_keys: list[dict[str, str]] = []
     retired_keys: list[dict[str, str]] = []
-    provider_keys: list[dict[str, str]] = []
+    # Provider key pools, by provider, in the order the proxy tries them.
+    provider_pools: dict[str, list[dict[str, str]]] = {p: [] for p in keys.PROVIDERS}
+    provider_spend: list[dict[str, str]] = []  # the last SPEND_DAYS days, per provider key
     key_created: bool = False
     created_name: str = ""
     error: str = ""  # catalog keys
@@ -187,6 +246,19 @@ class KeysState(rx.State):
     provider_error: str = ""
     provider_notice: str = ""
     provider_choice: str = "anthropic"
+    provider_busy: bool = False  # a check upstream is under way
+    provider_check: str = ""  # the add form's "Test": keys.check.<outcome>
+    # The provider key being edited (label, priority, weight) or given a new secret.
+    provider_edit_open: bool = False
+    provider_edit_id: str = ""
+    provider_edit_values: dict[str, str] = {}
+    provider_edit_error: str = ""
+    replace_open: bool = False
+    replace_id: str = ""
+    replace_name: str = ""
+    replace_provider: str = ""
+    replace_error: str = ""
+    replace_check: str = ""
     # The edit dialog: which key, its fields as they were when it opened, its error.
     edit_open: bool = False
     edit_key_id: str = ""
@@ -197,7 +269,10 @@ class KeysState(rx.State):
     def on_load(self):
         self.key_created = False
         self.error = self.notice = self.provider_error = self.provider_notice = ""
+        self.provider_check = ""
+        self.provider_busy = False
         self._close_edit()
+        self._close_provider_dialogs()
         return [
             rx.set_value(NEW_KEY_INPUT, ""),
             rx.call_script(TZ_SCRIPT, callback=KeysState.set_tz),
@@ -218,25 +293,25 @@ class KeysState(rx.State):
     async def _refresh(self) -> None:
         user = await signed_in_user(self)
         if user is None:
-            self.active_keys, self.retired_keys, self.provider_keys = [], [], []
+            self.active_keys, self.retired_keys = [], []
+            self.provider_pools = {p: [] for p in keys.PROVIDERS}
+            self.provider_spend = []
             return
+        now = utcnow()
         async with session_scope() as db:
             proxy = await keys.list_proxy_keys(db, user.id)
             provider = await keys.list_provider_keys(db, user.id)
+            spend = await usage.spend_by_provider_key(db, user.id, now - timedelta(days=SPEND_DAYS))
         tz = self.tz_offset
         lang = await page_lang(self)
-        now = utcnow()
         rows = [_row(k, now, tz, lang) for k in proxy]
         self.active_keys = [r for r in rows if not (r["revoked"] or r["expired"])]
         self.retired_keys = [r for r in rows if r["revoked"] or r["expired"]]
-        self.provider_keys = [
-            {
-                "provider": p.provider,
-                "label": PROVIDER_LABELS.get(p.provider, p.provider),
-                "last4": p.last4,
-            }
-            for p in provider
-        ]
+        pools: dict[str, list[dict[str, str]]] = {p: [] for p in keys.PROVIDERS}
+        for info in provider:
+            pools.setdefault(info.provider, []).append(_pool_row(info, tz, lang))
+        self.provider_pools = pools
+        self.provider_spend = [_spend_row(s, lang) for s in spend]
         self.loaded = True
 
     @rx.event
@@ -373,38 +448,254 @@ class KeysState(rx.State):
         await self._refresh()
         return None
 
+    # --- provider keys ------------------------------------------------------------------
+
+    def _close_provider_dialogs(self) -> None:
+        self.provider_edit_open = False
+        self.provider_edit_id = ""
+        self.provider_edit_values = {}
+        self.provider_edit_error = ""
+        self.replace_open = False
+        self.replace_id = self.replace_name = self.replace_provider = ""
+        self.replace_error = self.replace_check = ""
+
+    def _clear_provider_messages(self) -> None:
+        self.provider_error = self.provider_notice = self.provider_check = ""
+
+    async def _own_provider_key(self, user_id: int, key_id: object) -> keys.ProviderKeyInfo:
+        """The signed-in user's own provider key; anything else is not found."""
+        try:
+            wanted = int(str(key_id))
+        except (TypeError, ValueError):
+            raise NotFound("key_not_found", "No such key.") from None
+        async with session_scope() as db:
+            found = [k for k in await keys.list_provider_keys(db, user_id) if k.id == wanted]
+        if not found:
+            raise NotFound("key_not_found", "No such key.")
+        return found[0]
+
     @rx.event
     def set_provider_choice(self, value: str):
         if value in keys.PROVIDERS:
             self.provider_choice = value
+            self.provider_check = ""
+
+    @rx.event
+    async def check_new_key(self, plaintext: str):
+        """The add form's "Test": asks the provider about the key typed, stores nothing."""
+        self._clear_provider_messages()
+        user = await signed_in_user(self)
+        if user is None:
+            yield rx.redirect("/login")
+            return
+        self.provider_busy = True
+        yield
+        try:
+            check = await _checked_upstream(self.provider_choice, str(plaintext or ""), user.id)
+            self.provider_check = f"keys.check.{check.outcome}"
+        except ServiceError as error:
+            self.provider_error = _error_key(error)
+        finally:
+            self.provider_busy = False
 
     @rx.event
     async def save_provider_key(self, form: dict):
-        self.provider_error = self.provider_notice = ""
+        """Adds a key to the pool of its provider, once the provider has not refused it:
+        refused, nothing is stored; not reachable, it is stored and the notice says so."""
+        self._clear_provider_messages()
+        user = await signed_in_user(self)
+        if user is None:
+            yield rx.redirect("/login")
+            return
+        provider = str(form.get("provider") or self.provider_choice)
+        secret = str(form.get("provider_key") or "")
+        self.provider_busy = True
+        yield
+        try:
+            priority = _pool_number(form.get("priority"), "bad_priority")
+            check = await _checked_upstream(provider, secret, user.id)
+            if check.outcome == "refused":
+                self.provider_error = "keys.error.provider_refused"
+                return
+            async with session_scope() as db:
+                await keys.add_provider_key(
+                    db,
+                    user.id,
+                    provider,
+                    secret,
+                    label=str(form.get("label") or ""),
+                    priority=priority,
+                )
+        except ServiceError as error:
+            self.provider_error = _error_key(error)
+            return
+        finally:
+            self.provider_busy = False
+        self.provider_notice = (
+            "keys.notice.provider_saved"
+            if check.outcome == "ok"
+            else "keys.notice.provider_saved_unchecked"
+        )
+        await self._refresh()
+        yield [
+            rx.set_value(PROVIDER_KEY_INPUT, ""),
+            rx.set_value(PROVIDER_LABEL_INPUT, ""),
+            rx.set_value(PROVIDER_PRIORITY_INPUT, ""),
+        ]
+
+    @rx.event
+    async def open_provider_edit(self, key_id: int | str):
+        self._clear_provider_messages()
+        self._close_provider_dialogs()
         user = await signed_in_user(self)
         if user is None:
             return rx.redirect("/login")
-        provider = str(form.get("provider") or self.provider_choice)
-        secret = str(form.get("provider_key", ""))
         try:
-            async with session_scope() as db:
-                await keys.set_provider_key(db, user.id, provider, secret)
+            info = await self._own_provider_key(user.id, key_id)
         except ServiceError as error:
             self.provider_error = _error_key(error)
             return None
-        self.provider_notice = "keys.notice.provider_saved"
+        self.provider_edit_id = str(info.id)
+        self.provider_edit_values = {
+            "label": info.label,
+            "priority": str(info.priority),
+            "weight": str(info.weight),
+            "name": PROVIDER_LABELS.get(info.provider, info.provider) + " ••••" + info.last4,
+        }
+        self.provider_edit_open = True
+        return None
+
+    @rx.event
+    def set_provider_edit_open(self, open_: bool):
+        if not open_:
+            self._close_provider_dialogs()
+
+    @rx.event
+    async def save_provider_edit(self, form: dict):
+        self.provider_edit_error = ""
+        user = await signed_in_user(self)
+        if user is None:
+            return rx.redirect("/login")
+        try:
+            key_id = int(str(form.get("key_id") or ""))
+        except ValueError:
+            self.provider_edit_error = "keys.error.key_not_found"
+            return None
+        try:
+            priority = _pool_number(form.get("priority"), "bad_priority")
+            weight = _pool_number(form.get("weight"), "bad_weight")
+            async with session_scope() as db:
+                await keys.update_provider_key(
+                    db,
+                    user.id,
+                    key_id,
+                    label=str(form.get("label") or ""),
+                    priority=priority,
+                    weight=weight,
+                )
+        except ServiceError as error:
+            self.provider_edit_error = _error_key(error)
+            return None
+        self._close_provider_dialogs()
+        self._clear_provider_messages()
+        self.provider_notice = "keys.notice.provider_updated"
         await self._refresh()
         return None
 
     @rx.event
-    async def delete_provider_key(self, provider: str):
-        self.provider_error = self.provider_notice = ""
+    async def open_provider_replace(self, key_id: int | str):
+        self._clear_provider_messages()
+        self._close_provider_dialogs()
         user = await signed_in_user(self)
         if user is None:
             return rx.redirect("/login")
         try:
+            info = await self._own_provider_key(user.id, key_id)
+        except ServiceError as error:
+            self.provider_error = _error_key(error)
+            return None
+        self.replace_id = str(info.id)
+        self.replace_provider = info.provider
+        label = f"{info.label} " if info.label else ""
+        provider = PROVIDER_LABELS.get(info.provider, info.provider)
+        self.replace_name = f"{provider}: {label}••••{info.last4}"
+        self.replace_open = True
+        return None
+
+    @rx.event
+    def set_replace_open(self, open_: bool):
+        if not open_:
+            self._close_provider_dialogs()
+
+    @rx.event
+    async def check_replacement_key(self, plaintext: str):
+        """The replace dialog's "Test": the new secret, checked with the key's provider."""
+        self.replace_error = self.replace_check = ""
+        user = await signed_in_user(self)
+        if user is None:
+            yield rx.redirect("/login")
+            return
+        if not self.replace_open:
+            return
+        self.provider_busy = True
+        yield
+        try:
+            check = await _checked_upstream(self.replace_provider, str(plaintext or ""), user.id)
+            self.replace_check = f"keys.check.{check.outcome}"
+        except ServiceError as error:
+            self.replace_error = _error_key(error)
+        finally:
+            self.provider_busy = False
+
+    @rx.event
+    async def save_provider_replace(self, form: dict):
+        """A new secret for a pool key (what the proxy learned about the old one is cleared),
+        checked upstream first as a new key is."""
+        self.replace_error = self.replace_check = ""
+        user = await signed_in_user(self)
+        if user is None:
+            yield rx.redirect("/login")
+            return
+        secret = str(form.get("provider_key") or "")
+        self.provider_busy = True
+        yield
+        try:
+            # The key id the form sent, as the user's own key (its provider from the store).
+            info = await self._own_provider_key(user.id, form.get("key_id"))
+            check = await _checked_upstream(info.provider, secret, user.id)
+            if check.outcome == "refused":
+                self.replace_error = "keys.error.provider_refused"
+                return
             async with session_scope() as db:
-                await keys.delete_provider_key(db, user.id, str(provider))
+                await keys.update_provider_key(db, user.id, info.id, plaintext=secret)
+        except ServiceError as error:
+            self.replace_error = _error_key(error)
+            return
+        finally:
+            self.provider_busy = False
+        self._close_provider_dialogs()
+        self._clear_provider_messages()
+        self.provider_notice = (
+            "keys.notice.provider_replaced"
+            if check.outcome == "ok"
+            else "keys.notice.provider_replaced_unchecked"
+        )
+        await self._refresh()
+
+    @rx.event
+    async def remove_provider_key(self, key_id: int | str):
+        self._clear_provider_messages()
+        user = await signed_in_user(self)
+        if user is None:
+            return rx.redirect("/login")
+        try:
+            wanted = int(str(key_id))
+        except ValueError:
+            self.provider_error = "keys.error.key_not_found"
+            return None
+        try:
+            async with session_scope() as db:
+                await keys.delete_provider_key_by_id(db, user.id, wanted)
         except ServiceError as error:
             self.provider_error = _error_key(error)
             return None
