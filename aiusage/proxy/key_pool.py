@@ -39,6 +39,9 @@ class PoolHealth:
         # By key id, with the secret's nonce: a replaced secret is a new key, judged afresh.
         self._cooling_until: dict[int, tuple[bytes, int]] = {}  # -> (nonce, until ms)
         self._invalid: dict[int, bytes] = {}  # -> nonce
+        # Consecutive failures this process saw since the pool was loaded: the loaded count
+        # is up to a key cache's second old, and a cool-down applies at once.
+        self._failures: dict[int, tuple[bytes, int]] = {}  # -> (nonce, count)
         self._tasks: set[asyncio.Task[None]] = set()
 
     def order(self, pool: tuple[PoolKey, ...], rng: random.Random | None = None) -> list[PoolKey]:
@@ -59,19 +62,27 @@ class PoolHealth:
                 ordered += _weighted_shuffle([k for k in group if k.priority == priority], draw)
         return ordered
 
+    def _consecutive(self, key: PoolKey) -> int:
+        nonce, count = self._failures.get(key.id, (b"", -1))
+        return count if nonce == key.sealed.nonce and count >= 0 else key.failures
+
     def failed(self, key: PoolKey, status: int) -> None:
-        """Records a failure: 401 marks the key invalid; repeated failures cool it down."""
+        """Records a failure: 401 marks the key invalid; three in a row cool it down."""
+        consecutive = self._consecutive(key) + 1
+        self._failures[key.id] = (key.sealed.nonce, consecutive)
         if status == 401:
             self._invalid[key.id] = key.sealed.nonce
-        elif key.failures + 1 >= FAILURES_BEFORE_COOLDOWN:
+        elif consecutive >= FAILURES_BEFORE_COOLDOWN:
             until = int(time.time() * 1000) + self._cooldown_ms()
             self._cooling_until[key.id] = (key.sealed.nonce, until)
         self._spawn(_record_failure(key.id, status, self._cooldown_ms()))
 
     def succeeded(self, key: PoolKey) -> None:
-        """A key that had failed answers again: its failure count starts over."""
+        """A key that answers: its failures in a row start over (here and in the database)."""
+        had = self._consecutive(key)
+        self._failures[key.id] = (key.sealed.nonce, 0)
         self._cooling_until.pop(key.id, None)
-        if key.failures:
+        if had or key.failures:
             self._spawn(_record_success(key.id))
 
     @staticmethod
