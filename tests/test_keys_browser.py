@@ -109,6 +109,7 @@ async def test_key_rules_edit_disable_enable_revoke(browser, app_url, fake, make
         await page.locator("#key-name").fill("ci-bot")
         await page.locator("#key-budget").fill("2")
         await expect(page.locator("#key-budget-period")).to_have_text("per day")  # the default
+        await expect(page.locator("#key-budget-alerts")).to_have_value("50, 80, 100")
         await page.locator("#key-tpm").fill("50000")
         await page.locator("#key-models").fill("claude-haiku-*, gpt-5*")
         await page.locator("#key-networks").fill("127.0.0.0/8, 10.0.0.0/8")
@@ -176,6 +177,8 @@ async def test_key_rules_edit_disable_enable_revoke(browser, app_url, fake, make
         await page.locator("#edit-key-name").fill("ci-bot-renamed")
         await page.locator("#edit-key-budget").fill("3.50")
         await choose(page, "edit-key-budget-period", "per week")
+        await expect(page.locator("#edit-key-budget-alerts")).to_have_value("50, 80, 100")
+        await page.locator("#edit-key-budget-alerts").fill("90")
         await screenshot(page, "keys-edit-dialog")
         await page.locator("#save-key-edit").click()
         await expect(dialog).to_be_hidden()
@@ -186,6 +189,7 @@ async def test_key_rules_edit_disable_enable_revoke(browser, app_url, fake, make
         stored = await stored_key(key_id)
         assert stored.name == "ci-bot-renamed"
         assert (stored.budget_nano, stored.budget_period) == (3_500_000_000, "week")
+        assert stored.budget_alerts == "90"
         assert stored.tpm_limit == 50_000
         assert stored.allowed_models == "claude-haiku-*,gpt-5*"
         assert stored.allowed_networks == "127.0.0.0/8,10.0.0.0/8"

@@ -78,6 +78,17 @@ def rule_fields(id_prefix: str, values: rx.Var | None = None) -> list[rx.Compone
                 "keys.budget", text("budget", "budget", placeholder="5.00", input_mode="decimal")
             ),
             _labelled("keys.budget_period", period, "keys.budget_hint"),
+            _labelled(
+                "keys.budget_alerts",
+                text(
+                    "budget_alerts",
+                    "budget-alerts",
+                    placeholder="50, 80, 100",
+                    max_length=32,
+                    **({} if values is not None else {"default_value": "50, 80, 100"}),
+                ),
+                "keys.budget_alerts_hint",
+            ),
             _labelled("keys.expires", text("expires", "expires", type="date"), "keys.expires_hint"),
         ),
         _row_of(

@@ -136,9 +136,7 @@ async def key_summary(session: AsyncSession, grant: KeyGrant, now: datetime) -> 
     )
     period = key.budget_period
     if period in key_rules.PERIODS:
-        # As the holds see it: a stored period that is over counts as nothing spent.
-        current = key.period_start_ms >= key_rules.period_start_ms(period, now)
-        period_spent: int | None = key.period_spent_nano if current else 0
+        period_spent: int | None = key_rules.period_spent(key, now)  # as the holds see it
         next_reset: str | None = iso_utc(key_rules.next_reset(period, now))
     else:
         period, period_spent, next_reset = None, None, None

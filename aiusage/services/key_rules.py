@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
+from typing import Protocol
 
 from aiusage.services.errors import ServiceError
 from aiusage.services.text import checked_text
@@ -98,3 +99,18 @@ def alert_percents(text: str | None) -> tuple[int, ...]:
             "bad_alerts", "Budget alerts are up to five percentages from 1 to 100, like 50,80,100."
         )
     return tuple(sorted({int(part) for part in parts}))
+
+
+class PeriodSpend(Protocol):
+    budget_period: str | None
+    period_start_ms: int
+    period_spent_nano: int
+
+
+def period_spent(key: PeriodSpend, now: datetime) -> int:
+    """What a key has spent in its current budget period: a spend booked in an earlier
+    period is restarted by the next hold or booking (as the proxy counts it), so it reads 0."""
+    if key.budget_period is None:
+        return 0
+    current = key.period_start_ms >= period_start_ms(key.budget_period, now)
+    return key.period_spent_nano if current else 0

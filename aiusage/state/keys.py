@@ -24,7 +24,7 @@ from aiusage.db import session_scope
 from aiusage.i18n import catalog
 from aiusage.i18n.formatting import format_number
 from aiusage.models import ProxyKey, utcnow
-from aiusage.money import nano_to_usd, usd_to_nano
+from aiusage.money import nano_to_usd, parse_dollars
 from aiusage.services import key_rules, keys, provider_check, usage
 from aiusage.services.errors import NotFound, ServiceError
 from aiusage.state.dashboard import TZ_SCRIPT, local_time, usd
@@ -49,6 +49,7 @@ FIELDS = (
     "tpm",
     "budget",
     "budget_period",
+    "budget_alerts",
     "models",
     "networks",
     "expires",
@@ -73,8 +74,7 @@ def _usd_input(nano: int | None) -> str:
 
 
 def _parse_usd(text: str) -> int | None:
-    text = text.strip().lstrip("$")
-    return usd_to_nano(text) if text else None
+    return parse_dollars(text, code="bad_amount", blank=True)
 
 
 def _parse_count(text: str) -> int | None:
@@ -107,6 +107,7 @@ def form_values(key: ProxyKey) -> dict[str, str]:
         "tpm": str(key.tpm_limit or ""),
         "budget": _usd_input(key.budget_nano),
         "budget_period": key.budget_period or DEFAULT_PERIOD,
+        "budget_alerts": ", ".join(key.budget_alerts.split(",")) if key.budget_alerts else "",
         "models": ", ".join(key_rules.model_patterns(key.allowed_models)),
         "networks": ", ".join(str(n) for n in key_rules.networks(key.allowed_networks)),
         "expires": key.expires_at.astimezone(UTC).date().isoformat() if key.expires_at else "",
@@ -136,6 +137,8 @@ def parsed_rules(fields: dict[str, str], changed: set[str] | None = None) -> dic
         rules["budget_nano"] = _parse_usd(fields["budget"])
         period = fields["budget_period"].strip() or DEFAULT_PERIOD
         rules["budget_period"] = period if rules["budget_nano"] is not None else None
+    if wanted("budget_alerts"):
+        rules["budget_alerts"] = fields["budget_alerts"]
     if wanted("models"):
         rules["allowed_models"] = fields["models"]
     if wanted("networks"):
@@ -151,9 +154,6 @@ def parsed_rules(fields: dict[str, str], changed: set[str] | None = None) -> dic
 def _row(key: ProxyKey, now: datetime, tz: int, lang: str) -> dict[str, str]:
     period = key.budget_period
     budget = key.budget_nano is not None and period in key_rules.PERIODS
-    # What the proxy counts for the current period: a spend booked in an earlier one is
-    # restarted by the next hold, and reads as nothing spent here.
-    current = budget and key.period_start_ms >= key_rules.period_start_ms(period, now)
     expired = key.expires_at is not None and key.expires_at <= now
     return {
         "id": str(key.id),
@@ -166,7 +166,7 @@ def _row(key: ProxyKey, now: datetime, tz: int, lang: str) -> dict[str, str]:
         "rpm": format_number(key.rpm_limit, lang) if key.rpm_limit else "",
         "tpm": format_number(key.tpm_limit, lang) if key.tpm_limit else "",
         "budget": usd(key.budget_nano, lang) if budget else "",
-        "budget_spent": usd(key.period_spent_nano if current else 0, lang) if budget else "",
+        "budget_spent": usd(key_rules.period_spent(key, now), lang) if budget else "",
         "budget_period": f"keys.period.{period}" if budget else "",
         "resets": (
             local_time(key_rules.next_reset(period, now), tz, lang, seconds=False) if budget else ""
