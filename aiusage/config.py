@@ -40,6 +40,9 @@ def _decode_key(value: str) -> bytes:
     return raw
 
 
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "0.0.0.0", "::1")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
@@ -212,7 +215,18 @@ class Settings(BaseSettings):
 
     @property
     def allowed_origins(self) -> tuple[str, ...]:
-        return (self.site_origin,)
+        """Origins whose pages may open the app's websocket: the site's own; for a site on a
+        loopback name over http (development), every loopback name on its port, so the
+        address the server prints (0.0.0.0) and 127.0.0.1 work as well as localhost."""
+        parts = urlsplit(self.site_url)
+        if parts.scheme != "http" or parts.hostname not in LOOPBACK_NAMES:
+            return (self.site_origin,)
+        port = f":{parts.port}" if parts.port else ""
+        names = ("localhost", "127.0.0.1", "0.0.0.0", "[::1]")
+        return (
+            self.site_origin,
+            *(f"http://{n}{port}" for n in names if f"http://{n}{port}" != self.site_origin),
+        )
 
     @property
     def secure_cookies(self) -> bool:

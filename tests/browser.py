@@ -25,6 +25,7 @@ refuses to start, so everything here is async:
 from __future__ import annotations
 
 import asyncio
+import re
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -139,3 +140,15 @@ async def screenshot(page: Page, name: str) -> Path:
     path = ARTIFACTS / (name if name.endswith(".png") else f"{name}.png")
     await page.screenshot(path=str(path), full_page=True)
     return path
+
+
+async def log_in(page: Page, email: str, password: str) -> None:
+    """Signs in through the login form and waits for the dashboard."""
+    async with hydrated(page):
+        await page.goto("/login")
+    form = page.locator("#login-form")
+    await form.locator("input#email").fill(email)
+    await form.locator("input#password").fill(password)
+    async with hydrated(page):
+        await form.locator("button[type=submit]").click()
+    await page.wait_for_url(re.compile(r"/dashboard/?$"))

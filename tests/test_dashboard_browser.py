@@ -219,10 +219,15 @@ async def test_new_user_keys_usage_and_revoke(browser, app_url, app_server, mail
         await expect(page.locator("#openai-base")).to_have_text(f"{app_url}/api/v1")
         claude = page.locator("#snippet-claude-code")
         await expect(claude).to_contain_text(f'ANTHROPIC_BASE_URL="{app_url}/api"')
-        await expect(claude).to_contain_text(f'ANTHROPIC_AUTH_TOKEN="{proxy_key[:15]}…"')
-        for snippet in ("anthropic-py", "anthropic-ts", "openai-py", "openai-claude", "cursor"):
-            await expect(page.locator(f"#snippet-{snippet}")).to_contain_text(proxy_key[:15])
-        await expect(page.locator("#snippet-curl")).to_contain_text(proxy_key[:15])
+        await expect(claude).to_contain_text('ANTHROPIC_AUTH_TOKEN="$AIUSAGE_API_KEY"')
+        # Nothing copied holds a key cut short: every snippet reads the key from the
+        # environment; the chosen key's beginning only says which key to put there.
+        await expect(page.locator("#connect-key-prefix")).to_have_text(f"{proxy_key[:15]}…")
+        for snippet in ("key", "claude-code", "anthropic-py", "anthropic-ts", "openai-py",
+                        "openai-claude", "cursor", "codex", "curl"):  # fmt: skip
+            text = await page.locator(f"#snippet-{snippet}").inner_text()
+            assert "…" not in text and proxy_key[:15] not in text, (snippet, text)
+            assert "AIUSAGE_API_KEY" in text, (snippet, text)
         # Codex reads its key from the environment; its provider points at the OpenAI base.
         codex = page.locator("#snippet-codex")
         await expect(codex).to_contain_text(f'base_url = "{app_url}/api/v1"')

@@ -135,3 +135,19 @@ async def test_a_failed_attempt_keeps_the_body_for_the_retry(app_server):
     assert row.body_text == "" and row.last_error == "ValueError"
     # Between attempts (released, not yet the last) the body was there for the retry.
     assert released_with_body
+
+
+def test_the_console_backend_prints_mails_decoded(capsys):
+    """A verification link copied from the console works: no quoted-printable soft line
+    breaks or =3D in the printed mail."""
+    from aiusage.config import get_settings
+    from aiusage.models import OutboxEmail
+    from aiusage.services import email
+
+    link = "http://localhost:3000/api/auth/verify?token=" + "A1b2C3d4" * 12
+    settings = get_settings().model_copy(update={"email_backend": "console"})
+    mail = OutboxEmail(to_address="a@example.com", subject="Vérifiez", body_text=f"Open {link}\n")
+    email._deliver(settings, email._message(settings, mail))
+    printed = capsys.readouterr().out
+    assert link in printed.splitlines()[-2] or f"Open {link}" in printed
+    assert "=3D" not in printed and "Subject: Vérifiez" in printed

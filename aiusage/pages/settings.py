@@ -192,14 +192,16 @@ def marketing_card() -> rx.Component:
 
 
 def export_card() -> rx.Component:
-    # A plain link (not the router's): the browser downloads the zip the route answers with.
+    # A full navigation to the route, which answers with the zip as an attachment: the
+    # browser downloads it and stays on this page. (A link is taken by the client-side
+    # router, which has no such page and showed a 404.)
     return _card(
         "settings.export.title",
         "settings.export.hint",
-        rx.el.a(
-            rx.button(tr("settings.export.submit"), variant="soft", tab_index=-1),
-            href="/api/account/export",
-            download=True,
+        rx.button(
+            tr("settings.export.submit"),
+            variant="soft",
+            on_click=rx.call_script("window.location.assign('/api/account/export')"),
             id="export-link",
         ),
         card_id="settings-export",

@@ -140,7 +140,10 @@ def _message(settings: Settings, mail: OutboxEmail) -> EmailMessage:
 
 def _deliver(settings: Settings, message: EmailMessage) -> None:
     if settings.email_backend == "console":
-        print(f"--- email (console backend) ---\n{message}\n--- end of email ---", file=sys.stdout)
+        # Decoded, as a person reads it: the encoded form breaks long links across lines.
+        head = "".join(f"{name}: {value}\n" for name, value in message.items())
+        text = message.get_content()
+        print(f"--- email (console backend) ---\n{head}\n{text}--- end of email ---")
         sys.stdout.flush()
         return
     smtp_cls = smtplib.SMTP_SSL if settings.smtp_ssl else smtplib.SMTP

@@ -1,7 +1,8 @@
 """ "Connect your tools": base URLs from the site's public URL and copy-paste snippets.
 
-Only a key's visible prefix is known after creation, so the snippets carry a placeholder
-built from the chosen key's prefix; the user pastes the full key they copied at creation."""
+Only a key's visible prefix is known after creation, so every snippet reads the key from
+the AIUSAGE_API_KEY environment variable (nothing copied holds a key that cannot work); the
+chosen key's prefix only says which key to put there."""
 
 from __future__ import annotations
 
@@ -19,13 +20,13 @@ def _site() -> str:
     return get_settings().site_url.rstrip("/")
 
 
-def openai_snippet(site: str, key: str, model: str) -> str:
+def openai_snippet(site: str, model: str) -> str:
     """The OpenAI SDK (Python) through aiusage; a Claude model is translated on the way."""
     return (
-        "from openai import OpenAI\n\n"
+        "import os\n\nfrom openai import OpenAI\n\n"
         "client = OpenAI(\n"
         f'    base_url="{site}/api/v1",\n'
-        f'    api_key="{key}",\n'
+        '    api_key=os.environ["AIUSAGE_API_KEY"],\n'
         ")\n"
         "reply = client.chat.completions.create(\n"
         f'    model="{model}",\n'
@@ -89,20 +90,26 @@ class ConnectState(rx.State):
         return DEFAULT_PLACEHOLDER
 
     @rx.var
+    def key_export(self) -> str:
+        """Every snippet reads the key from AIUSAGE_API_KEY: nothing copied holds a key
+        that cannot work (only the key's beginning is known after its creation)."""
+        return 'export AIUSAGE_API_KEY="paste-your-full-aiusage-key-here"'
+
+    @rx.var
     def claude_code(self) -> str:
         return (
             f'export ANTHROPIC_BASE_URL="{_site()}/api"\n'
-            f'export ANTHROPIC_AUTH_TOKEN="{self.placeholder}"\n'
+            'export ANTHROPIC_AUTH_TOKEN="$AIUSAGE_API_KEY"\n'
             "claude"
         )
 
     @rx.var
     def anthropic_python(self) -> str:
         return (
-            "import anthropic\n\n"
+            "import os\n\nimport anthropic\n\n"
             "client = anthropic.Anthropic(\n"
             f'    base_url="{_site()}/api",\n'
-            f'    api_key="{self.placeholder}",\n'
+            '    api_key=os.environ["AIUSAGE_API_KEY"],\n'
             ")\n"
             "message = client.messages.create(\n"
             '    model="claude-sonnet-4-5",\n'
@@ -118,7 +125,7 @@ class ConnectState(rx.State):
             'import Anthropic from "@anthropic-ai/sdk";\n\n'
             "const client = new Anthropic({\n"
             f'  baseURL: "{_site()}/api",\n'
-            f'  apiKey: "{self.placeholder}",\n'
+            "  apiKey: process.env.AIUSAGE_API_KEY,\n"
             "});\n"
             "const message = await client.messages.create({\n"
             '  model: "claude-sonnet-4-5",\n'
@@ -130,7 +137,7 @@ class ConnectState(rx.State):
 
     @rx.var
     def openai_python(self) -> str:
-        return openai_snippet(_site(), self.placeholder, "gpt-4o-mini")
+        return openai_snippet(_site(), "gpt-4o-mini")
 
     @rx.var
     def codex(self) -> str:
@@ -140,19 +147,19 @@ class ConnectState(rx.State):
     def cursor(self) -> str:
         return (
             f"Override OpenAI Base URL: {_site()}/api/v1\n"
-            f"OpenAI API Key: {self.placeholder}\n"
+            "OpenAI API Key: your aiusage key (the value of AIUSAGE_API_KEY)\n"
             "Models: claude-sonnet-4-5, gpt-5"
         )
 
     @rx.var
     def openai_claude(self) -> str:
-        return openai_snippet(_site(), self.placeholder, "claude-sonnet-4-5")
+        return openai_snippet(_site(), "claude-sonnet-4-5")
 
     @rx.var
     def curl(self) -> str:
         return (
             f"curl {_site()}/api/v1/messages \\\n"
-            f'  -H "x-api-key: {self.placeholder}" \\\n'
+            '  -H "x-api-key: $AIUSAGE_API_KEY" \\\n'
             '  -H "anthropic-version: 2023-06-01" \\\n'
             '  -H "content-type: application/json" \\\n'
             '  -d \'{"model": "claude-sonnet-4-5", "max_tokens": 256,'

@@ -233,8 +233,12 @@ EN = {
     "connect.openai_base": "Base URL for OpenAI tools (OpenAI SDK)",
     "connect.key_choice": "Key shown in the snippets",
     "connect.no_key": "You have no active key yet.",
-    "connect.placeholder_note": "For your safety the snippets only show the key's beginning: "
-    "replace it with the full key you copied when you created it.",
+    "connect.placeholder_note": "The snippets read your key from the AIUSAGE_API_KEY "
+    "environment variable: set it to the full key you copied when you created it. The key "
+    "chosen above starts with",
+    "connect.key_export": "Your key",
+    "connect.key_note": "Once per shell (or in your shell's profile), with the key you copied "
+    "when you created it: aiusage keeps only its beginning.",
     "connect.claude_code": "Claude Code",
     "connect.anthropic_python": "Anthropic SDK (Python)",
     "connect.anthropic_typescript": "Anthropic SDK (TypeScript)",
@@ -473,8 +477,11 @@ ZH = {
     "connect.openai_base": "OpenAI 工具的基础 URL（OpenAI SDK）",
     "connect.key_choice": "代码片段中显示的密钥",
     "connect.no_key": "你还没有可用的密钥。",
-    "connect.placeholder_note": "为了安全，代码片段只显示密钥的开头："
-    "请替换为你创建时复制的完整密钥。",
+    "connect.placeholder_note": "代码片段从环境变量 AIUSAGE_API_KEY 读取密钥："
+    "请把它设为你创建密钥时复制的完整密钥。上面所选密钥的开头是",
+    "connect.key_export": "你的密钥",
+    "connect.key_note": "每个终端会话设置一次（或写入 shell 配置文件），"
+    "使用你创建密钥时复制的完整密钥：aiusage 只保存它的开头。",
     "connect.claude_code": "Claude Code",
     "connect.anthropic_python": "Anthropic SDK（Python）",
     "connect.anthropic_typescript": "Anthropic SDK（TypeScript）",
