@@ -60,9 +60,21 @@ def nano_to_usd(nano: int) -> Decimal:
     return Decimal(nano) / NANO_PER_USD
 
 
+def rounded_usd(nano: int, places: int = 2) -> Decimal:
+    """Dollars rounded half-up to `places`: what every display of money shows."""
+    return nano_to_usd(nano).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
 def format_usd(nano: int, places: int = 2) -> str:
-    """For display: rounded half-up to `places` (cents by default), e.g. '$12.34'."""
-    quantum = Decimal(1).scaleb(-places)
-    value = nano_to_usd(nano).quantize(quantum, rounding=ROUND_HALF_UP)
+    """For display (English, the CLI and messages): rounded half-up to `places` (cents by
+    default), e.g. '$12.34'. Pages use i18n.formatting.format_money, the same per language."""
+    value = rounded_usd(nano, places)
     sign = "-" if value < 0 else ""
     return f"{sign}${abs(value):,}"
+
+
+def exact_usd(nano: int) -> str:
+    """Exact dollars for machines (the key API), always 9 decimals: 12_345_678 → '0.012345678'."""
+    sign = "-" if nano < 0 else ""
+    whole, frac = divmod(abs(nano), NANO_PER_USD)
+    return f"{sign}{whole}.{frac:09d}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-NANO_PER_USD = 1_000_000_000
+from aiusage.money import rounded_usd
 
 # The balance is in US dollars: Chinese says so with "US$" (a bare "$" or "¥" would be
 # ambiguous for a reader in mainland China, Taiwan or Hong Kong).
@@ -29,8 +29,7 @@ def _lang(lang: str | None) -> str:
 
 def format_money(nano: int, lang: str, places: int = 2) -> str:
     """'$1,234.56' / 'US$1,234.56'; negative '-$1.00'. Exact, rounded half-up to `places`."""
-    quantum = Decimal(1).scaleb(-places)
-    value = (Decimal(int(nano)) / NANO_PER_USD).quantize(quantum, rounding=ROUND_HALF_UP)
+    value = rounded_usd(int(nano), places)
     sign = "-" if value < 0 else ""
     return f"{sign}{CURRENCY[_lang(lang)]}{abs(value):,}"
 

@@ -27,7 +27,7 @@ from starlette.types import Receive, Scope, Send
 from aiusage.config import get_settings
 from aiusage.db import session_scope
 from aiusage.models import Hold, ProxyKey, UsageHourly, User
-from aiusage.money import NANO_PER_USD
+from aiusage.money import exact_usd
 from aiusage.proxy.auth import KeyGrant
 from aiusage.proxy.errors import ProxyError
 from aiusage.proxy.handler import authenticate, refuse_unusable_key, send_error, send_json
@@ -45,15 +45,8 @@ ERROR_FORMAT = "openai"  # OpenRouter's endpoint, read by OpenAI-style tools
 H = UsageHourly.__table__.c
 
 
-def usd_text(nano: int) -> str:
-    """Exact dollars from nano-USD, always 9 decimal places: 12_345_678 → '0.012345678'."""
-    sign = "-" if nano < 0 else ""
-    whole, frac = divmod(abs(nano), NANO_PER_USD)
-    return f"{sign}{whole}.{frac:09d}"
-
-
 def _usd_or_none(nano: int | None) -> str | None:
-    return None if nano is None else usd_text(nano)
+    return None if nano is None else exact_usd(nano)
 
 
 def iso_utc(moment: datetime | None) -> str | None:
@@ -157,12 +150,12 @@ async def key_summary(session: AsyncSession, grant: KeyGrant, now: datetime) -> 
             "allowed_networks": [str(n) for n in key_rules.networks(key.allowed_networks)],
         },
         "spend": {
-            "lifetime_usd": usd_text(key.spent_nano),
+            "lifetime_usd": exact_usd(key.spent_nano),
             "period_usd": _usd_or_none(period_spent),
-            "held_usd": usd_text(int(key.key_held_nano)),
+            "held_usd": exact_usd(int(key.key_held_nano)),
         },
         "next_reset": next_reset,
-        "balance": {"available_usd": usd_text(key.balance_nano - key.user_held_nano)},
+        "balance": {"available_usd": exact_usd(key.balance_nano - key.user_held_nano)},
     }
 
 
@@ -239,8 +232,8 @@ async def daily_usage(
                 "output_tokens": sums["output_tokens"],
                 "cache_write_tokens": sums["cache_write_tokens"],
                 "cache_read_tokens": sums["cache_read_tokens"],
-                "cost_usd": usd_text(sums["cost_nano"]),
-                "charged_usd": usd_text(sums["charged_nano"]),
+                "cost_usd": exact_usd(sums["cost_nano"]),
+                "charged_usd": exact_usd(sums["charged_nano"]),
             }
         )
     return out

@@ -6,14 +6,13 @@ user's rows. Nothing secret is held: no Stripe ids, only the card's brand and la
 from __future__ import annotations
 
 import asyncio
-from decimal import Decimal
 
 import reflex as rx
 
 from aiusage.config import get_settings
 from aiusage.db import session_scope, write_lock
 from aiusage.i18n.formatting import format_date, format_datetime, format_money, format_number
-from aiusage.money import nano_to_usd, usd_to_nano
+from aiusage.money import rounded_usd, usd_to_nano
 from aiusage.services import alerts, profile, stripe_client, topups
 from aiusage.services.errors import ServiceError
 from aiusage.state.locale import page_lang, relocalize_on
@@ -31,7 +30,7 @@ KIND_KEYS = {
 def _usd_text(nano: int | None) -> str:
     if nano is None:
         return ""
-    return str(nano_to_usd(nano).quantize(Decimal("0.01")))
+    return str(rounded_usd(nano))
 
 
 class BillingState(rx.State):
