@@ -27,12 +27,12 @@ from __future__ import annotations
 import asyncio
 import re
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.async_api import Browser, Page, WebSocket, async_playwright
+from playwright.async_api import Browser, Page, WebSocket, WebSocketRoute, async_playwright, expect
 
 from tests.support import ARTIFACTS
 
@@ -151,4 +151,27 @@ async def log_in(page: Page, email: str, password: str) -> None:
     await form.locator("input#password").fill(password)
     async with hydrated(page):
         await form.locator("button[type=submit]").click()
-    await page.wait_for_url(re.compile(r"/dashboard/?$"))
+    await expect(page).to_have_url(re.compile(r"/dashboard/?$"))
+
+
+async def tampering(page: Page, rewrite: Callable[[str], str]) -> None:
+    """Every websocket frame the page sends passes through `rewrite` on its way out (what an
+    attacker controlling their own browser can do)."""
+    recorded = frames(page)
+
+    def handler(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+
+        def out(message: str | bytes) -> None:
+            server.send(rewrite(message) if isinstance(message, str) else message)
+
+        def back(message: str | bytes) -> None:
+            if isinstance(message, str):
+                recorded.received.append(message)
+                recorded.changed.set()
+            ws.send(message)
+
+        ws.on_message(out)
+        server.on_message(back)
+
+    await page.route_web_socket(re.compile(r".*/_event.*"), handler)

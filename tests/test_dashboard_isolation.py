@@ -14,9 +14,9 @@ from contextlib import contextmanager
 import anthropic
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, WebSocketRoute, expect
+from playwright.async_api import Browser, expect
 
-from tests.browser import TIMEOUT_MS, frames, hydrated, launch_chromium, new_page
+from tests.browser import TIMEOUT_MS, frames, hydrated, launch_chromium, log_in, new_page, tampering
 from tests.support import wait_usage
 
 expect.set_options(timeout=TIMEOUT_MS)
@@ -48,39 +48,6 @@ def signed_in_client(app_url: str, email: str, password: str) -> Iterator[httpx.
 
 def csv_rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
-
-
-async def tampering(page: Page, rewrite) -> None:
-    """Every websocket frame the page sends passes through `rewrite` on its way out."""
-    recorded = frames(page)
-
-    def handler(ws: WebSocketRoute) -> None:
-        server = ws.connect_to_server()
-
-        def out(message: str | bytes) -> None:
-            server.send(rewrite(message) if isinstance(message, str) else message)
-
-        def back(message: str | bytes) -> None:
-            if isinstance(message, str):
-                recorded.received.append(message)
-                recorded.changed.set()
-            ws.send(message)
-
-        ws.on_message(out)
-        server.on_message(back)
-
-    await page.route_web_socket(re.compile(r".*/_event.*"), handler)
-
-
-async def log_in(page: Page, email: str, password: str) -> None:
-    async with hydrated(page):
-        await page.goto("/login")
-    form = page.locator("#login-form")
-    await form.locator("input#email").fill(email)
-    await form.locator("input#password").fill(password)
-    async with hydrated(page):
-        await form.locator("button[type=submit]").click()
-    await expect(page).to_have_url(re.compile(r"/dashboard/?$"))
 
 
 @pytest.fixture

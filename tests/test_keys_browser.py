@@ -14,9 +14,18 @@ from datetime import UTC, date, datetime, timedelta
 
 import anthropic
 import pytest
-from playwright.async_api import Browser, Page, WebSocketRoute, expect
+from playwright.async_api import Browser, Page, expect
 
-from tests.browser import TIMEOUT_MS, frames, hydrated, launch_chromium, new_page, screenshot
+from tests.browser import (
+    TIMEOUT_MS,
+    frames,
+    hydrated,
+    launch_chromium,
+    log_in,
+    new_page,
+    screenshot,
+    tampering,
+)
 from tests.support import wait_usage
 
 expect.set_options(timeout=TIMEOUT_MS)
@@ -30,17 +39,6 @@ OTHER_MODEL = "claude-sonnet-4-5"
 async def browser(app_server) -> Browser:
     async with launch_chromium() as launched:
         yield launched
-
-
-async def log_in(page: Page, email: str, password: str) -> None:
-    async with hydrated(page):
-        await page.goto("/login")
-    form = page.locator("#login-form")
-    await form.locator("input#email").fill(email)
-    await form.locator("input#password").fill(password)
-    async with hydrated(page):
-        await form.locator("button[type=submit]").click()
-    await expect(page).to_have_url(re.compile(r"/dashboard/?$"))
 
 
 async def open_keys_page(page: Page) -> None:
@@ -245,28 +243,6 @@ async def test_key_rules_edit_disable_enable_revoke(browser, app_url, fake, make
         await page.locator("#language-switcher").click()
         await page.get_by_role("option", name="English").click()
         await expect(page.locator("#retired-keys-title")).to_have_text("Revoked and expired")
-
-
-async def tampering(page: Page, rewrite) -> None:
-    """Every websocket frame the page sends passes through `rewrite` on its way out."""
-    recorded = frames(page)
-
-    def handler(ws: WebSocketRoute) -> None:
-        server = ws.connect_to_server()
-
-        def out(message: str | bytes) -> None:
-            server.send(rewrite(message) if isinstance(message, str) else message)
-
-        def back(message: str | bytes) -> None:
-            if isinstance(message, str):
-                recorded.received.append(message)
-                recorded.changed.set()
-            ws.send(message)
-
-        ws.on_message(out)
-        server.on_message(back)
-
-    await page.route_web_socket(re.compile(r".*/_event.*"), handler)
 
 
 async def test_edit_events_with_another_users_key_id_change_nothing(

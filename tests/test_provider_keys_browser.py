@@ -16,9 +16,18 @@ import time
 
 import anthropic
 import pytest
-from playwright.async_api import Browser, Page, WebSocketRoute, expect
+from playwright.async_api import Browser, Page, expect
 
-from tests.browser import TIMEOUT_MS, frames, hydrated, launch_chromium, new_page, screenshot
+from tests.browser import (
+    TIMEOUT_MS,
+    frames,
+    hydrated,
+    launch_chromium,
+    log_in,
+    new_page,
+    screenshot,
+    tampering,
+)
 from tests.support import wait_usage
 
 expect.set_options(timeout=TIMEOUT_MS)
@@ -36,17 +45,6 @@ def anthropic_key(last4: str) -> str:
 async def browser(app_server) -> Browser:
     async with launch_chromium() as launched:
         yield launched
-
-
-async def log_in(page: Page, email: str, password: str) -> None:
-    async with hydrated(page):
-        await page.goto("/login")
-    form = page.locator("#login-form")
-    await form.locator("input#email").fill(email)
-    await form.locator("input#password").fill(password)
-    async with hydrated(page):
-        await form.locator("button[type=submit]").click()
-    await expect(page).to_have_url(re.compile(r"/dashboard/?$"))
 
 
 async def open_keys_page(page: Page) -> None:
@@ -334,28 +332,6 @@ async def test_a_failing_key_shows_until_when_it_is_tried_last(
             re.compile(r"^Failing — tried last until \w+ \d+, \d{4}, \d\d:\d\d$")
         )
         await expect(row.locator(".provider-key-error")).to_have_text("Last error: HTTP 429")
-
-
-async def tampering(page: Page, rewrite) -> None:
-    """Every websocket frame the page sends passes through `rewrite` on its way out."""
-    recorded = frames(page)
-
-    def handler(ws: WebSocketRoute) -> None:
-        server = ws.connect_to_server()
-
-        def out(message: str | bytes) -> None:
-            server.send(rewrite(message) if isinstance(message, str) else message)
-
-        def back(message: str | bytes) -> None:
-            if isinstance(message, str):
-                recorded.received.append(message)
-                recorded.changed.set()
-            ws.send(message)
-
-        ws.on_message(out)
-        server.on_message(back)
-
-    await page.route_web_socket(re.compile(r".*/_event.*"), handler)
 
 
 async def test_provider_key_events_with_another_users_key_id_change_nothing(

@@ -24,6 +24,18 @@ def _read_input(element_id: str) -> str:
     return f"document.getElementById('{element_id}')?.value ?? ''"
 
 
+def test_key_button(input_id: str, on_check: rx.EventHandler, element_id: str) -> rx.Component:
+    """ "Test": asks the provider about the key typed in `input_id`, stores nothing."""
+    return rx.button(
+        tr("keys.pool.test"),
+        type="button",
+        variant="soft",
+        loading=KeysState.provider_busy,
+        on_click=rx.call_script(_read_input(input_id), callback=on_check),
+        id=element_id,
+    )
+
+
 def check_callout(key: rx.Var, element_id: str) -> rx.Component:
     """What the provider said of a key under test: accepted, refused, or no answer."""
 
@@ -271,16 +283,7 @@ def add_provider_key_form() -> rx.Component:
                 ),
             ),
             rx.hstack(
-                rx.button(
-                    tr("keys.pool.test"),
-                    type="button",
-                    variant="soft",
-                    loading=KeysState.provider_busy,
-                    on_click=rx.call_script(
-                        _read_input(PROVIDER_KEY_INPUT), callback=KeysState.check_new_key
-                    ),
-                    id="test-provider-key",
-                ),
+                test_key_button(PROVIDER_KEY_INPUT, KeysState.check_new_key, "test-provider-key"),
                 rx.button(
                     rx.icon("plus", size=16),
                     tr("keys.provider_save"),
@@ -460,15 +463,8 @@ def replace_dialog() -> rx.Component:
             ),
         ],
         buttons=[
-            rx.button(
-                tr("keys.pool.test"),
-                type="button",
-                variant="soft",
-                loading=KeysState.provider_busy,
-                on_click=rx.call_script(
-                    _read_input(REPLACE_KEY_INPUT), callback=KeysState.check_replacement_key
-                ),
-                id="test-replacement-key",
+            test_key_button(
+                REPLACE_KEY_INPUT, KeysState.check_replacement_key, "test-replacement-key"
             ),
             rx.button(
                 tr("keys.pool.replace_save"),

@@ -29,6 +29,7 @@ from aiusage.proxy.upstream import (
     UpstreamResponse,
     UpstreamTimeout,
     UpstreamUnreachable,
+    credential_headers,
     request_headers,
 )
 from aiusage.proxy.usage_counts import Meter
@@ -162,11 +163,11 @@ def upstream_credentials(
 ) -> tuple[list[PoolKey], Credential]:
     """The keys to try, in order, and the first one opened. The user's own keys win over
     the platform's; a pool whose every key the provider refused is a 403."""
+    name = "Anthropic" if provider == "anthropic" else "OpenAI"
     pool = grant.provider_keys.get(provider, ())
     if pool:
         ordered = rt.pool_health.order(pool)
         if not ordered:
-            name = "Anthropic" if provider == "anthropic" else "OpenAI"
             raise ProxyError(
                 403,
                 f"{name} refused every {name} key of this account (401): replace them in the"
@@ -178,7 +179,6 @@ def upstream_credentials(
         settings.platform_anthropic_key if provider == "anthropic" else settings.platform_openai_key
     )
     if not platform:
-        name = "Anthropic" if provider == "anthropic" else "OpenAI"
         raise ProxyError(
             403, f"No {name} key is set up for this account: add your own key in the dashboard."
         )
@@ -194,12 +194,6 @@ def opened(grant: KeyGrant, key: PoolKey) -> Credential:
             500,
             "Your stored provider key cannot be used; please enter it again in the dashboard.",
         ) from None
-
-
-def credential_headers(provider: str, key: str) -> list[tuple[bytes, bytes]]:
-    if provider == "anthropic":
-        return [(b"x-api-key", key.encode())]
-    return [(b"authorization", b"Bearer " + key.encode())]
 
 
 def output_bound(price: pricing.Price, shape: RequestShape) -> int:

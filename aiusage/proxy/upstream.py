@@ -207,6 +207,13 @@ def connection_named(raw: list[tuple[bytes, bytes]]) -> frozenset[bytes]:
     return frozenset(names)
 
 
+def credential_headers(provider: str, key: str) -> list[tuple[bytes, bytes]]:
+    """The upstream key as each provider takes it."""
+    if provider == "anthropic":
+        return [(b"x-api-key", key.encode())]
+    return [(b"authorization", b"Bearer " + key.encode())]
+
+
 def request_headers(
     raw: list[tuple[bytes, bytes]],
     credentials: list[tuple[bytes, bytes]],

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiusage.proxy.errors import stream_error_event
 from aiusage.proxy.relay import BodyRewriter, StreamFilter
+from aiusage.proxy.upstream import credential_headers
 from aiusage.proxy.usage_counts import Meter
 from aiusage.proxy.validation import RequestShape
 from aiusage.services.pricing import Price, PriceBook
@@ -78,6 +79,4 @@ class Surface:
         return stream_error_event(self.client_format, message)
 
     def credential_headers(self, key: str) -> list[tuple[bytes, bytes]]:
-        if self.provider == "anthropic":
-            return [(b"x-api-key", key.encode())]
-        return [(b"authorization", b"Bearer " + key.encode())]
+        return credential_headers(self.provider, key)

@@ -95,7 +95,8 @@ class ClaudeViaChat(Surface):
         return rewrite
 
     def credential_headers(self, key: str) -> list[tuple[bytes, bytes]]:
-        return [(b"x-api-key", key.encode()), (b"anthropic-version", ANTHROPIC_VERSION)]
+        # OpenAI clients send no anthropic-version: the Messages API requires one.
+        return [*super().credential_headers(key), (b"anthropic-version", ANTHROPIC_VERSION)]
 
 
 CLAUDE_VIA_CHAT = ClaudeViaChat()
