@@ -77,7 +77,11 @@ class User(SQLModel, table=True):
     # balance = sum of this user's ledger; held = worst-case cost of requests in flight.
     balance_nano: int = Field(default=0, sa_column=_money())
     held_nano: int = Field(default=0, sa_column=_money())
-    marketing_opt_out: bool = Field(default=False, sa_column=_flag())
+    # Product news is opt-in: a new account is opted out until it asks for the mails.
+    marketing_opt_out: bool = Field(
+        default=True,
+        sa_column=Column(sa.Boolean(), nullable=False, default=True, server_default=sa.true()),
+    )
     # Closed accounts stop working at once and are purged after the grace period.
     purge_after: datetime | None = Field(default=None, sa_column=_time(index=True))
     # Billing (Stripe): the customer, the saved card's brand and last four digits, alerts.
@@ -429,6 +433,11 @@ class UsageHourly(SQLModel, table=True):
     cache_read_tokens: int = Field(default=0, sa_column=_count())
     cost_nano: int = Field(default=0, sa_column=_count())
     charged_nano: int = Field(default=0, sa_column=_count())
+    # Our part of charged_nano: the service fee on the user's own key (all of its charge) or
+    # the markup on the platform's key (charge minus provider cost). See pricing.fee_nano.
+    fee_nano: int = Field(
+        default=0, sa_column=Column(sa.BigInteger(), nullable=False, default=0, server_default="0")
+    )
     latency_ms_sum: int = Field(default=0, sa_column=_count())
     # Requests whose latency was at most LATENCY_BUCKETS_MS[i] (and above the one before).
     lat_0: int = Field(default=0, sa_column=_count())

@@ -45,10 +45,12 @@ async def test_settings_threshold_marketing_email_and_support(
         await expect(page.locator("#settings-alerts-message")).to_contain_text("in dollars")
         assert (await user_row(account.id)).low_balance_threshold_nano == 12_500_000_000
 
-        assert (await user_row(account.id)).marketing_opt_out is False
+        # Product news is opt-in: a new account gets none until it switches them on.
+        assert (await user_row(account.id)).marketing_opt_out is True
+        await expect(page.locator("#marketing-switch")).to_have_attribute("data-state", "unchecked")
         await page.locator("#marketing-switch").click()
         await expect(page.locator("#settings-marketing-message")).to_be_visible()
-        assert (await user_row(account.id)).marketing_opt_out is True
+        assert (await user_row(account.id)).marketing_opt_out is False
 
         new_email = "changed-" + account.email
         await page.locator("#email-form input#new_email").fill(new_email)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from aiusage.components.charts import chart_card
 from aiusage.components.layout import dashboard_shell
 from aiusage.components.text import tr
 from aiusage.state.auth import SessionState
@@ -25,31 +26,6 @@ def stat(label_key: str, value: rx.Var, stat_id: str, hint: rx.Component | None 
         flex="1 1 170px",
         # Never narrower than its figure: long amounts ("US$1,234.50") must not be cut off.
         min_width="max-content",
-    )
-
-
-def chart_card(title_key: str, figure: rx.Var, chart_id: str, empty: rx.Var[bool] | None = None):
-    body = rx.plotly(
-        data=figure,
-        id=chart_id,
-        config={"displayModeBar": False, "responsive": True},
-        use_resize_handler=True,
-        width="100%",
-        height="280px",
-    )
-    return rx.card(
-        rx.vstack(
-            rx.heading(tr(title_key), size="3"),
-            rx.box(body, width="100%", min_height="280px"),
-            *(
-                [rx.cond(empty, rx.text(tr("usage.empty_chart"), size="2", color_scheme="gray"))]
-                if empty is not None
-                else []
-            ),
-            spacing="2",
-            width="100%",
-        ),
-        width="100%",
     )
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import reflex as rx
 
+from aiusage.components.charts import chart_card
 from aiusage.components.layout import dashboard_shell
 from aiusage.components.text import tr
-from aiusage.pages.dashboard import chart_card, requests_table
+from aiusage.pages.dashboard import requests_table
 from aiusage.state.auth import SessionState
 from aiusage.state.usage import ALL, UsageState
 

@@ -47,7 +47,7 @@ from aiusage.models import (
 )
 from aiusage.proxy.holds import now_ms
 from aiusage.services import alerts, billing, key_alerts, key_rules, topups
-from aiusage.services.pricing import TokenCounts
+from aiusage.services.pricing import TokenCounts, fee_nano
 
 log = logging.getLogger("aiusage.metering")
 BATCH = 500
@@ -343,6 +343,7 @@ _ROLLUP_SUMS = (
     "cache_read_tokens",
     "cost_nano",
     "charged_nano",
+    "fee_nano",
     "latency_ms_sum",
     *(f"lat_{i}" for i in range(len(LATENCY_BUCKETS_MS))),
 )
@@ -366,6 +367,9 @@ def rollups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         entry["cache_read_tokens"] += row["cache_read_tokens"]
         entry["cost_nano"] += row["cost_nano"]
         entry["charged_nano"] += row["charged_nano"]
+        entry["fee_nano"] += fee_nano(
+            row["cost_nano"], row["charged_nano"], byok=row["key_source"] == "byok"
+        )
         entry["latency_ms_sum"] += row["latency_ms"]
         bucket = bisect.bisect_left(LATENCY_BUCKETS_MS, row["latency_ms"])
         entry[f"lat_{min(bucket, len(LATENCY_BUCKETS_MS) - 1)}"] += 1

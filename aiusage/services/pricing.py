@@ -138,6 +138,12 @@ def charge_nano(cost: int, *, byok: bool) -> int:
     return cost + _ceil_div(cost * settings.platform_markup_bps, 10_000)
 
 
+def fee_nano(cost: int, charged: int, *, byok: bool) -> int:
+    """Our part of a charge: all of it on the user's own key (the provider bills them the
+    cost directly), the markup above the provider's cost on the platform's key."""
+    return charged if byok else max(0, charged - cost)
+
+
 def default_price() -> Price:
     settings = get_settings()
     inp = usd_per_mtok_to_micro(settings.unknown_model_input_usd_per_mtok)

@@ -33,6 +33,7 @@ from aiusage.models import (
     User,
 )
 from aiusage.services.errors import ServiceError
+from aiusage.services.pricing import fee_nano
 
 RANGES = ("today", "7d", "30d", "90d", "custom")
 MAX_CUSTOM_DAYS = 400
@@ -211,8 +212,9 @@ class Totals:
     output_tokens: int = 0
     cache_write_tokens: int = 0
     cache_read_tokens: int = 0
-    cost_nano: int = 0
-    charged_nano: int = 0
+    cost_nano: int = 0  # the provider's list price of the requests
+    charged_nano: int = 0  # what the balance was charged
+    fee_nano: int = 0  # our part of the charge (see pricing.fee_nano)
     p50_ms: int | None = None
     p95_ms: int | None = None
 
@@ -227,15 +229,16 @@ def _sums() -> list:
         sa.func.coalesce(sa.func.sum(H.cache_read_tokens), 0),
         sa.func.coalesce(sa.func.sum(H.cost_nano), 0),
         sa.func.coalesce(sa.func.sum(H.charged_nano), 0),
+        sa.func.coalesce(sa.func.sum(H.fee_nano), 0),
         *[sa.func.coalesce(sa.func.sum(c), 0) for c in _LAT],
     ]
 
 
 def _totals_from(row: Sequence[Any]) -> Totals:
     values = [int(v or 0) for v in row]
-    latency = values[8:]
+    latency = values[9:]
     return Totals(
-        *values[:8], p50_ms=percentile_ms(latency, 0.5), p95_ms=percentile_ms(latency, 0.95)
+        *values[:9], p50_ms=percentile_ms(latency, 0.5), p95_ms=percentile_ms(latency, 0.95)
     )
 
 
@@ -275,6 +278,8 @@ class ModelSpend:
     model: str
     charged_nano: int
     requests: int
+    cost_nano: int = 0
+    fee_nano: int = 0
 
 
 async def spend_by_model(db: AsyncSession, f: UsageFilter, bucket: str) -> list[ModelSpend]:
@@ -286,6 +291,8 @@ async def spend_by_model(db: AsyncSession, f: UsageFilter, bucket: str) -> list[
             H.model.label("model"),
             sa.func.sum(H.charged_nano).label("charged"),
             sa.func.sum(H.requests).label("requests"),
+            sa.func.sum(H.cost_nano).label("cost"),
+            sa.func.sum(H.fee_nano).label("fee"),
         )
         .where(*_hourly_where(f))
         .group_by(H.hour, H.model)
@@ -298,11 +305,13 @@ async def spend_by_model(db: AsyncSession, f: UsageFilter, bucket: str) -> list[
             hourly.c.model,
             sa.func.sum(hourly.c.charged),
             sa.func.sum(hourly.c.requests),
+            sa.func.sum(hourly.c.cost),
+            sa.func.sum(hourly.c.fee),
         )
         .group_by(label, hourly.c.model)
         .order_by(label, hourly.c.model)
     )
-    return [ModelSpend(r[0], r[1], int(r[2] or 0), int(r[3] or 0)) for r in rows]
+    return [ModelSpend(r[0], r[1], *(int(v or 0) for v in r[2:])) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -314,6 +323,8 @@ class Overview:
     spend_30d_nano: int
     requests_30d: int
     tokens_30d: int
+    cost_30d_nano: int  # the provider's price of the 30 days' requests
+    fee_30d_nano: int  # our part of spend_30d_nano
     active_keys: int
 
 
@@ -342,6 +353,8 @@ async def overview(db: AsyncSession, user_id: int, tz_offset_min: int) -> Overvi
                     ),
                     0,
                 ),
+                sa.func.coalesce(sa.func.sum(H.cost_nano), 0),
+                sa.func.coalesce(sa.func.sum(H.fee_nano), 0),
             ).where(H.user_id == user_id, H.hour >= month.start.replace(minute=0))
         )
     ).one()
@@ -407,6 +420,7 @@ _ROW_COLUMNS = (
     U.status,
     U.error_type,
     U.streamed,
+    U.key_source,
 )
 
 
@@ -431,6 +445,11 @@ class UsageRow:
     status: int
     error_type: str | None
     streamed: bool
+    key_source: str
+
+    @property
+    def fee_nano(self) -> int:
+        return fee_nano(self.cost_nano, self.charged_nano, byok=self.key_source == "byok")
 
 
 Cursor = tuple[datetime, int]

@@ -6,7 +6,6 @@ times in that offset. State holds display strings only: no secret ever lands her
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 
 import plotly.graph_objects as go
@@ -14,19 +13,18 @@ import reflex as rx
 
 from aiusage.db import session_scope
 from aiusage.i18n.formatting import (
-    CURRENCY,
     format_datetime,
     format_money,
     format_number,
     format_tokens,
 )
 from aiusage.services import usage
+from aiusage.state.figures import empty_figure, spend_figure
 from aiusage.state.locale import page_lang, relocalize_on
 from aiusage.state.user import signed_in_user
 
 # The browser's offset east of UTC in minutes (getTimezoneOffset() is west, hence the minus).
 TZ_SCRIPT = "-new Date().getTimezoneOffset()"
-CHART_COLORS = ["#3e63dd", "#12a594", "#e54d2e", "#f76b15", "#8e4ec6", "#ffc53d", "#29a383"]
 
 
 def local_time(
@@ -51,11 +49,6 @@ def count(value: int, lang: str = "en") -> str:
     return format_number(value, lang)
 
 
-def usd_float(nano: int) -> float:
-    """Chart values only (display): dollars as a float."""
-    return nano / 1_000_000_000
-
-
 def row_view(row: usage.UsageRow, tz_offset_min: int, lang: str = "en") -> dict[str, str]:
     cache = row.cache_write_5m_tokens + row.cache_write_1h_tokens + row.cache_read_tokens
     return {
@@ -72,57 +65,6 @@ def row_view(row: usage.UsageRow, tz_offset_min: int, lang: str = "en") -> dict[
         "status": str(row.status),
         "ok": "1" if row.status < 400 and not row.error_type else "",
     }
-
-
-def _layout(**extra) -> go.Layout:
-    layout = go.Layout(
-        margin={"l": 56, "r": 12, "t": 28, "b": 40},
-        height=280,
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
-        xaxis={"type": "date"},
-        hovermode="x unified",
-        **extra,
-    )
-    return layout
-
-
-def _figure(traces: list, **layout) -> go.Figure:
-    figure = go.Figure(data=traces, layout=_layout(**layout))
-    figure.layout.template = None  # the component picks the light or dark template
-    return figure
-
-
-def spend_figure(labels: list[str], spend: list[usage.ModelSpend], lang: str = "en") -> go.Figure:
-    """Spend per bucket, one stacked bar trace per model."""
-    per_model: dict[str, dict[str, int]] = defaultdict(dict)
-    for item in spend:
-        per_model[item.model][item.label] = item.charged_nano
-    traces = [
-        go.Bar(
-            x=labels,
-            y=[usd_float(values.get(label, 0)) for label in labels],
-            name=model,
-            marker={"color": CHART_COLORS[i % len(CHART_COLORS)]},
-            hovertemplate=CURRENCY[lang if lang in CURRENCY else "en"] + "%{y:.6f}",
-        )
-        for i, (model, values) in enumerate(sorted(per_model.items()))
-    ]
-    return _figure(
-        traces,
-        barmode="stack",
-        showlegend=True,
-        yaxis={
-            "tickprefix": CURRENCY[lang if lang in CURRENCY else "en"],
-            "tickformat": ",.6~f",
-            "rangemode": "tozero",
-        },
-    )
-
-
-def empty_figure() -> go.Figure:
-    return _figure([])
 
 
 class DashboardState(rx.State):

@@ -24,7 +24,7 @@ class SettingsState(rx.State):
     email: str = ""
     threshold: str = ""  # plain dollars for the input (not localised); empty = the default
     default_threshold: str = ""
-    marketing: bool = True  # wants product news (the opposite of marketing_opt_out)
+    marketing: bool = False  # wants product news (the opposite of marketing_opt_out)
     has_password: bool = True  # else (Google-only) no current password is asked
     # The last outcome: which section it belongs to and a catalog key.
     section: str = ""

@@ -16,15 +16,8 @@ import reflex as rx
 from aiusage.db import session_scope
 from aiusage.i18n.formatting import format_date_range, format_number
 from aiusage.services import usage
-from aiusage.state.dashboard import (
-    TZ_SCRIPT,
-    _figure,
-    count,
-    empty_figure,
-    row_view,
-    spend_figure,
-    usd,
-)
+from aiusage.state.dashboard import TZ_SCRIPT, count, row_view, usd
+from aiusage.state.figures import empty_figure, usage_figures
 from aiusage.state.locale import page_lang, relocalize_on
 from aiusage.state.user import signed_in_user
 
@@ -204,34 +197,8 @@ class UsageState(rx.State):
 
         zero = usage.Totals()
         per = [buckets.get(label, zero) for label in labels]
-        self.spend_fig = spend_figure(labels, spend, lang)
-        self.tokens_fig = _figure(
-            [
-                go.Bar(x=labels, y=[t.input_tokens for t in per], name="input"),
-                go.Bar(x=labels, y=[t.output_tokens for t in per], name="output"),
-                go.Bar(x=labels, y=[t.cache_write_tokens for t in per], name="cache write"),
-                go.Bar(x=labels, y=[t.cache_read_tokens for t in per], name="cache read"),
-            ],
-            barmode="stack",
-        )
-        self.requests_fig = _figure(
-            [
-                go.Bar(x=labels, y=[t.requests - t.errors for t in per], name="ok"),
-                go.Bar(
-                    x=labels,
-                    y=[t.errors for t in per],
-                    name="errors",
-                    marker={"color": "#e5484d"},
-                ),
-            ],
-            barmode="stack",
-        )
-        self.latency_fig = _figure(
-            [
-                go.Scatter(x=labels, y=[t.p50_ms for t in per], name="p50", mode="lines+markers"),
-                go.Scatter(x=labels, y=[t.p95_ms for t in per], name="p95", mode="lines+markers"),
-            ],
-            yaxis={"ticksuffix": " ms", "rangemode": "tozero"},
+        self.spend_fig, self.tokens_fig, self.requests_fig, self.latency_fig = usage_figures(
+            labels, per, spend, lang
         )
         if keep_page:
             await self._load_page(self.page_number)
