@@ -125,7 +125,8 @@ async def test_new_user_keys_usage_and_revoke(browser, app_url, app_server, mail
         user_id = await user_id_of(email)
 
         # A new account: no key, no credit, and the overview says what to do.
-        await expect(page.locator("#cta-key")).to_be_visible()
+        await expect(page.locator("#step-key")).to_have_attribute("data-done", "false")
+        await expect(page.locator("#step-payment")).to_have_attribute("data-done", "false")
         await expect(page.locator("#cta-credit")).to_be_visible()
         await expect(page.locator("#stat-balance")).to_have_text("$0.00")
         await screenshot(page, "dashboard-overview-empty")

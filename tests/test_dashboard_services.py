@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from aiusage.models import LATENCY_BUCKETS_MS
-from aiusage.services import usage
+from aiusage.services import usage, usage_csv
 
 
 def test_percentiles_from_the_latency_histogram():
@@ -157,7 +157,7 @@ async def test_csv_lines_are_exact_and_scoped(two_users_with_usage):
 
     a, _ = two_users_with_usage
     flt, _ = usage.filter_from_params(a.id, {"range": "7d"})
-    lines = [line async for line in usage.csv_lines(session_scope, flt)]
+    lines = [line async for line in usage_csv.csv_lines(session_scope, flt)]
     text = "".join(lines).strip().splitlines()
     assert text[0].startswith("time_utc,key,provider,model")
     assert len(text) == 4

@@ -24,7 +24,7 @@ from sqlalchemy import update
 from aiusage.config import get_settings
 from aiusage.db import session_scope
 from aiusage.models import ProviderKey, UsageRecord, utcnow
-from aiusage.services import keys, usage
+from aiusage.services import keys, usage_breakdown
 from aiusage.services.keys import ProviderKeyInfo
 from tests.conftest import Account
 from tests.fakes.upstream import FakeUpstream, RecordedRequest
@@ -528,7 +528,7 @@ async def test_spend_by_provider_key_matches_the_usage_rows(
     rows = await wait_usage(account.id, 5)
 
     async with session_scope() as session:
-        spends = await usage.spend_by_provider_key(session, account.id, since)
+        spends = await usage_breakdown.spend_by_provider_key(session, account.id, since)
     by_key = {(s.provider, s.key_id): s for s in spends}
     assert set(by_key) == {("anthropic", main.id), ("anthropic", backup.id), ("openai", None)}
     for (_, key_id), spend in by_key.items():
@@ -553,7 +553,7 @@ async def test_spend_by_provider_key_matches_the_usage_rows(
     await assert_charged_exactly(account, 3 * CLAUDE_CHARGE + PLATFORM_CHAT_CHARGE)
 
     async with session_scope() as session:  # nothing before `since`
-        later = await usage.spend_by_provider_key(
+        later = await usage_breakdown.spend_by_provider_key(
             session, account.id, datetime.now(UTC) + timedelta(minutes=1)
         )
     assert later == []

@@ -37,7 +37,7 @@ from aiusage.models import (
     UsageRecord,
     User,
 )
-from aiusage.services import accounts, billing, keys, usage
+from aiusage.services import accounts, billing, keys, usage, usage_csv
 from tests.conftest import RUN_DIR, TEST_ENV
 from tests.fakes.upstream import FakeUpstream
 from tests.pg import PostgresServer
@@ -545,7 +545,7 @@ async def test_dashboard_queries_on_postgres(app_db, sessions):
         assert seen[0].created_at == midnight + timedelta(minutes=20)
         assert seen[0].key_name == "second key" and seen[-1].key_name == "pg key"
 
-    lines = "".join([line async for line in usage.csv_lines(sessions, week)]).splitlines()
+    lines = "".join([line async for line in usage_csv.csv_lines(sessions, week)]).splitlines()
     assert len(lines) == 5 and lines[0].startswith("time_utc,")
     stamp = (midnight + timedelta(minutes=20)).isoformat().replace("+00:00", "Z")
     assert lines[1].startswith(f"{stamp},second key,openai,{mini},")

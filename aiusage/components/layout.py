@@ -2,27 +2,38 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import reflex as rx
 
 from aiusage.components.billing_banner import low_balance_banner
 from aiusage.components.footer import footer
 from aiusage.components.forms import native_form
-from aiusage.components.language import language_switcher
+from aiusage.components.language import document_language, language_switcher
 from aiusage.components.messages import message_callouts
 from aiusage.components.text import tr
 from aiusage.state.auth import SessionState
+from aiusage.state.locale import LocaleState
 
-# Later pages plug into the dashboard by adding an entry here: (catalog key, route, icon).
-DASHBOARD_NAV: list[tuple[str, str, str]] = [
-    ("nav.overview", "/dashboard", "layout-dashboard"),
-    ("nav.usage", "/dashboard/usage", "chart-column"),
-    ("nav.keys", "/dashboard/keys", "key-round"),
-    ("nav.connect", "/dashboard/connect", "plug"),
-    ("nav.billing", "/dashboard/billing", "wallet"),
-    ("nav.sign_in_methods", "/dashboard/sign-in", "key-round"),
-    ("nav.settings", "/dashboard/settings", "settings"),
-    ("nav.support", "/dashboard/support", "life-buoy"),
-]
+
+class NavEntry(NamedTuple):
+    key: str  # the catalog key of its label, also the title key of its page
+    route: str
+    icon: str
+
+
+# The dashboard's navigation, in order. A page is marked current in it when its title key is
+# the entry's key (dashboard_shell's first argument). Every icon is different.
+DASHBOARD_NAV: tuple[NavEntry, ...] = (
+    NavEntry("nav.overview", "/dashboard", "layout-dashboard"),
+    NavEntry("nav.usage", "/dashboard/usage", "chart-column"),
+    NavEntry("nav.keys", "/dashboard/keys", "key-round"),
+    NavEntry("nav.connect", "/dashboard/connect", "plug"),
+    NavEntry("nav.billing", "/dashboard/billing", "wallet"),
+    NavEntry("nav.sign_in_methods", "/dashboard/sign-in", "fingerprint"),
+    NavEntry("nav.settings", "/dashboard/settings", "settings"),
+    NavEntry("nav.support", "/dashboard/support", "life-buoy"),
+)
 
 
 def brand() -> rx.Component:
@@ -47,13 +58,14 @@ def logout_button() -> rx.Component:
     )
 
 
-def _top_bar(*right: rx.Component) -> rx.Component:
+def _top_bar(*right: rx.Component, menu: rx.Component | None = None) -> rx.Component:
     return rx.hstack(
+        *([menu] if menu is not None else []),
         brand(),
         rx.spacer(),
         language_switcher(),
         *right,
-        padding="1em 1.5em",
+        padding=rx.breakpoints(initial="0.75em 1em", sm="1em 1.5em"),
         align="center",
         border_bottom=f"1px solid {rx.color('gray', 5)}",
         wrap="wrap",
@@ -61,58 +73,157 @@ def _top_bar(*right: rx.Component) -> rx.Component:
     )
 
 
-def public_shell(*children: rx.Component) -> rx.Component:
-    return rx.box(
-        _top_bar(
-            rx.cond(
-                SessionState.signed_in,
-                rx.link(rx.button(tr("nav.dashboard")), href="/dashboard"),
-                rx.hstack(
-                    rx.link(rx.button(tr("nav.login"), variant="soft"), href="/login"),
-                    rx.link(rx.button(tr("nav.signup")), href="/signup"),
-                ),
-            ),
-        ),
-        rx.container(rx.vstack(flash(), *children, spacing="5", padding_y="2em"), size="3"),
-        footer(),
+def language_gate(*children: rx.Component) -> rx.Component:
+    """The page once its language is known. Before the first state arrives the page would
+    render in English whatever the visitor chose; a blank, equally tall area is shown
+    instead (only on a first load: the language stays known across client-side moves)."""
+    return rx.cond(
+        LocaleState.lang != "",
+        rx.fragment(*children),
+        rx.center(rx.spinner(size="3"), min_height="60vh", id="page-loading"),
     )
 
 
-def _nav_link(key: str, href: str, icon: str) -> rx.Component:
+def public_shell(*children: rx.Component) -> rx.Component:
+    return rx.box(
+        document_language(),
+        language_gate(
+            _top_bar(
+                rx.cond(
+                    SessionState.signed_in,
+                    rx.link(rx.button(tr("nav.dashboard")), href="/dashboard"),
+                    rx.hstack(
+                        rx.link(rx.button(tr("nav.login"), variant="soft"), href="/login"),
+                        rx.link(rx.button(tr("nav.signup")), href="/signup"),
+                    ),
+                ),
+            ),
+            rx.container(rx.vstack(flash(), *children, spacing="5", padding_y="2em"), size="3"),
+            footer(),
+        ),
+    )
+
+
+def _nav_link(entry: NavEntry, current: bool) -> rx.Component:
     return rx.link(
-        rx.hstack(rx.icon(icon, size=18), rx.text(tr(key)), align="center"),
-        href=href,
+        rx.hstack(rx.icon(entry.icon, size=18), rx.text(tr(entry.key)), align="center"),
+        href=entry.route,
         underline="none",
         padding="0.5em 0.75em",
         border_radius="8px",
+        weight="bold" if current else "regular",
+        color=rx.color("accent", 11) if current else rx.color("gray", 12),
+        background=rx.color("accent", 4) if current else "transparent",
         _hover={"background": rx.color("accent", 3)},
+        aria_current="page" if current else None,
+        class_name="nav-link nav-current" if current else "nav-link",
+        width="100%",
     )
 
 
-def dashboard_shell(title_key: str, *children: rx.Component) -> rx.Component:
-    return rx.box(
-        _top_bar(
-            rx.text(SessionState.email, id="user-email", color_scheme="gray"),
-            logout_button(),
-        ),
-        rx.flex(
-            rx.vstack(
-                *[_nav_link(key, href, icon) for key, href, icon in DASHBOARD_NAV],
-                padding="1em",
-                min_width="200px",
-                spacing="1",
-            ),
-            rx.vstack(
-                flash(),
-                low_balance_banner(),
-                rx.heading(tr(title_key), size="7"),
-                *children,
-                spacing="4",
-                padding="1.5em",
-                width="100%",
-            ),
-            direction=rx.breakpoints(initial="column", sm="row"),
+def _nav(title_key: str, *, in_drawer: bool = False) -> rx.Component:
+    return rx.el.nav(
+        rx.vstack(
+            *[_nav_link(entry, entry.key == title_key) for entry in DASHBOARD_NAV],
+            spacing="1",
             width="100%",
         ),
-        footer(),
+        aria_label="dashboard",
+        id="dashboard-nav-drawer" if in_drawer else "dashboard-nav",
+        width="100%",
+    )
+
+
+def _menu_drawer(title_key: str) -> rx.Component:
+    """On a phone the navigation folds into a drawer, so the page's content comes first.
+    Following a link closes it: the next page mounts its own shell."""
+    return rx.box(
+        rx.drawer.root(
+            rx.drawer.trigger(
+                rx.icon_button(
+                    rx.icon("menu", size=20),
+                    variant="ghost",
+                    aria_label="menu",
+                    id="nav-menu-button",
+                )
+            ),
+            rx.drawer.overlay(z_index="50"),
+            rx.drawer.portal(
+                rx.drawer.content(
+                    rx.vstack(
+                        rx.hstack(
+                            brand(),
+                            rx.spacer(),
+                            rx.drawer.close(
+                                rx.icon_button(
+                                    rx.icon("x", size=18), variant="ghost", aria_label="close"
+                                )
+                            ),
+                            width="100%",
+                            align="center",
+                        ),
+                        _nav(title_key, in_drawer=True),
+                        spacing="4",
+                        padding="1em",
+                        width="100%",
+                    ),
+                    top="0",
+                    left="0",
+                    height="100%",
+                    width="16em",
+                    max_width="85vw",
+                    background_color=rx.color("gray", 1),
+                    z_index="51",
+                )
+            ),
+            direction="left",
+        ),
+        display=rx.breakpoints(initial="block", md="none"),
+    )
+
+
+def dashboard_shell(
+    title_key: str, *children: rx.Component, hide_low_balance: rx.Var[bool] | None = None
+) -> rx.Component:
+    """A dashboard page: top bar, navigation (a side column from tablet width, a drawer on
+    phones) with the page whose title key is `title_key` marked current, then the content.
+    `hide_low_balance`: while true the page shows its own credit message instead."""
+    banner = low_balance_banner()
+    if hide_low_balance is not None:
+        banner = rx.cond(hide_low_balance, rx.fragment(), banner)
+    return rx.box(
+        document_language(),
+        language_gate(
+            _top_bar(
+                rx.text(
+                    SessionState.email,
+                    id="user-email",
+                    color_scheme="gray",
+                    display=rx.breakpoints(initial="none", sm="block"),
+                ),
+                logout_button(),
+                menu=_menu_drawer(title_key),
+            ),
+            rx.flex(
+                rx.box(
+                    _nav(title_key),
+                    padding="1em",
+                    min_width="210px",
+                    display=rx.breakpoints(initial="none", md="block"),
+                ),
+                rx.vstack(
+                    flash(),
+                    banner,
+                    rx.heading(tr(title_key), size="7"),
+                    *children,
+                    spacing="4",
+                    padding=rx.breakpoints(initial="1em", sm="1.5em"),
+                    width="100%",
+                    min_width="0",
+                ),
+                direction="row",
+                width="100%",
+            ),
+            footer(),
+        ),
     )

@@ -40,6 +40,12 @@ def format_number(n: int, lang: str) -> str:
     return f"{int(n):,}"
 
 
+def format_percent_bps(bps: int, lang: str) -> str:
+    """A share given in basis points (1/100 of a percent) as '2.50%' (integers only)."""
+    whole, rest = divmod(int(bps), 100)
+    return f"{whole}.{rest:02d}%"
+
+
 def _compact(value: Decimal) -> str:
     """One decimal below 100 units, none from 100 up; '1.0' reads '1'."""
     places = Decimal(1) if value >= 100 else Decimal("0.1")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from aiusage.components.copy import copy_button
 from aiusage.components.dialogs import form_dialog, form_message, labelled, row_of
 from aiusage.components.layout import dashboard_shell
 from aiusage.components.text import tr, tr_var
@@ -15,11 +16,6 @@ from aiusage.state.keys import (
     DEFAULT_PERIOD,
     NEW_KEY_INPUT,
     KeysState,
-)
-
-COPY_NEW_KEY = (
-    f"(() => {{ const el = document.getElementById('{NEW_KEY_INPUT}'); el.select();"
-    " navigator.clipboard?.writeText(el.value).catch(() => document.execCommand('copy')); })()"
 )
 
 
@@ -100,13 +96,7 @@ def new_key_panel() -> rx.Component:
                         size="3",
                         aria_label="new proxy key",
                     ),
-                    rx.button(
-                        rx.icon("copy", size=16),
-                        tr("common.copy"),
-                        on_click=rx.call_script(COPY_NEW_KEY),
-                        id="copy-new-key",
-                        size="3",
-                    ),
+                    copy_button(NEW_KEY_INPUT, "copy-new-key", size="3", variant="solid"),
                     width="100%",
                 ),
                 rx.button(

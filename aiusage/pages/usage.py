@@ -8,6 +8,7 @@ from aiusage.components.charts import chart_card
 from aiusage.components.layout import dashboard_shell
 from aiusage.components.text import tr
 from aiusage.pages.dashboard import requests_table
+from aiusage.pages.usage_detail import detail_panel
 from aiusage.state.auth import SessionState
 from aiusage.state.usage import ALL, UsageState
 
@@ -147,6 +148,8 @@ def totals() -> rx.Component:
     return rx.card(
         rx.flex(
             total("usage.total_spend", UsageState.total_spend, "total-spend"),
+            total("usage.total_cost", UsageState.total_cost, "total-cost"),
+            total("usage.total_fee", UsageState.total_fee, "total-fee"),
             total("usage.total_requests", UsageState.total_requests, "total-requests"),
             total("usage.total_errors", UsageState.total_errors, "total-errors"),
             total("usage.total_input", UsageState.total_input, "total-input"),
@@ -161,15 +164,91 @@ def totals() -> rx.Component:
     )
 
 
+def _group_table(rows: rx.Var, name_key: str, table_id: str) -> rx.Component:
+    columns = [
+        ("breakdown.requests", "requests"),
+        ("breakdown.tokens", "tokens"),
+        ("costs.provider_cost", "provider_cost"),
+        ("costs.fee", "fee"),
+        ("costs.charged", "charged"),
+        ("breakdown.error_rate", "error_rate"),
+    ]
+    return rx.box(
+        rx.table.root(
+            rx.table.header(
+                rx.table.row(
+                    rx.table.column_header_cell(tr(name_key)),
+                    *[
+                        rx.table.column_header_cell(tr(key), text_align="right")
+                        for key, _ in columns
+                    ],
+                )
+            ),
+            rx.table.body(
+                rx.foreach(
+                    rows,
+                    lambda item: rx.table.row(
+                        rx.table.cell(item["name"], white_space="nowrap"),
+                        *[
+                            rx.table.cell(item[field], text_align="right", white_space="nowrap")
+                            for _, field in columns
+                        ],
+                        class_name="group-row",
+                    ),
+                )
+            ),
+            variant="surface",
+            size="1",
+            id=table_id,
+            width="100%",
+        ),
+        overflow_x="auto",
+        width="100%",
+    )
+
+
+def breakdown() -> rx.Component:
+    """Totals per model and per key over the same filters."""
+    return rx.card(
+        rx.tabs.root(
+            rx.tabs.list(
+                rx.tabs.trigger(tr("breakdown.by_model"), value="model", id="tab-by-model"),
+                rx.tabs.trigger(tr("breakdown.by_key"), value="key", id="tab-by-key"),
+            ),
+            rx.tabs.content(
+                _group_table(UsageState.by_model, "breakdown.name_model", "by-model-table"),
+                value="model",
+                padding_top="0.75em",
+            ),
+            rx.tabs.content(
+                _group_table(UsageState.by_key, "breakdown.name_key", "by-key-table"),
+                value="key",
+                padding_top="0.75em",
+            ),
+            default_value="model",
+        ),
+        width="100%",
+    )
+
+
 def table() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.heading(tr("usage.requests_table"), size="3"),
             rx.cond(
-                UsageState.rows.length() > 0,
-                requests_table(UsageState.rows, "usage-table"),
-                rx.text(
-                    tr("usage.no_requests"), color_scheme="gray", size="2", id="usage-table-empty"
+                ~UsageState.loaded,
+                rx.skeleton(rx.box(height="8em", width="100%"), loading=True),
+                rx.cond(
+                    UsageState.rows.length() > 0,
+                    requests_table(
+                        UsageState.rows, "usage-table", on_detail=UsageState.show_detail
+                    ),
+                    rx.text(
+                        tr("usage.no_requests"),
+                        color_scheme="gray",
+                        size="2",
+                        id="usage-table-empty",
+                    ),
                 ),
             ),
             rx.hstack(
@@ -221,7 +300,9 @@ def usage_page() -> rx.Component:
             spacing="3",
             width="100%",
         ),
+        breakdown(),
         table(),
+        detail_panel(),
     )
 
 

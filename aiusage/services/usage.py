@@ -13,10 +13,8 @@ midnight."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -26,7 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiusage.models import (
     LATENCY_BUCKETS_MS,
-    ProviderKey,
     ProxyKey,
     UsageHourly,
     UsageRecord,
@@ -48,7 +45,6 @@ _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # what a date input sends: ASC
 _OFFSET = re.compile(r"[+-]?[0-9]{1,5}")
 _UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")  # control chars, lone surrogates
 PAGE_SIZE = 50
-CSV_CHUNK = 2000
 
 H = UsageHourly.__table__.c
 U = UsageRecord.__table__.c
@@ -155,7 +151,7 @@ def _dialect(db: AsyncSession) -> str:
     return db.bind.dialect.name
 
 
-def _hourly_where(f: UsageFilter) -> list[sa.ColumnElement[bool]]:
+def hourly_where(f: UsageFilter) -> list[sa.ColumnElement[bool]]:
     start_hour = f.start.replace(minute=0, second=0, microsecond=0)
     where = [H.user_id == f.user_id, H.hour >= start_hour, H.hour < f.end]
     if f.proxy_key_id is not None:
@@ -167,7 +163,7 @@ def _hourly_where(f: UsageFilter) -> list[sa.ColumnElement[bool]]:
     return where
 
 
-def _raw_where(f: UsageFilter) -> list[sa.ColumnElement[bool]]:
+def raw_where(f: UsageFilter) -> list[sa.ColumnElement[bool]]:
     where = [U.user_id == f.user_id, U.created_at >= f.start, U.created_at < f.end]
     if f.proxy_key_id is not None:
         where.append(
@@ -243,7 +239,7 @@ def _totals_from(row: Sequence[Any]) -> Totals:
 
 
 async def totals(db: AsyncSession, f: UsageFilter) -> Totals:
-    row = (await db.execute(sa.select(*_sums()).where(*_hourly_where(f)))).one()
+    row = (await db.execute(sa.select(*_sums()).where(*hourly_where(f)))).one()
     return _totals_from(row)
 
 
@@ -261,7 +257,7 @@ async def series(db: AsyncSession, f: UsageFilter, bucket: str) -> list[BucketRo
     names = [f"s{i}" for i in range(len(sums))]
     hourly = (
         sa.select(H.hour.label("hour"), *[s.label(n) for s, n in zip(sums, names, strict=True)])
-        .where(*_hourly_where(f))
+        .where(*hourly_where(f))
         .group_by(H.hour)
         .subquery()
     )
@@ -294,7 +290,7 @@ async def spend_by_model(db: AsyncSession, f: UsageFilter, bucket: str) -> list[
             sa.func.sum(H.cost_nano).label("cost"),
             sa.func.sum(H.fee_nano).label("fee"),
         )
-        .where(*_hourly_where(f))
+        .where(*hourly_where(f))
         .group_by(H.hour, H.model)
         .subquery()
     )
@@ -461,7 +457,7 @@ async def page(
     """Up to `limit` rows, newest first, after the cursor; and the cursor of the next page
     (None on the last page)."""
     limit = max(1, min(limit, 1000))
-    where = _raw_where(f)
+    where = raw_where(f)
     if after is not None:
         at, row_id = after
         where.append(sa.or_(U.created_at < at, sa.and_(U.created_at == at, U.id < row_id)))
@@ -483,83 +479,6 @@ async def page(
         rows = rows[:limit]
         return rows, (rows[-1].created_at, rows[-1].id)
     return rows, None
-
-
-CSV_HEADER = (
-    "time_utc",
-    "key",
-    "provider",
-    "model",
-    "endpoint",
-    "input_tokens",
-    "output_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "cache_read_tokens",
-    "cost_usd",
-    "charged_usd",
-    "latency_ms",
-    "ttfb_ms",
-    "status",
-    "error_type",
-    "streamed",
-)
-
-
-def _usd(nano: int) -> str:
-    sign = "-" if nano < 0 else ""
-    whole, frac = divmod(abs(nano), 1_000_000_000)
-    return f"{sign}{whole}.{frac:09d}"
-
-
-def _csv_line(writer: Any, buffer: io.StringIO, values: Sequence[Any]) -> str:
-    buffer.seek(0)
-    buffer.truncate()
-    writer.writerow(values)
-    return buffer.getvalue()
-
-
-async def csv_lines(session_factory: Any, f: UsageFilter) -> AsyncIterator[str]:
-    """The filtered rows as CSV (exact dollar amounts, UTC ISO times), fetched in chunks
-    with a short database session per chunk so a slow download holds no transaction."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    yield _csv_line(writer, buffer, CSV_HEADER)
-    cursor: Cursor | None = None
-    while True:
-        async with session_factory() as db:
-            rows, cursor = await page(db, f, cursor, limit=CSV_CHUNK)
-        chunk = []
-        for r in rows:
-            chunk.append(
-                _csv_line(
-                    writer,
-                    buffer,
-                    (
-                        r.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-                        r.key_name or "",
-                        r.provider,
-                        r.model,
-                        r.endpoint,
-                        r.input_tokens,
-                        r.output_tokens,
-                        r.cache_write_5m_tokens,
-                        r.cache_write_1h_tokens,
-                        r.cache_read_tokens,
-                        _usd(r.cost_nano),
-                        _usd(r.charged_nano),
-                        r.latency_ms,
-                        "" if r.ttfb_ms is None else r.ttfb_ms,
-                        r.status,
-                        r.error_type or "",
-                        "true" if r.streamed else "false",
-                    ),
-                )
-            )
-        if chunk:
-            yield "".join(chunk)
-        if cursor is None:
-            return
 
 
 # --- one description of "what is filtered", shared by the page and the CSV route ----------
@@ -628,62 +547,3 @@ def filter_from_params(
         user_id, rng.start, rng.end, key_id, narrowed["provider"], narrowed["model"], tz
     )
     return flt, rng
-
-
-@dataclass(frozen=True)
-class ProviderKeySpend:
-    """What one of the user's provider keys served since a time (None: the platform's)."""
-
-    provider: str
-    key_id: int | None
-    last4: str | None
-    label: str | None
-    requests: int
-    cost_nano: int
-    charged_nano: int
-
-
-async def spend_by_provider_key(
-    db: AsyncSession, user_id: int, since: datetime
-) -> list[ProviderKeySpend]:
-    """Requests, upstream cost and charges per provider key that served them (the usage
-    rows name it), biggest cost first. A key still stored shows its current label; a
-    deleted one the last four and label its rows kept."""
-    u = UsageRecord
-    rows = await db.execute(
-        sa.select(
-            u.provider,
-            u.provider_key_id,
-            sa.func.max(u.provider_key_last4),
-            sa.func.max(u.provider_key_label),
-            sa.func.count(),
-            sa.func.coalesce(sa.func.sum(u.cost_nano), 0),
-            sa.func.coalesce(sa.func.sum(u.charged_nano), 0),
-        )
-        .where(u.user_id == user_id, u.created_at >= since)
-        .group_by(u.provider, u.provider_key_id)
-    )
-    found = list(rows)
-    ids = [key_id for _, key_id, *_ in found if key_id is not None]
-    current = {}
-    if ids:
-        current = {
-            key_id: (last4, label)
-            for key_id, last4, label in await db.execute(
-                sa.select(ProviderKey.id, ProviderKey.last4, ProviderKey.label).where(
-                    ProviderKey.user_id == user_id, ProviderKey.id.in_(ids)
-                )
-            )
-        }
-    spends = [
-        ProviderKeySpend(
-            provider,
-            key_id,
-            *(current.get(key_id) or (last4, label)),
-            int(n),
-            int(cost),
-            int(charged),
-        )
-        for provider, key_id, last4, label, n, cost, charged in found
-    ]
-    return sorted(spends, key=lambda s: (-s.cost_nano, s.provider, s.key_id or 0))

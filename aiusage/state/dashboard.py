@@ -19,6 +19,7 @@ from aiusage.i18n.formatting import (
     format_tokens,
 )
 from aiusage.services import usage
+from aiusage.services.onboarding import onboarding
 from aiusage.state.figures import empty_figure, spend_figure
 from aiusage.state.locale import page_lang, relocalize_on
 from aiusage.state.user import signed_in_user
@@ -60,7 +61,10 @@ def row_view(row: usage.UsageRow, tz_offset_min: int, lang: str = "en") -> dict[
         "input": count(row.input_tokens, lang),
         "output": count(row.output_tokens, lang),
         "cache": count(cache, lang),
-        "cost": usd_fine(row.charged_nano, lang),
+        "provider_cost": usd_fine(row.cost_nano, lang),
+        "fee": usd_fine(row.fee_nano, lang),
+        "charged": usd_fine(row.charged_nano, lang),
+        "own_key": "1" if row.key_source == "byok" else "",
         "latency": f"{count(row.latency_ms, lang)} ms",
         "status": str(row.status),
         "ok": "1" if row.status < 400 and not row.error_type else "",
@@ -79,11 +83,18 @@ class DashboardState(rx.State):
     spend_today: str = ""
     spend_7d: str = ""
     spend_30d: str = ""
+    cost_30d: str = ""
+    fee_30d: str = ""
     requests_30d: str = ""
     tokens_30d: str = ""
     chart: go.Figure = empty_figure()
     has_usage: bool = False
     recent: list[dict[str, str]] = []
+    # The first-five-minutes checklist (services/onboarding.py), shown until all are done.
+    step_payment: bool = False
+    step_key: bool = False
+    step_request: bool = False
+    onboarding_done: bool = True
 
     @rx.event
     def on_load(self):
@@ -113,6 +124,7 @@ class DashboardState(rx.State):
             info = await usage.overview(db, user.id, tz)
             spend = await usage.spend_by_model(db, flt, "day")
             rows, _ = await usage.page(db, flt, limit=5)
+            steps = await onboarding(db, user.id)
         available = info.balance_nano - info.held_nano
         self.balance = usd(info.balance_nano, lang)
         self.available = usd(available, lang)
@@ -121,11 +133,15 @@ class DashboardState(rx.State):
         self.spend_today = usd(info.spend_today_nano, lang)
         self.spend_7d = usd(info.spend_7d_nano, lang)
         self.spend_30d = usd(info.spend_30d_nano, lang)
+        self.cost_30d = usd(info.cost_30d_nano, lang)
+        self.fee_30d = usd(info.fee_30d_nano, lang)
         self.requests_30d = count(info.requests_30d, lang)
         self.tokens_30d = format_tokens(info.tokens_30d, lang)
         self.chart = spend_figure(usage.bucket_labels(rng, tz), spend, lang)
         self.has_usage = info.requests_30d > 0
         self.recent = [row_view(r, tz, lang) for r in rows]
+        self.step_payment, self.step_key = steps.payment_ready, steps.proxy_key
+        self.step_request, self.onboarding_done = steps.first_request, steps.done
         self.loaded = True
 
 

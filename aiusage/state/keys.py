@@ -25,7 +25,7 @@ from aiusage.i18n import catalog
 from aiusage.i18n.formatting import format_number
 from aiusage.models import ProxyKey, utcnow
 from aiusage.money import nano_to_usd, parse_dollars
-from aiusage.services import key_rules, keys, provider_check, usage
+from aiusage.services import key_rules, keys, provider_check, usage_breakdown
 from aiusage.services.errors import NotFound, ServiceError
 from aiusage.state.dashboard import TZ_SCRIPT, local_time, usd
 from aiusage.state.locale import page_lang, relocalize_on
@@ -199,7 +199,7 @@ def _pool_row(info: keys.ProviderKeyInfo, tz: int, lang: str) -> dict[str, str]:
     }
 
 
-def _spend_row(spend: usage.ProviderKeySpend, lang: str) -> dict[str, str]:
+def _spend_row(spend: usage_breakdown.ProviderKeySpend, lang: str) -> dict[str, str]:
     label = spend.label or ""
     return {
         "provider": PROVIDER_LABELS.get(spend.provider, spend.provider),
@@ -301,7 +301,9 @@ class KeysState(rx.State):
         async with session_scope() as db:
             proxy = await keys.list_proxy_keys(db, user.id)
             provider = await keys.list_provider_keys(db, user.id)
-            spend = await usage.spend_by_provider_key(db, user.id, now - timedelta(days=SPEND_DAYS))
+            spend = await usage_breakdown.spend_by_provider_key(
+                db, user.id, now - timedelta(days=SPEND_DAYS)
+            )
         tz = self.tz_offset
         lang = await page_lang(self)
         rows = [_row(k, now, tz, lang) for k in proxy]

@@ -1,12 +1,15 @@
 """The usage page: filters, charts from the SQL aggregates, and the paged request table.
 
 The filters are kept as the same query parameters the CSV route reads, so the download is
-exactly what the page shows. Every handler resolves the signed-in user itself and every
-query is scoped by that user's id: a key id sent by the browser that is not the user's
-simply matches nothing."""
+exactly what the page shows; the page's own address carries them too (replaced in place on
+every change), so a filtered view can be shared, bookmarked and reloaded. Every handler
+resolves the signed-in user itself and every query is scoped by that user's id: a key id
+sent by the browser that is not the user's simply matches nothing."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from datetime import datetime
 from urllib.parse import urlencode
 
@@ -14,9 +17,14 @@ import plotly.graph_objects as go
 import reflex as rx
 
 from aiusage.db import session_scope
-from aiusage.i18n.formatting import format_date_range, format_number
-from aiusage.services import usage
-from aiusage.state.dashboard import TZ_SCRIPT, count, row_view, usd
+from aiusage.i18n.formatting import (
+    format_date_range,
+    format_number,
+    format_percent_bps,
+    format_tokens,
+)
+from aiusage.services import usage, usage_breakdown
+from aiusage.state.dashboard import TZ_SCRIPT, count, local_time, row_view, usd, usd_fine
 from aiusage.state.figures import empty_figure, usage_figures
 from aiusage.state.locale import page_lang, relocalize_on
 from aiusage.state.user import signed_in_user
@@ -24,8 +32,69 @@ from aiusage.state.user import signed_in_user
 ALL = "all"  # the "no filter" choice of a select (Radix selects need a non-empty value)
 
 
+PAGE_ROUTE = "/dashboard/usage"
+ADDRESS_PARAMS = ("range", "from", "to", "key", "provider", "model")
+
+
 def _ms(value: int | None, lang: str) -> str:
     return "—" if value is None else f"{format_number(value, lang)} ms"
+
+
+def group_view(group: usage_breakdown.GroupTotals, lang: str, key: bool = False) -> dict[str, str]:
+    name = group.name or "—"
+    if key and group.key_prefix:
+        name = f"{name} ({group.key_prefix}…)"
+    return {
+        "name": name,
+        "requests": count(group.requests, lang),
+        "tokens": format_tokens(group.tokens, lang),
+        "provider_cost": usd(group.cost_nano, lang),
+        "fee": usd(group.fee_nano, lang),
+        "charged": usd(group.charged_nano, lang),
+        "error_rate": format_percent_bps(group.error_rate_bps, lang),
+    }
+
+
+def detail_view(d: usage_breakdown.RequestDetail, tz: int, lang: str) -> dict[str, str]:
+    """The detail panel's lines, formatted; keys are catalog keys' last parts."""
+    provider_key = (
+        f"{d.provider_key_label or ''} ••••{d.provider_key_last4}".strip()
+        if d.provider_key_last4
+        else ""
+    )
+    tools = {
+        "web_search": d.web_search_calls,
+        "web_fetch": d.web_fetch_calls,
+        "file_search": d.file_search_calls,
+        "code_interpreter": d.code_interpreter_containers,
+    }
+    return {
+        "request_id": d.request_id,
+        "time": local_time(d.created_at, tz, lang),
+        "key": f"{d.key_name} ({d.key_prefix}…)" if d.key_name else "—",
+        "provider": d.provider,
+        "endpoint": d.endpoint,
+        "model": d.model,
+        "paid_with": "own" if d.key_source == "byok" else "credit",
+        "provider_key": provider_key or "—",
+        "status": str(d.status),
+        "error_type": d.error_type or "—",
+        "streamed": "1" if d.streamed else "",
+        "input": count(d.input_tokens, lang),
+        "output": count(d.output_tokens, lang),
+        "cache_write_5m": count(d.cache_write_5m_tokens, lang),
+        "cache_write_1h": count(d.cache_write_1h_tokens, lang),
+        "cache_read": count(d.cache_read_tokens, lang),
+        "tools": ", ".join(f"{name} × {n}" for name, n in tools.items() if n) or "—",
+        "provider_cost": usd_fine(d.cost_nano, lang),
+        "fee": usd_fine(d.fee_nano, lang),
+        "charged": usd_fine(d.charged_nano, lang),
+        "priced_by_default": "1" if d.priced_by_default else "",
+        "estimated": "1" if d.tokens_estimated else "",
+        "latency": _ms(d.latency_ms, lang),
+        "ttfb": _ms(d.ttfb_ms, lang),
+        "user_agent": d.user_agent or "—",
+    }
 
 
 class UsageState(rx.State):
@@ -52,6 +121,16 @@ class UsageState(rx.State):
     total_cache: str = ""
     p50: str = ""
     p95: str = ""
+    total_cost: str = ""
+    total_fee: str = ""
+
+    # Totals per model and per proxy key over the same filters.
+    by_model: list[dict[str, str]] = []
+    by_key: list[dict[str, str]] = []
+
+    # The request detail panel: one row's full metadata (never content).
+    detail: dict[str, str] = {}
+    detail_open: bool = False
 
     spend_fig: go.Figure = empty_figure()
     tokens_fig: go.Figure = empty_figure()
@@ -80,16 +159,47 @@ class UsageState(rx.State):
     def csv_url(self) -> str:
         return "/api/usage/export.csv?" + urlencode(self._params())
 
+    def _address_event(self) -> rx.event.EventSpec:
+        """Puts the filters into the page's address without a navigation (no tz: the
+        reader's own browser supplies it)."""
+        query = urlencode({k: v for k, v in self._params().items() if k != "tz"})
+        address = json.dumps(f"{PAGE_ROUTE}?{query}")
+        return rx.call_script(f"window.history.replaceState(window.history.state, '', {address})")
+
+    def _take_address(self, params: Mapping[str, str]) -> None:
+        """The filters from the address it was opened with; all of them or, when one is
+        unusable (typed by hand, cut short), none."""
+        wanted = {
+            k: str(params.get(k, "")) for k in ("range", "from", "to", "key", "provider", "model")
+        }
+        try:
+            usage.filter_from_params(0, wanted, strict=True)
+        except usage.BadFilter:
+            return
+        self.range_preset = wanted["range"] or "30d"
+        if self.range_preset == "custom" and wanted["from"] and wanted["to"]:
+            self.custom_from, self.custom_to = wanted["from"], wanted["to"]
+        elif self.range_preset == "custom":
+            self.range_preset = "30d"
+        self.key_filter = wanted["key"] or ALL
+        self.provider_filter = wanted["provider"] or ALL
+        self.model_filter = wanted["model"] or ALL
+
     @rx.event
     def on_load(self):
         self.loaded = False
         self.loading = True
+        self.detail_open = False
+        self.range_preset, self.custom_from, self.custom_to = "30d", "", ""
+        self.key_filter = self.provider_filter = self.model_filter = ALL
+        self._take_address(self.router.url.query_parameters)
         return rx.call_script(TZ_SCRIPT, callback=UsageState.set_tz)
 
     @rx.event
     async def set_tz(self, offset: int | str):
         self.tz_offset = usage.clamp_offset(offset)
         await self._reload()
+        return self._address_event()
 
     @rx.event
     async def relocalize(self):
@@ -106,18 +216,23 @@ class UsageState(rx.State):
             rng = usage.resolve_range("7d", self.tz_offset)
             self.custom_from, self.custom_to = rng.first_day.isoformat(), rng.last_day.isoformat()
         await self._reload()
+        return self._address_event()
 
     @rx.event
     async def set_custom_from(self, value: str):
         if usage.parse_day(value):
             self.custom_from = value[:10]
             await self._reload()
+            return self._address_event()
+        return None
 
     @rx.event
     async def set_custom_to(self, value: str):
         if usage.parse_day(value):
             self.custom_to = value[:10]
             await self._reload()
+            return self._address_event()
+        return None
 
     @rx.event
     async def set_key_filter(self, value: str):
@@ -125,21 +240,44 @@ class UsageState(rx.State):
         digits = value.isascii() and value.isdigit() and len(value) <= 18
         self.key_filter = value if value == ALL or digits else ALL
         await self._reload()
+        return self._address_event()
 
     @rx.event
     async def set_provider_filter(self, value: str):
         self.provider_filter = str(value)[:16] or ALL
         await self._reload()
+        return self._address_event()
 
     @rx.event
     async def set_model_filter(self, value: str):
         self.model_filter = str(value)[:100] or ALL
         await self._reload()
+        return self._address_event()
 
     @rx.event
     async def clear_filters(self):
         self.key_filter = self.provider_filter = self.model_filter = ALL
         await self._reload()
+        return self._address_event()
+
+    @rx.event
+    async def show_detail(self, usage_id: str):
+        """Opens the panel for one of the user's requests (an id of anyone else's finds
+        nothing: the query is scoped by the signed-in user)."""
+        user = await signed_in_user(self)
+        raw = str(usage_id)
+        if user is None or not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
+            return
+        async with session_scope() as db:
+            found = await usage_breakdown.request_detail(db, user.id, int(raw))
+        if found is None:
+            return
+        self.detail = detail_view(found, self.tz_offset, await page_lang(self))
+        self.detail_open = True
+
+    @rx.event
+    def set_detail_open(self, is_open: bool):
+        self.detail_open = bool(is_open)
 
     @rx.event
     async def next_page(self):
@@ -177,6 +315,8 @@ class UsageState(rx.State):
         async with session_scope() as db:
             options = await usage.filter_options(db, user.id, flt.start)
             totals = await usage.totals(db, flt)
+            by_model = await usage_breakdown.totals_by(db, flt, "model")
+            by_key = await usage_breakdown.totals_by(db, flt, "key")
             spend = await usage.spend_by_model(db, flt, rng.bucket)
             buckets = {b.label: b.totals for b in await usage.series(db, flt, rng.bucket)}
         self.bucket = rng.bucket
@@ -194,6 +334,10 @@ class UsageState(rx.State):
         self.total_output = count(totals.output_tokens, lang)
         self.total_cache = count(totals.cache_write_tokens + totals.cache_read_tokens, lang)
         self.p50, self.p95 = _ms(totals.p50_ms, lang), _ms(totals.p95_ms, lang)
+        self.total_cost = usd(totals.cost_nano, lang)
+        self.total_fee = usd(totals.fee_nano, lang)
+        self.by_model = [group_view(g, lang) for g in by_model]
+        self.by_key = [group_view(g, lang, key=True) for g in by_key]
 
         zero = usage.Totals()
         per = [buckets.get(label, zero) for label in labels]

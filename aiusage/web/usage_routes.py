@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from aiusage.db import session_scope
-from aiusage.services import sessions, usage
+from aiusage.services import sessions, usage, usage_csv
 from aiusage.services.errors import ServiceError
 
 
@@ -35,7 +35,7 @@ async def export_csv(request: Request) -> Response:
         )
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
     return StreamingResponse(
-        usage.csv_lines(session_scope, flt),
+        usage_csv.csv_lines(session_scope, flt),
         media_type="text/csv; charset=utf-8",
         headers={
             "content-disposition": f'attachment; filename="aiusage-usage-{stamp}.csv"',
