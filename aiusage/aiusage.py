@@ -8,7 +8,10 @@ from aiusage.pages import (
     connect,
     dashboard,
     keys,
+    landing,
     legal,
+    not_found,
+    pricing,
     public,
     security,
     settings,
@@ -26,7 +29,9 @@ app.add_middleware(TenantBinding(), index=0)
 
 # Each page module registers its routes; a new area of the dashboard adds its module here.
 PAGE_MODULES = [
+    landing,
     public,
+    pricing,
     dashboard,
     sign_in_methods,
     usage,
@@ -37,6 +42,7 @@ PAGE_MODULES = [
     settings,
     security,
     support,
+    not_found,
 ]
 for module in PAGE_MODULES:
     module.add_pages(app)

@@ -1,5 +1,5 @@
-"""The footer on every page: privacy policy and terms in the page's language, cookie
-settings, and the cookie banner."""
+"""The footer on every page: the pricing page, privacy policy and terms in the page's
+language, cookie settings, and the cookie banner."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ def footer() -> rx.Component:
             rx.hstack(
                 rx.text(tr("footer.made"), size="2", color_scheme="gray"),
                 rx.spacer(),
+                rx.link(tr("footer.pricing"), href="/pricing", size="2", id="footer-pricing"),
                 rx.link(
                     tr("footer.privacy"),
                     href=_localized("/privacy"),

@@ -3,7 +3,11 @@
 
 The texts come from the legal catalog, filled with the configuration the app runs with (the
 session cookie's name, the retention periods the purge applies, the contact address, the
-effective date), so the published policy cannot drift from what the code does."""
+effective date), so the published policy cannot drift from what the code does.
+
+The navigation and footer around a document speak its language: opening /zh/privacy makes the
+page language Chinese (and /privacy English), and switching the language on a document opens
+the same document in the other language."""
 
 from __future__ import annotations
 
@@ -13,10 +17,12 @@ import reflex as rx
 
 from aiusage.components.layout import public_shell
 from aiusage.config import get_settings
-from aiusage.i18n import t
+from aiusage.i18n import LANGUAGES, t
+from aiusage.pages.landing import fee_values, page_meta
 from aiusage.services.sessions import COOKIE_NAME
 from aiusage.services.twofactor import CHALLENGE_TTL
 from aiusage.state.auth import SessionState
+from aiusage.state.locale import LocaleState, page_lang, relocalize_on
 from aiusage.web.oauth_routes import FLOW_COOKIE, FLOW_TTL_SECONDS
 from aiusage.web.second_step import PENDING_COOKIE
 
@@ -136,6 +142,50 @@ def path(doc: str, lang: str) -> str:
     return f"/zh/{doc}" if lang == "zh" else f"/{doc}"
 
 
+# Every document's route → (document, language).
+ROUTES: dict[str, tuple[str, str]] = {
+    path(doc, lang): (doc, lang) for doc in DOCUMENTS for lang in LANGUAGES
+}
+
+
+class LegalState(rx.State):
+    @rx.event
+    async def show_in(self, lang: str):
+        """on_load: the page around the document (navigation, footer) in the document's
+        language. The page language is the browser's remembered choice, so opening a
+        document in a language also chooses that language, as the switcher would."""
+        locale = await self.get_state(LocaleState)
+        if lang in LANGUAGES and locale.lang != lang:
+            locale.lang = lang
+
+    @rx.event
+    async def follow_language(self):
+        """After a language switch on a document: the same document in that language."""
+        current = self.router.url.path.rstrip("/")
+        if current not in ROUTES:
+            return None
+        doc, _lang = ROUTES[current]
+        target = path(doc, await page_lang(self))
+        return rx.redirect(target) if target != current else None
+
+
+for _route in ROUTES:
+    relocalize_on(_route, LegalState.follow_language)
+
+
+def pricing_note(lang: str) -> rx.Component:
+    """The fee, the markup and a link to every model's price (below the terms' money part)."""
+    return rx.text(
+        t(lang, "legal.pricing", **fee_values()),
+        " ",
+        rx.link(t(lang, "legal.pricing_link"), href="/pricing", id="legal-pricing"),
+    )
+
+
+# Components shown after a section, by its heading key.
+AFTER_SECTION = {"terms.money.h": pricing_note}
+
+
 def _section(lang: str, heading: str | None, paragraphs: tuple[str, ...], bullets: bool):
     values = facts()
     texts = [t(lang, key, **values) for key in paragraphs]
@@ -144,9 +194,11 @@ def _section(lang: str, heading: str | None, paragraphs: tuple[str, ...], bullet
         if bullets
         else rx.fragment(*[rx.text(text) for text in texts])
     )
+    extra = AFTER_SECTION.get(heading or "")
     return rx.vstack(
         rx.heading(t(lang, heading), size="5", as_="h2") if heading else rx.fragment(),
         body,
+        extra(lang) if extra else rx.fragment(),
         spacing="3",
         width="100%",
     )
@@ -194,11 +246,12 @@ def document(doc: str, lang: str) -> Callable[[], rx.Component]:
 
 
 def add_pages(app: rx.App) -> None:
-    for doc, (title_key, _sections) in DOCUMENTS.items():
-        for lang in ("en", "zh"):
-            app.add_page(
-                document(doc, lang),
-                route=path(doc, lang),
-                title=f"{t(lang, title_key)} · aiusage",
-                on_load=SessionState.load_public,
-            )
+    for route, (doc, lang) in ROUTES.items():
+        title_key, sections = DOCUMENTS[doc]
+        intro = sections[0][1][0]
+        app.add_page(
+            document(doc, lang),
+            route=route,
+            on_load=[SessionState.load_public, LegalState.show_in(lang)],
+            **page_meta(f"{t(lang, title_key)} · aiusage", t(lang, intro, **facts())),
+        )

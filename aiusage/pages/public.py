@@ -45,27 +45,6 @@ def _card(title: rx.Var[str], *children: rx.Component) -> rx.Component:
     )
 
 
-def landing() -> rx.Component:
-    return public_shell(
-        rx.vstack(
-            rx.heading(tr("landing.title"), size="9"),
-            rx.text(
-                tr("landing.body"),
-                size="5",
-                color_scheme="gray",
-            ),
-            rx.hstack(
-                rx.link(rx.button(tr("landing.cta_signup"), size="4"), href="/signup"),
-                rx.link(
-                    rx.button(tr("landing.cta_login"), size="4", variant="soft"), href="/login"
-                ),
-            ),
-            spacing="5",
-            padding_y="3em",
-        ),
-    )
-
-
 def login() -> rx.Component:
     return public_shell(
         _card(
@@ -159,7 +138,6 @@ def reset_password() -> rx.Component:
 
 def add_pages(app: rx.App) -> None:
     load = SessionState.load_public
-    app.add_page(landing, route="/", title="aiusage", on_load=load)
     app.add_page(login, route="/login", title="aiusage", on_load=load)
     app.add_page(signup, route="/signup", title="aiusage", on_load=load)
     app.add_page(forgot_password, route="/forgot-password", title="aiusage", on_load=load)
