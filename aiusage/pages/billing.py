@@ -46,6 +46,16 @@ def balance_card() -> rx.Component:
     )
 
 
+def pricing_link() -> rx.Component:
+    """What credit buys: the public price table."""
+    return rx.link(
+        rx.hstack(rx.icon("tag", size=14), tr("billing.pricing_link"), align="center", spacing="1"),
+        href="/pricing",
+        id="billing-pricing-link",
+        size="2",
+    )
+
+
 def topup_card() -> rx.Component:
     form = native_form(
         rx.vstack(
@@ -106,7 +116,14 @@ def topup_card() -> rx.Component:
     )
     return rx.card(
         rx.vstack(
-            rx.heading(tr("billing.topup.title"), size="4"),
+            rx.hstack(
+                rx.heading(tr("billing.topup.title"), size="4"),
+                rx.spacer(),
+                pricing_link(),
+                align="center",
+                width="100%",
+                wrap="wrap",
+            ),
             rx.cond(
                 BillingState.configured,
                 rx.vstack(rx.text(tr("billing.topup.body"), color_scheme="gray"), form),
@@ -152,62 +169,36 @@ def alert_card() -> rx.Component:
     )
 
 
+def _auto_blocked() -> rx.Component:
+    """Why the auto top-up form is disabled, and what to do about it."""
+    return rx.match(
+        BillingState.auto_blocked,
+        (
+            "not_configured",
+            rx.callout(tr("billing.auto.not_configured"), icon="info", id="auto-not-configured"),
+        ),
+        (
+            "no_card",
+            rx.callout(tr("billing.auto.needs_card"), icon="credit-card", id="auto-needs-card"),
+        ),
+        rx.fragment(),
+    )
+
+
 def auto_card() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.heading(tr("billing.auto.title"), size="4"),
             rx.text(tr("billing.auto.body"), color_scheme="gray"),
-            rx.cond(BillingState.card == "", rx.text(tr("billing.auto.needs_card"), size="2")),
+            _auto_blocked(),
             rx.form(
-                rx.vstack(
-                    rx.el.label(
-                        rx.hstack(
-                            rx.checkbox(
-                                name="enabled",
-                                id="auto-enabled",
-                                default_checked=BillingState.auto_enabled,
-                                key=BillingState.auto_enabled.to_string(),
-                            ),
-                            rx.text(tr("billing.auto.enabled")),
-                            align="center",
-                        ),
-                    ),
-                    rx.hstack(
-                        rx.vstack(
-                            rx.text(tr("billing.auto.below"), size="1", weight="medium"),
-                            rx.input(
-                                name="below",
-                                id="auto-below",
-                                input_mode="decimal",
-                                default_value=BillingState.auto_below,
-                                key=BillingState.auto_below,
-                            ),
-                            spacing="1",
-                        ),
-                        rx.vstack(
-                            rx.text(tr("billing.auto.amount"), size="1", weight="medium"),
-                            rx.input(
-                                name="amount",
-                                id="auto-amount",
-                                input_mode="decimal",
-                                default_value=BillingState.auto_amount,
-                                key=BillingState.auto_amount,
-                            ),
-                            spacing="1",
-                        ),
-                        rx.button(tr("common.save"), type="submit", id="save-auto"),
-                        align="end",
-                        spacing="3",
-                        wrap="wrap",
-                    ),
-                    rx.text(
-                        tr("billing.auto.interval"),
-                        " ",
-                        BillingState.auto_interval,
-                        size="1",
-                        color_scheme="gray",
-                    ),
-                    spacing="3",
+                # A disabled fieldset disables every field and button in it, natively.
+                rx.el.fieldset(
+                    _auto_fields(),
+                    disabled=BillingState.auto_blocked != "",
+                    id="auto-fieldset",
+                    style={"border": "none", "padding": "0", "margin": "0", "min_width": "0"},
+                    opacity=rx.cond(BillingState.auto_blocked != "", "0.6", "1"),
                 ),
                 on_submit=BillingState.save_auto,
             ),
@@ -215,6 +206,59 @@ def auto_card() -> rx.Component:
             width="100%",
         ),
         width="100%",
+    )
+
+
+def _auto_fields() -> rx.Component:
+    return rx.vstack(
+        rx.el.label(
+            rx.hstack(
+                rx.checkbox(
+                    name="enabled",
+                    id="auto-enabled",
+                    default_checked=BillingState.auto_enabled,
+                    key=BillingState.auto_enabled.to_string(),
+                ),
+                rx.text(tr("billing.auto.enabled")),
+                align="center",
+            ),
+        ),
+        rx.hstack(
+            rx.vstack(
+                rx.text(tr("billing.auto.below"), size="1", weight="medium"),
+                rx.input(
+                    name="below",
+                    id="auto-below",
+                    input_mode="decimal",
+                    default_value=BillingState.auto_below,
+                    key=BillingState.auto_below,
+                ),
+                spacing="1",
+            ),
+            rx.vstack(
+                rx.text(tr("billing.auto.amount"), size="1", weight="medium"),
+                rx.input(
+                    name="amount",
+                    id="auto-amount",
+                    input_mode="decimal",
+                    default_value=BillingState.auto_amount,
+                    key=BillingState.auto_amount,
+                ),
+                spacing="1",
+            ),
+            rx.button(tr("common.save"), type="submit", id="save-auto"),
+            align="end",
+            spacing="3",
+            wrap="wrap",
+        ),
+        rx.text(
+            tr("billing.auto.interval"),
+            " ",
+            BillingState.auto_interval,
+            size="1",
+            color_scheme="gray",
+        ),
+        spacing="3",
     )
 
 

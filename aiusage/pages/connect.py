@@ -4,20 +4,53 @@ from __future__ import annotations
 
 import reflex as rx
 
+from aiusage.components.copy import copy_button
 from aiusage.components.layout import dashboard_shell
 from aiusage.components.text import tr
 from aiusage.state.auth import SessionState
 from aiusage.state.dashboard_connect import ConnectState
 
 
-def copy_button(value: rx.Var, element_id: str) -> rx.Component:
-    return rx.button(
-        rx.icon("copy", size=14),
-        tr("common.copy"),
-        size="1",
-        variant="soft",
-        on_click=[rx.set_clipboard(value), rx.toast(tr("common.copied"), duration=1500)],
-        id=element_id,
+def first_request() -> rx.Component:
+    """Waiting for the account's first request, live; green once it has arrived."""
+    return rx.match(
+        ConnectState.first_status,
+        (
+            "waiting",
+            rx.callout.root(
+                rx.callout.icon(rx.spinner(size="2")),
+                rx.callout.text(tr("connect.first.waiting")),
+                color_scheme="blue",
+                id="first-request-waiting",
+                role="status",
+            ),
+        ),
+        (
+            "received",
+            rx.callout.root(
+                rx.callout.icon(rx.icon("circle-check")),
+                rx.callout.text(
+                    tr("connect.first.received"),
+                    " ",
+                    rx.code(ConnectState.first_model, id="first-request-model"),
+                    ", ",
+                    rx.text(ConnectState.first_time, as_="span", id="first-request-time"),
+                ),
+                color_scheme="green",
+                id="first-request-received",
+                role="status",
+            ),
+        ),
+        (
+            "stopped",
+            rx.callout(
+                tr("connect.first.stopped"),
+                icon="clock",
+                color_scheme="gray",
+                id="first-request-stopped",
+            ),
+        ),
+        rx.fragment(),
     )
 
 
@@ -26,7 +59,7 @@ def base_url(label_key: str, value: rx.Var, element_id: str) -> rx.Component:
         rx.text(tr(label_key), size="2", weight="medium"),
         rx.hstack(
             rx.code(value, id=element_id, size="3", word_break="break-all"),
-            copy_button(value, f"{element_id}-copy"),
+            copy_button(element_id, f"{element_id}-copy"),
             align="center",
             wrap="wrap",
         ),
@@ -42,7 +75,7 @@ def snippet(
             rx.hstack(
                 rx.heading(tr(title_key), size="3"),
                 rx.spacer(),
-                copy_button(code, f"{element_id}-copy"),
+                copy_button(element_id, f"{element_id}-copy"),
                 width="100%",
                 align="center",
             ),
@@ -75,6 +108,7 @@ def connect_page() -> rx.Component:
     return dashboard_shell(
         "nav.connect",
         rx.text(tr("connect.intro"), color_scheme="gray"),
+        first_request(),
         rx.card(
             rx.vstack(
                 base_url("connect.anthropic_base", ConnectState.anthropic_base, "anthropic-base"),

@@ -45,19 +45,38 @@ def _card(title: rx.Var[str], *children: rx.Component) -> rx.Component:
     )
 
 
+def _email_field() -> rx.Component:
+    """The address field, holding what a refused log-in was tried with (the `key` remounts
+    it when that arrives with the page's state, as a default value is read only once)."""
+    return field(
+        tr("auth.email"),
+        "email",
+        "email",
+        auto_complete="email",
+        required=True,
+        default_value=SessionState.typed_email,
+        key=SessionState.typed_email,
+    )
+
+
 def login() -> rx.Component:
     return public_shell(
         _card(
             tr("auth.login.title"),
             _form(
                 "/api/auth/login",
-                field(tr("auth.email"), "email", "email", auto_complete="email", required=True),
+                # Where to go after signing in: checked again by the route.
+                rx.el.input(type="hidden", name="next", value=SessionState.next_path),
+                _email_field(),
                 field(
                     tr("auth.password"),
                     "password",
                     "password",
                     auto_complete="current-password",
                     required=True,
+                    # With the address kept, the password is what is left to type.
+                    auto_focus=SessionState.typed_email != "",
+                    key=SessionState.typed_email,
                 ),
                 submit=tr("auth.login.submit"),
                 form_id="login-form",
@@ -106,7 +125,7 @@ def forgot_password() -> rx.Component:
             rx.text(tr("auth.forgot.body"), color_scheme="gray"),
             _form(
                 "/api/auth/forgot-password",
-                field(tr("auth.email"), "email", "email", auto_complete="email", required=True),
+                _email_field(),
                 submit=tr("auth.forgot.submit"),
                 form_id="forgot-form",
             ),

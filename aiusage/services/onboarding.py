@@ -1,10 +1,13 @@
-"""The first five minutes: which of the steps to a first proxied request an account has done.
+"""The first five minutes: which of the steps to a first proxied request an account has done
+(the overview's checklist), and the first request itself (the Connect page asks every few
+seconds while it waits: one indexed lookup of model and time, never content).
 
-Reads only; the overview shows the steps as a checklist until all of them are done."""
+Reads only."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,3 +55,22 @@ async def onboarding(db: AsyncSession, user_id: int) -> Onboarding:
         proxy_key=bool(proxy_key),
         first_request=bool(first_request),
     )
+
+
+@dataclass(frozen=True)
+class FirstRequest:
+    model: str
+    at: datetime  # UTC
+
+
+async def first_request(db: AsyncSession, user_id: int) -> FirstRequest | None:
+    """The account's oldest recorded request, or None before the first one."""
+    row = (
+        await db.execute(
+            sa.select(UsageRecord.model, UsageRecord.created_at)
+            .where(UsageRecord.user_id == user_id)
+            .order_by(UsageRecord.created_at, UsageRecord.id)
+            .limit(1)
+        )
+    ).one_or_none()
+    return FirstRequest(row.model, row.created_at) if row else None

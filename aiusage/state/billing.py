@@ -1,7 +1,8 @@
 """Billing page state: balance, top-up options, history, alert and auto top-up settings.
 
 Every handler resolves the signed-in user from the cookie itself and only touches that
-user's rows. Nothing secret is held: no Stripe ids, only the card's brand and last four."""
+user's rows. Nothing secret is held: no Stripe ids, only the card's brand and last four.
+Times are in the browser's offset, reported on each page load (state/dashboard.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ import reflex as rx
 
 from aiusage.config import get_settings
 from aiusage.db import session_scope, write_lock
-from aiusage.i18n.formatting import format_date, format_datetime, format_money, format_number
+from aiusage.i18n.formatting import format_date, format_money, format_number
 from aiusage.money import rounded_usd, usd_to_nano
-from aiusage.services import alerts, profile, stripe_client, topups
+from aiusage.services import alerts, billing_view, profile, stripe_client, topups, usage
 from aiusage.services.errors import ServiceError
+from aiusage.state.dashboard import TZ_SCRIPT, local_time
 from aiusage.state.locale import page_lang, relocalize_on
 from aiusage.state.user import signed_in_user
 
@@ -34,6 +36,8 @@ def _usd_text(nano: int | None) -> str:
 
 
 class BillingState(rx.State):
+    tz_offset: int = 0
+    loaded: bool = False
     configured: bool = False
     balance: str = ""
     negative: bool = False
@@ -46,6 +50,7 @@ class BillingState(rx.State):
     auto_below: str = ""
     auto_amount: str = ""
     auto_interval: str = ""
+    auto_blocked: str = ""  # why auto top-up cannot be set: not_configured, no_card or ""
     history: list[dict[str, str]] = []
     error: str = ""  # catalog keys
     notice: str = ""
@@ -76,14 +81,16 @@ class BillingState(rx.State):
         self.auto_below = _usd_text(user.auto_topup_below_nano)
         self.auto_amount = _usd_text(user.auto_topup_amount_nano)
         self.auto_interval = format_number(settings.auto_topup_min_interval_minutes, lang)
+        self.auto_blocked = billing_view.auto_topup_blocker(user) or ""
+        tz = self.tz_offset
         async with session_scope() as db:
-            rows = await topups.history(db, user.id)
-        # Usage is rolled up per UTC day, so the history is in UTC (labelled).
+            rows = await billing_view.history(db, user.id, tz)
+        # Usage is rolled up per local day: its row shows that day, the others their moment.
         self.history = [
             {
-                "date": format_date(row.at, lang)
+                "date": format_date(row.at, lang, tz)
                 if row.kind == "usage"
-                else format_datetime(row.at, lang),
+                else local_time(row.at, tz, lang, seconds=False),
                 "kind": KIND_KEYS.get(row.kind, "billing.kind.adjustment"),
                 "detail": f"× {format_number(row.requests, lang)}"
                 if row.kind == "usage"
@@ -94,15 +101,23 @@ class BillingState(rx.State):
             }
             for row in rows
         ]
+        self.loaded = True
 
     @rx.event
-    async def load(self):
+    def load(self):
         self.error = self.notice = ""
+        self.loaded = False
+        return rx.call_script(TZ_SCRIPT, callback=BillingState.set_tz)
+
+    @rx.event
+    async def set_tz(self, offset: int | str):
+        self.tz_offset = usage.clamp_offset(offset)
         await self._refresh()
 
     @rx.event
     async def relocalize(self):
-        await self._refresh()
+        if self.loaded:
+            await self._refresh()
 
     @rx.event
     async def save_threshold(self, form: dict):

@@ -2,18 +2,32 @@
 
 Only a key's visible prefix is known after creation, so every snippet reads the key from
 the AIUSAGE_API_KEY environment variable (nothing copied holds a key that cannot work); the
-chosen key's prefix only says which key to put there."""
+chosen key's prefix only says which key to put there.
+
+While the account has no usage yet, the page waits for its first request: a background
+event asks the database every POLL_SECONDS (model and time of the oldest usage row, never
+content) and stops when it arrives, after WATCH_SECONDS, when the tab has left the page, or
+when the state was reset or the page loaded again (each visit's watch has its own id)."""
 
 from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import datetime
 
 import reflex as rx
 
 from aiusage.config import get_settings
 from aiusage.db import session_scope
-from aiusage.services import keys
+from aiusage.services import keys, onboarding, usage
+from aiusage.state.dashboard import TZ_SCRIPT, local_time
+from aiusage.state.locale import page_lang, relocalize_on
 from aiusage.state.user import signed_in_user
 
 DEFAULT_PLACEHOLDER = "sk-aiu-YOUR-KEY"
+ROUTE = "/dashboard/connect"
+POLL_SECONDS = 2.0
+WATCH_SECONDS = 15 * 60  # then the page says it stopped waiting (a reload waits again)
 
 
 def _site() -> str:
@@ -52,15 +66,24 @@ def codex_config(site: str) -> str:
 class ConnectState(rx.State):
     key_options: list[dict[str, str]] = []
     chosen: str = ""  # a key id of the user's, as text
+    # The first request: "" (the account has usage already), waiting, received or stopped.
+    first_status: str = ""
+    first_model: str = ""
+    first_time: str = ""
+    _watch: str = ""  # the id of the watch that may still write here ("" none)
+    _first_at: datetime | None = None  # kept to show the time again in another language
+    _tz: int = 0
 
     @rx.event
     async def on_load(self):
+        self._watch = ""  # an earlier visit's watch stops
         user = await signed_in_user(self)
         if user is None:
-            self.key_options, self.chosen = [], ""
-            return
+            self.key_options, self.chosen, self.first_status = [], "", ""
+            return None
         async with session_scope() as db:
             rows = await keys.list_proxy_keys(db, user.id)
+            first = await onboarding.first_request(db, user.id)
         self.key_options = [
             {"value": str(k.id), "label": f"{k.name} ({k.prefix}…)", "prefix": k.prefix}
             for k in rows
@@ -68,6 +91,51 @@ class ConnectState(rx.State):
         ]
         if self.chosen not in {o["value"] for o in self.key_options}:
             self.chosen = self.key_options[0]["value"] if self.key_options else ""
+        if first is not None:
+            self.first_status = ""
+            return None
+        self.first_status = "waiting"
+        self._watch = secrets.token_hex(8)
+        # The time is shown in the browser's offset: ask for it, then start watching.
+        return rx.call_script(TZ_SCRIPT, callback=ConnectState.watch_first_request)
+
+    def _watching(self, watch: str) -> bool:
+        """This watch is still the page's own, and the tab still shows the page."""
+        return bool(watch) and self._watch == watch and self.router.url.path.rstrip("/") == ROUTE
+
+    @rx.event(background=True)
+    async def watch_first_request(self, offset: int | str):
+        async with self:
+            watch = self._watch
+            self._tz = usage.clamp_offset(offset)
+            user = await signed_in_user(self)
+        if user is None or not watch:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WATCH_SECONDS
+        while True:
+            async with session_scope() as db:
+                first = await onboarding.first_request(db, user.id)
+            async with self:
+                if not self._watching(watch):
+                    return
+                if first is not None:
+                    self._watch = ""
+                    self._first_at = first.at
+                    self.first_model = first.model
+                    self.first_time = local_time(first.at, self._tz, await page_lang(self))
+                    self.first_status = "received"
+                    return
+                if loop.time() >= deadline:
+                    self._watch = ""
+                    self.first_status = "stopped"
+                    return
+            await asyncio.sleep(POLL_SECONDS)
+
+    @rx.event
+    async def relocalize(self):
+        if self.first_status == "received" and self._first_at is not None:
+            self.first_time = local_time(self._first_at, self._tz, await page_lang(self))
 
     @rx.event
     def choose(self, value: str):
@@ -165,3 +233,6 @@ class ConnectState(rx.State):
             '  -d \'{"model": "claude-sonnet-4-5", "max_tokens": 256,'
             ' "messages": [{"role": "user", "content": "Hello"}]}\''
         )
+
+
+relocalize_on(ROUTE, ConnectState.relocalize)

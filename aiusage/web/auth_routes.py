@@ -14,7 +14,7 @@ from starlette.routing import Route
 from aiusage.config import get_settings
 from aiusage.db import session_scope
 from aiusage.i18n import negotiate
-from aiusage.services import accounts, reauth, sessions, twofactor
+from aiusage.services import accounts, login_flash, reauth, redirects, sessions, twofactor
 from aiusage.services.errors import RateLimited, ServiceError
 from aiusage.services.throttle import login_throttle, mail_limiter
 from aiusage.web.http import (
@@ -52,10 +52,11 @@ def _check_login_rate(ip: str, address: str) -> None:
 
 
 async def login(request: Request) -> Response:
+    fields: dict[str, str] = {}
     try:
         if not same_origin(request):
             raise CSRF
-        fields = await read_fields(request, "email", "password")
+        fields = await read_fields(request, "email", "password", "next")
         address = fields["email"].strip().lower()
         ip = client_ip(request)
         _check_login_rate(ip, address)
@@ -72,14 +73,34 @@ async def login(request: Request) -> Response:
                 db, user, user_agent=request.headers.get("user-agent", ""), ip=client_ip(request)
             )
         login_throttle().succeeded(address, ip)
-    except RateLimited as error:
-        return error_response(request, error, "/login", {"Retry-After": str(error.retry_after)})
     except ServiceError as error:
-        return error_response(request, error, "/login")
+        return _refused_login(request, error, fields)
+    next_path = redirects.safe_next(fields["next"])
     if pending:
-        return code_page_response(request, pending)
-    response = ok_response(request, "/dashboard")
+        return code_page_response(request, pending, next_path)
+    response = ok_response(request, redirects.after_sign_in(next_path))
     set_session_cookie(response, token)
+    forget_typed_email(request, response)
+    return response
+
+
+def forget_typed_email(request: Request, response: Response) -> None:
+    """Signed in: the address kept from a refused log-in has served its purpose."""
+    if login_flash.COOKIE_NAME in request.cookies:
+        clear_private_cookie(response, login_flash.COOKIE_NAME, path="/")
+
+
+def _refused_login(request: Request, error: ServiceError, fields: dict[str, str]) -> Response:
+    """Back to the log-in form with the error, still knowing the page asked for, and with
+    the typed address kept in a short-lived cookie (services/login_flash.py)."""
+    keep = {"next": redirects.safe_next(fields.get("next")) or ""}
+    response = error_response(request, error, redirects.LOGIN, keep=keep)
+    if response.status_code != 303:  # a JSON caller keeps its own fields
+        return response
+    if kept := login_flash.cookie_value(fields.get("email", "")):
+        set_private_cookie(
+            response, login_flash.COOKIE_NAME, kept, max_age=login_flash.TTL_SECONDS, path="/"
+        )
     return response
 
 

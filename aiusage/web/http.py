@@ -97,8 +97,14 @@ def redirect(path: str, **query: str) -> RedirectResponse:
 
 
 def error_response(
-    request: Request, error: ServiceError, back_to: str, headers: dict[str, str] | None = None
+    request: Request,
+    error: ServiceError,
+    back_to: str,
+    headers: dict[str, str] | None = None,
+    keep: dict[str, str] | None = None,
 ) -> Response:
+    """JSON for fetch() callers; for forms a redirect to `back_to?error=<code>`, plus the
+    `keep` query values the page needs again (e.g. where a sign-in goes afterwards)."""
     if isinstance(error, RateLimited):
         headers = {"Retry-After": str(error.retry_after), **(headers or {})}
     if wants_json(request):
@@ -107,7 +113,7 @@ def error_response(
             status_code=error.status,
             headers=headers,
         )
-    response = redirect(back_to, error=error.code)
+    response = redirect(back_to, error=error.code, **{k: v for k, v in (keep or {}).items() if v})
     response.headers.update(headers or {})
     return response
 

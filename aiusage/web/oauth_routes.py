@@ -6,7 +6,8 @@ HttpOnly cookie of our own (no global SessionMiddleware, nothing in the database
 /api/auth/google/callback checks the state against that cookie, exchanges the code, verifies
 the ID token (signature against the provider's JWKS, issuer, audience, expiry, nonce), then
 signs in, links or creates the account and sets the same `bai_session` cookie as a password
-log-in. Every refusal goes back to /login?error=<code>."""
+log-in, then goes to the page asked for before the sign-in (kept in the flow cookie) or the
+dashboard. Every refusal goes back to /login?error=<code>."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import json
 import logging
 import time
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
@@ -30,9 +32,9 @@ from starlette.routing import Route
 from aiusage.config import get_settings
 from aiusage.db import session_scope, write_lock
 from aiusage.i18n import negotiate
-from aiusage.services import identities, sessions, twofactor
+from aiusage.services import identities, redirects, sessions, twofactor
 from aiusage.services.errors import ServiceError
-from aiusage.web.auth_routes import set_session_cookie
+from aiusage.web.auth_routes import forget_typed_email, set_session_cookie
 from aiusage.web.http import clear_private_cookie, client_ip, redirect, set_private_cookie
 from aiusage.web.second_step import code_page_response
 
@@ -44,6 +46,7 @@ FLOW_COOKIE_PATH = "/api/auth/google"
 FLOW_TTL_SECONDS = 600
 MAX_COOKIE_CHARS = 3000
 CALLBACK_PATH = "/api/auth/google/callback"
+NEXT_KEY = "aiusage_next"  # the page asked for, in the flow cookie beside authlib's keys
 
 
 def google_configured() -> bool:
@@ -121,27 +124,47 @@ def _clear_flow_cookie(response: Response) -> None:
     clear_private_cookie(response, FLOW_COOKIE, path=FLOW_COOKIE_PATH)
 
 
-def _fail(code: str, reason: str) -> Response:
+def _fail(code: str, reason: str, next_path: str | None = None) -> Response:
     log.info("google sign-in refused: %s (%s)", code, reason)
-    response = redirect("/login", error=code)
+    response = redirect("/login", error=code, **({"next": next_path} if next_path else {}))
     _clear_flow_cookie(response)
     return response
+
+
+def _asked_for(request: Request) -> str | None:
+    """The page to go to after the sign-in: `?next=` of this request, else of the log-in
+    page the button was pressed on (the button's form sends none; a same-site Referer has
+    the page's full URL). Checked: a path of this site or None."""
+    if asked := redirects.safe_next(request.query_params.get("next")):
+        return asked
+    referer = urlsplit(request.headers.get("referer", ""))
+    same_site = referer.netloc and (
+        f"{referer.scheme}://{referer.netloc}" == get_settings().site_origin
+        or referer.netloc == request.headers.get("host", "")
+    )
+    if not same_site or referer.path.rstrip("/") != redirects.LOGIN:
+        return None
+    return redirects.safe_next(parse_qs(referer.query).get("next", [""])[0])
 
 
 # --- routes ---------------------------------------------------------------------------------
 
 
 async def start(request: Request) -> Response:
+    next_path = _asked_for(request)
     if not google_configured():
-        return _fail("google_not_configured", "client id or secret not set")
+        return _fail("google_not_configured", "client id or secret not set", next_path)
     request.scope["session"] = {}
     try:
         response = await _client().authorize_redirect(
             request, get_settings().site_url + CALLBACK_PATH
         )
     except (httpx.HTTPError, ValueError, KeyError, RuntimeError) as error:
-        return _fail("google_unavailable", type(error).__name__)
-    _set_flow_cookie(response, sign_flow(dict(request.scope["session"])))
+        return _fail("google_unavailable", type(error).__name__, next_path)
+    flow = dict(request.scope["session"])
+    if next_path:  # signed with authlib's data; checked again when it comes back
+        flow[NEXT_KEY] = next_path
+    _set_flow_cookie(response, sign_flow(flow))
     response.headers["cache-control"] = "no-store"
     return response
 
@@ -166,7 +189,9 @@ def _token_error(error: Exception) -> tuple[str, str]:
 async def callback(request: Request) -> Response:
     if not google_configured():
         return _fail("google_not_configured", "client id or secret not set")
-    request.scope["session"] = unsign_flow(request.cookies.get(FLOW_COOKIE))
+    flow = unsign_flow(request.cookies.get(FLOW_COOKIE))
+    next_path = redirects.safe_next(flow.pop(NEXT_KEY, None))
+    request.scope["session"] = flow
     settings = get_settings()
     try:
         token = await _client().authorize_access_token(
@@ -187,10 +212,10 @@ async def callback(request: Request) -> Response:
         KeyError,
     ) as error:
         code, reason = _token_error(error)
-        return _fail(code, reason)
+        return _fail(code, reason, next_path)
     claims = token.get("userinfo")
     if not claims:  # no ID token in the answer: nothing was verified
-        return _fail("google_token_invalid", "no id_token in the token response")
+        return _fail("google_token_invalid", "no id_token in the token response", next_path)
     locale = negotiate(request.headers.get("accept-language"))
     try:
         async with write_lock(), session_scope() as db:
@@ -201,13 +226,14 @@ async def callback(request: Request) -> Response:
                 db, user, user_agent=request.headers.get("user-agent", ""), ip=client_ip(request)
             )
     except ServiceError as error:
-        return _fail(error.code, error.message)
+        return _fail(error.code, error.message, next_path)
     if pending:
-        response = code_page_response(request, pending)
+        response = code_page_response(request, pending, next_path)
         _clear_flow_cookie(response)
         return response
-    response = redirect("/dashboard")
+    response = redirect(redirects.after_sign_in(next_path))
     set_session_cookie(response, session_token)
+    forget_typed_email(request, response)
     _clear_flow_cookie(response)
     return response
 

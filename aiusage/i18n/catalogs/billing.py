@@ -47,7 +47,12 @@ EN = {
     "billing.auto.amount": "Add (USD)",
     "billing.auto.interval": "At most one automatic charge every (minutes):",
     "billing.auto.needs_card": (
-        "Top up once by card first: auto top-up charges the card saved with that payment."
+        "Auto top-up needs a saved card, and none is saved yet. Top up once by card under "
+        '"Add credit" above: Stripe saves that card, and auto top-up then charges it.'
+    ),
+    "billing.auto.not_configured": (
+        "Auto top-up is not available: card payments are not configured on this server (no "
+        "Stripe key). Ask the operator for credit."
     ),
     "billing.auto.saved": "Auto top-up settings saved.",
     "billing.error.amount": "Give the amount in dollars, e.g. 10 or 2.50.",
@@ -64,6 +69,7 @@ EN = {
     "billing.success.credited": "Your payment is confirmed and the credit is in your balance.",
     "billing.success.unknown": "We know of no such payment for your account.",
     "billing.back": "Back to billing",
+    "billing.pricing_link": "Prices per model",
     "billing.cancel.title": "Top-up cancelled",
     "billing.cancel.body": "You cancelled the payment. Nothing was charged.",
     "error.topup_amount_invalid": "Give the amount in dollars and cents, e.g. 10 or 12.50.",
@@ -99,6 +105,16 @@ EN = {
         "We tried to top up your aiusage balance automatically, but the card was declined "
         "({reason}).\n\nAuto top-up is now turned off. Top up by hand or update your card "
         "here, then turn it on again:\n{link}\n"
+    ),
+    # The Connect page's first request, watched live (kept here beside the money texts:
+    # it is the moment an account starts to spend).
+    "connect.first.waiting": (
+        "Waiting for your first request… Run one of the snippets below with your key; this "
+        "turns green as soon as the request arrives."
+    ),
+    "connect.first.received": "First request received:",
+    "connect.first.stopped": (
+        "Stopped waiting for your first request. Reload this page to wait for it again."
     ),
 }
 
@@ -146,7 +162,13 @@ ZH = {
     "billing.auto.below": "余额低于（美元）时",
     "billing.auto.amount": "充值（美元）",
     "billing.auto.interval": "两次自动扣款的最短间隔（分钟）：",
-    "billing.auto.needs_card": "请先用银行卡充值一次：自动充值会使用那次付款时保存的银行卡。",
+    "billing.auto.needs_card": (
+        "自动充值需要一张已保存的银行卡，目前还没有。请先在上方“充值”处用银行卡充值一次："
+        "Stripe 会保存这张卡，之后自动充值就从这张卡扣款。"
+    ),
+    "billing.auto.not_configured": (
+        "自动充值不可用：此服务器未配置银行卡付款（没有 Stripe 密钥）。如需额度，请联系运营方。"
+    ),
     "billing.auto.saved": "自动充值设置已保存。",
     "billing.error.amount": "请以美元填写金额，例如 10 或 2.50。",
     "billing.error.auto_range": "自动充值金额必须在充值上下限之内，触发金额必须大于 0。",
@@ -158,6 +180,7 @@ ZH = {
     "billing.success.credited": "付款已确认，额度已计入您的余额。",
     "billing.success.unknown": "您的账户中没有这笔付款。",
     "billing.back": "返回账单",
+    "billing.pricing_link": "各模型价格",
     "billing.cancel.title": "已取消充值",
     "billing.cancel.body": "您取消了付款，未产生任何扣款。",
     "error.topup_amount_invalid": "请以美元填写金额，最多两位小数，例如 10 或 12.50。",
@@ -192,4 +215,9 @@ ZH = {
         "我们尝试为您的 aiusage 余额自动充值，但银行卡被拒绝（{reason}）。\n\n"
         "自动充值现已关闭。请在此手动充值或更新银行卡，然后重新开启：\n{link}\n"
     ),
+    "connect.first.waiting": (
+        "正在等待你的第一个请求……用你的密钥运行下面任一代码片段，请求一到达，这里就会变成绿色。"
+    ),
+    "connect.first.received": "已收到第一个请求：",
+    "connect.first.stopped": "已停止等待第一个请求。重新加载此页面即可继续等待。",
 }
