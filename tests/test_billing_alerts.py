@@ -197,7 +197,7 @@ async def test_ledger_explains_every_balance_and_history_rolls_up_usage(
     stripe_fake, fake, make_account
 ):
     from aiusage.db import session_scope
-    from aiusage.services import topups
+    from aiusage.services import billing_view
 
     account = await make_account(usd="2")
     session = topup(stripe_fake, account, "10")
@@ -221,7 +221,7 @@ async def test_ledger_explains_every_balance_and_history_rolls_up_usage(
     assert adjustment.amount_nano == -1_250_000_000 and adjustment.description == "goodwill fix"
 
     async with session_scope() as db:
-        history = await topups.history(db, account.id)
+        history = await billing_view.history(db, account.id, 0)
     kinds = [(h.kind, h.amount_nano) for h in history]
     usage_days = [h for h in history if h.kind == "usage"]
     assert len(usage_days) == 1 and usage_days[0].requests == 5  # one row for today's usage

@@ -216,6 +216,12 @@ async def test_navigation_current_page_icons_and_phone_drawer(browser, app_url, 
         assert await page.evaluate("navigator.clipboard.readText()") == new_key
         await expect(copy).to_have_text("Copy", use_inner_text=True, timeout=4000)
 
+        # A saved action says so in a toast too, wherever the page is scrolled.
+        await page.locator("#dismiss-new-key").click()
+        await page.locator(".toggle-key").first.click()
+        await expect(page.locator("#keys-notice")).to_contain_text("disabled")
+        await expect(page.locator("[data-sonner-toast]")).to_contain_text("The key is disabled")
+
 
 async def test_chinese_has_no_english_flash_and_sets_the_document_language(
     browser, app_url, make_account

@@ -33,6 +33,7 @@ def stat(label_key: str, value: rx.Var, stat_id: str, hint: rx.Component | None 
 
 # Columns a phone drops (the row's detail keeps them): time, model, charge and status stay.
 _WIDE_ONLY = rx.breakpoints(initial="none", md="table-cell")
+_WRAP = rx.breakpoints(initial="normal", md="nowrap")
 
 
 def requests_table(
@@ -45,7 +46,8 @@ def requests_table(
     """The latest requests, one row each. On a phone the key columns stay (time, model,
     charge, status) and the rest fold away instead of scrolling sideways. With `on_detail`,
     each row opens its detail (a click on the row, or its button for the keyboard)."""
-    columns: list[tuple[str, str, dict]] = [("usage.col.time", "time", {})]
+    # The time wraps on a phone: date above time, so the charge fits beside it.
+    columns: list[tuple[str, str, dict]] = [("usage.col.time", "time", {"white_space": _WRAP})]
     if with_key:
         columns.append(("usage.col.key", "key", {"display": _WIDE_ONLY}))
     columns += [
@@ -61,7 +63,9 @@ def requests_table(
 
     def row(item: rx.Var) -> rx.Component:
         cells = [
-            rx.table.cell(item[field], white_space="nowrap", class_name=f"col-{field}", **props)
+            rx.table.cell(
+                item[field], class_name=f"col-{field}", **{"white_space": "nowrap", **props}
+            )
             for _key, field, props in columns
         ]
         cells.append(

@@ -19,12 +19,13 @@ from aiusage.components.layout import public_shell
 from aiusage.config import get_settings
 from aiusage.i18n import LANGUAGES, t
 from aiusage.pages.landing import fee_values, page_meta
+from aiusage.services import login_flash
 from aiusage.services.sessions import COOKIE_NAME
 from aiusage.services.twofactor import CHALLENGE_TTL
 from aiusage.state.auth import SessionState
 from aiusage.state.locale import LocaleState, page_lang, relocalize_on
 from aiusage.web.oauth_routes import FLOW_COOKIE, FLOW_TTL_SECONDS
-from aiusage.web.second_step import PENDING_COOKIE
+from aiusage.web.second_step import NEXT_COOKIE, PENDING_COOKIE
 
 # A document is a list of sections: (heading key or None, paragraph keys, as a bullet list).
 Section = tuple[str | None, tuple[str, ...], bool]
@@ -126,6 +127,9 @@ def facts() -> dict[str, object]:
         "flow_minutes": FLOW_TTL_SECONDS // 60,
         "two_factor_cookie": PENDING_COOKIE,
         "two_factor_minutes": int(CHALLENGE_TTL.total_seconds()) // 60,
+        "two_factor_next_cookie": NEXT_COOKIE,
+        "login_email_cookie": login_flash.COOKIE_NAME,
+        "login_email_minutes": login_flash.TTL_SECONDS // 60,
         "usage_days": settings.usage_retention_days,
         "usage_months": months(settings.usage_retention_days),
         "grace_days": settings.closed_account_grace_days,

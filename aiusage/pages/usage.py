@@ -165,22 +165,27 @@ def totals() -> rx.Component:
 
 
 def _group_table(rows: rx.Var, name_key: str, table_id: str) -> rx.Component:
+    # (catalog key, field, shown on a phone too): the name, the charge and the error rate.
     columns = [
-        ("breakdown.requests", "requests"),
-        ("breakdown.tokens", "tokens"),
-        ("costs.provider_cost", "provider_cost"),
-        ("costs.fee", "fee"),
-        ("costs.charged", "charged"),
-        ("breakdown.error_rate", "error_rate"),
+        ("breakdown.requests", "requests", False),
+        ("breakdown.tokens", "tokens", False),
+        ("costs.provider_cost", "provider_cost", False),
+        ("costs.fee", "fee", False),
+        ("costs.charged", "charged", True),
+        ("breakdown.error_rate", "error_rate", True),
     ]
+
+    def shown(on_phone: bool) -> dict:
+        return {} if on_phone else {"display": rx.breakpoints(initial="none", md="table-cell")}
+
     return rx.box(
         rx.table.root(
             rx.table.header(
                 rx.table.row(
                     rx.table.column_header_cell(tr(name_key)),
                     *[
-                        rx.table.column_header_cell(tr(key), text_align="right")
-                        for key, _ in columns
+                        rx.table.column_header_cell(tr(key), text_align="right", **shown(phone))
+                        for key, _, phone in columns
                     ],
                 )
             ),
@@ -190,8 +195,13 @@ def _group_table(rows: rx.Var, name_key: str, table_id: str) -> rx.Component:
                     lambda item: rx.table.row(
                         rx.table.cell(item["name"], white_space="nowrap"),
                         *[
-                            rx.table.cell(item[field], text_align="right", white_space="nowrap")
-                            for _, field in columns
+                            rx.table.cell(
+                                item[field],
+                                text_align="right",
+                                white_space="nowrap",
+                                **shown(phone),
+                            )
+                            for _, field, phone in columns
                         ],
                         class_name="group-row",
                     ),

@@ -1,24 +1,34 @@
 """What the billing page shows beyond `topups`: the history in the browser's time zone, and
 whether auto top-up can be set up at all.
 
-The history is `topups.history` with its usage charges rolled up per *local* day (the
-browser's offset, as the usage pages bucket days) instead of per UTC day, so a day's total
-on this page is the same day the usage page shows."""
+The history rolls usage charges up per *local* day (the browser's offset, as the usage pages
+bucket days), so a day's total on this page is the same day the usage page shows."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiusage.models import LedgerEntry, User
 from aiusage.services import billing, stripe_client
-from aiusage.services.topups import HistoryRow
-from aiusage.services.usage import _label as local_bucket  # one SQL definition of a local day
-from aiusage.services.usage import clamp_offset
+from aiusage.services.usage import bucket_label, clamp_offset
 
 # Why auto top-up cannot be turned on (None: it can).
 NOT_CONFIGURED = "not_configured"  # no Stripe key: no card can be charged
 NO_CARD = "no_card"  # no card saved yet: a top-up by card (Checkout) saves one
+
+
+@dataclass
+class HistoryRow:
+    at: datetime  # UTC: of the change, or of the day's last usage charge
+    kind: str
+    amount_nano: int
+    balance_after_nano: int
+    description: str
+    requests: int = 0  # usage rows: charges rolled into this day
 
 
 def auto_topup_blocker(user: User) -> str | None:
@@ -49,7 +59,7 @@ async def history(
         HistoryRow(e.created_at, e.kind, e.amount_nano, e.balance_after_nano, e.description)
         for e in others
     ]
-    day = local_bucket(
+    day = bucket_label(
         LedgerEntry.created_at, "day", clamp_offset(tz_offset_min), db.bind.dialect.name
     )
     days = (

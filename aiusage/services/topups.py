@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import stripe
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiusage.config import get_settings
 from aiusage.db import session_scope, write_lock
-from aiusage.models import CheckoutSession, LedgerEntry, User, utcnow
+from aiusage.models import CheckoutSession, User, utcnow
 from aiusage.money import parse_dollars, usd_to_nano
 from aiusage.services import alerts, billing
 from aiusage.services.errors import NotFound, ServiceError
@@ -258,66 +257,3 @@ async def _auto_topup_failed(user_id: int, reason: str) -> None:
         user = await db.get(User, user_id)
         if user is not None:
             await alerts.auto_topup_declined(db, user, reason)
-
-
-# --- the history the billing page shows ----------------------------------------------------
-
-
-@dataclass
-class HistoryRow:
-    at: Any  # datetime (UTC) of the change, or of the day's last usage charge
-    kind: str
-    amount_nano: int
-    balance_after_nano: int
-    description: str
-    requests: int = 0  # usage rows: charges rolled into this day
-
-
-async def history(db: Any, user_id: int, limit: int = 100) -> list[HistoryRow]:
-    """Every top-up, refund, adjustment and grant, and usage charges rolled up per (UTC) day,
-    newest first. A day's balance-after is the balance after its last usage charge."""
-    others = (
-        await db.execute(
-            select(LedgerEntry)
-            .where(LedgerEntry.user_id == user_id, LedgerEntry.kind != billing.USAGE)
-            .order_by(LedgerEntry.id.desc())
-            .limit(limit)
-        )
-    ).scalars()
-    rows = [
-        HistoryRow(e.created_at, e.kind, e.amount_nano, e.balance_after_nano, e.description)
-        for e in others
-    ]
-    day = func.date(LedgerEntry.created_at)
-    days = (
-        await db.execute(
-            select(func.sum(LedgerEntry.amount_nano), func.max(LedgerEntry.id), func.count())
-            .where(LedgerEntry.user_id == user_id, LedgerEntry.kind == billing.USAGE)
-            .group_by(day)
-            .order_by(day.desc())
-            .limit(limit)
-        )
-    ).all()
-    if days:
-        last = {
-            e.id: e
-            for e in (
-                await db.execute(
-                    select(LedgerEntry).where(LedgerEntry.id.in_([d[1] for d in days]))
-                )
-            ).scalars()
-        }
-        for total, last_id, count in days:
-            entry = last[last_id]
-            rows.append(
-                HistoryRow(
-                    entry.created_at,
-                    billing.USAGE,
-                    int(total),
-                    entry.balance_after_nano,
-                    "",
-                    requests=int(count),
-                )
-            )
-    rows.sort(key=lambda r: r.at, reverse=True)
-    return rows[:limit]

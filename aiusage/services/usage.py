@@ -136,7 +136,7 @@ def bucket_labels(rng: Range, tz_offset_min: int) -> list[str]:
     return [(local + timedelta(hours=i)).strftime("%Y-%m-%d %H:00") for i in range(hours)]
 
 
-def _label(column: sa.ColumnElement, bucket: str, tz_offset_min: int, dialect: str):
+def bucket_label(column: sa.ColumnElement, bucket: str, tz_offset_min: int, dialect: str):
     """The column's local day ('YYYY-MM-DD') or hour ('YYYY-MM-DD HH:00'), computed in SQL."""
     minutes = clamp_offset(tz_offset_min)
     if dialect == "sqlite":
@@ -261,7 +261,7 @@ async def series(db: AsyncSession, f: UsageFilter, bucket: str) -> list[BucketRo
         .group_by(H.hour)
         .subquery()
     )
-    label = _label(hourly.c.hour, bucket, f.tz_offset_min, _dialect(db)).label("bucket")
+    label = bucket_label(hourly.c.hour, bucket, f.tz_offset_min, _dialect(db)).label("bucket")
     rows = await db.execute(
         sa.select(label, *[sa.func.sum(hourly.c[n]) for n in names]).group_by(label).order_by(label)
     )
@@ -294,7 +294,7 @@ async def spend_by_model(db: AsyncSession, f: UsageFilter, bucket: str) -> list[
         .group_by(H.hour, H.model)
         .subquery()
     )
-    label = _label(hourly.c.hour, bucket, f.tz_offset_min, _dialect(db)).label("bucket")
+    label = bucket_label(hourly.c.hour, bucket, f.tz_offset_min, _dialect(db)).label("bucket")
     rows = await db.execute(
         sa.select(
             label,

@@ -125,7 +125,8 @@ class SecurityState(rx.State):
         self.new_backup_codes = []
         user = await self._user_or_leave()
         if user is None:
-            return rx.redirect("/login")
+            # load_private, before this, sends a signed-out visitor to log in and back.
+            return None
         await self._refresh(user)
         return None
 

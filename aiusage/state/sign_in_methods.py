@@ -51,7 +51,8 @@ class SignInMethodsState(rx.State):
         user = await signed_in_user(self)
         if user is None:
             self.methods = []
-            return rx.redirect("/login")
+            # load_private, before this, sends a signed-out visitor to log in and back.
+            return None
         await self._refresh(user.id)
         return None
 

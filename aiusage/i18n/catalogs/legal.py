@@ -78,7 +78,10 @@ EN = {
         "for at most {flow_minutes} minutes and is deleted when you come back. With two-factor "
         "sign-in on, between your password and your code a strictly necessary cookie, "
         "{two_factor_cookie}, holds a random token (we keep only its hash) for at most "
-        "{two_factor_minutes} minutes."
+        "{two_factor_minutes} minutes, and {two_factor_next_cookie} the page of this site to "
+        "return to afterwards. After a refused log-in, {login_email_cookie} keeps the email "
+        "address you typed for at most {login_email_minutes} minutes so that you need not "
+        "type it again (never the password); a successful log-in deletes it."
     ),
     "privacy.cookies.local": (
         "Your language and your answer to the cookie banner are kept in your browser's local "
@@ -297,7 +300,9 @@ ZH = {
         "用于保存此次登录的一次性状态，最长保留 {flow_minutes} 分钟，返回本站后即被删除。"
         "开启两步验证登录后，在你输入密码与输入验证码之间，一个严格必要的 Cookie："
         "{two_factor_cookie}，会保存一个随机令牌（我们只保存其哈希值），最长 "
-        "{two_factor_minutes} 分钟。"
+        "{two_factor_minutes} 分钟；{two_factor_next_cookie} 保存验证之后要返回的本站页面。"
+        "登录被拒绝后，{login_email_cookie} 会保存你输入的邮箱地址（从不保存密码），"
+        "最长 {login_email_minutes} 分钟，免得你重新输入；登录成功后即被删除。"
     ),
     "privacy.cookies.local": (
         "你的语言和你对 Cookie 提示的选择保存在浏览器的本地存储（localStorage）中，而不是 "
