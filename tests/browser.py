@@ -11,11 +11,7 @@ refuses to start, so everything here is async:
   whose forms React has not taken over yet;
 - `screenshot()` saves what the page shows under `tests.support.ARTIFACTS`.
 
-    @pytest.fixture(scope="module")
-    async def browser(app_server):
-        async with launch_chromium() as launched:
-            yield launched
-
+    # `browser` is a module-scoped fixture of tests/conftest.py (one chromium per module)
     async def test_x(browser, app_url):
         async with new_page(browser, app_url) as page:
             async with hydrated(page):
@@ -132,6 +128,28 @@ async def hydrated(page: Page, timeout_ms: float = TIMEOUT_MS) -> AsyncIterator[
         raise AssertionError(
             f"no page load hydrated its state within {timeout_ms / 1000:g}s (now at {page.url})"
         ) from None
+
+
+async def visit(page: Page, url: str) -> None:
+    """Opens `url` and waits until its state has arrived."""
+    async with hydrated(page):
+        await page.goto(url)
+
+
+async def sideways_overflow(page: Page) -> list[str]:
+    """Elements sticking out to the right of a page that scrolls sideways (none should, on a
+    phone)."""
+    return await page.evaluate(
+        """() => {
+            const width = document.documentElement.clientWidth;
+            if (document.documentElement.scrollWidth <= width + 1) return [];
+            const out = el => el.getBoundingClientRect().right > width + 1;
+            return [...document.querySelectorAll("body *")]
+                .filter(el => out(el) && !(el.parentElement && out(el.parentElement)))
+                .slice(0, 8)
+                .map(el => `${el.tagName}#${el.id}.${el.className}`);
+        }"""
+    )
 
 
 async def screenshot(page: Page, name: str) -> Path:

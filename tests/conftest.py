@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.async_api import Browser
 
 from tests.support import ARTIFACTS, ROOT, AppServer, Mailbox, free_port, start_smtp
 
@@ -70,7 +71,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """One kind per test: browser (Playwright), integration (the app served), or unit."""
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
-        if "browser" in item.nodeid.split("::")[0]:
+        if "browser" in fixtures or "browser" in item.nodeid.split("::")[0]:
             item.add_marker(pytest.mark.browser)
         elif fixtures & SERVER_FIXTURES or "AIUSAGE" in item.nodeid:
             item.add_marker(pytest.mark.integration)
@@ -202,6 +203,15 @@ async def make_account(app_server):
         return Account(user.id, email, password, plaintext, key.id)
 
     return create
+
+
+@pytest.fixture(scope="module")
+async def browser(app_server) -> AsyncIterator[Browser]:
+    """Debian's chromium, one per test module (tests/browser.py)."""
+    from tests.browser import launch_chromium
+
+    async with launch_chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import expect
 
-from tests.browser import TIMEOUT_MS, hydrated, launch_chromium, new_page, screenshot
+from tests.browser import TIMEOUT_MS, hydrated, new_page, screenshot
 from tests.test_browser_auth import click_submit, log_in, path_is
 
 expect.set_options(timeout=TIMEOUT_MS)
-
-
-@pytest.fixture(scope="module")
-async def browser(app_server) -> Browser:
-    async with launch_chromium() as launched:
-        yield launched
 
 
 async def user_row(user_id: int):

@@ -20,11 +20,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
-import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import expect
 from sqlalchemy import select
 
-from tests.browser import TIMEOUT_MS, hydrated, launch_chromium, new_page
+from tests.browser import TIMEOUT_MS, hydrated, new_page
 from tests.support import ROOT, body_of
 from tests.test_browser_auth import log_in as browser_log_in
 
@@ -387,12 +386,6 @@ async def test_deleting_the_account_and_changing_the_password_need_the_current_p
         done = client.post("/api/account/delete", data={"confirm_email": email}, headers=JSON)
         assert done.status_code == 200, done.text
     assert (await user_row(user_id)).closed_at is not None
-
-
-@pytest.fixture(scope="module")
-async def browser(app_server) -> Browser:
-    async with launch_chromium() as launched:
-        yield launched
 
 
 async def test_changing_the_email_needs_the_current_password(

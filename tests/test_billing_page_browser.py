@@ -7,26 +7,14 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 from sqlalchemy import update
 
-from tests.browser import TIMEOUT_MS, hydrated, launch_chromium, log_in, new_page, screenshot
+from tests.browser import TIMEOUT_MS, log_in, new_page, screenshot, visit
 
 expect.set_options(timeout=TIMEOUT_MS)
 
 NANO = 10**9
-
-
-@pytest.fixture(scope="module")
-async def browser(app_server) -> Browser:
-    async with launch_chromium() as launched:
-        yield launched
-
-
-async def visit(page: Page, url: str) -> None:
-    async with hydrated(page):
-        await page.goto(url)
 
 
 async def in_beijing(page: Page) -> None:

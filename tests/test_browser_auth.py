@@ -7,22 +7,15 @@ import secrets
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
-from playwright.async_api import Browser, Locator, Page, expect
+from playwright.async_api import Locator, Page, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from tests.browser import TIMEOUT_MS, frames, hydrated, launch_chromium, new_page, screenshot
+from tests.browser import TIMEOUT_MS, frames, hydrated, new_page, screenshot, visit
 from tests.support import link_in
 
 expect.set_options(timeout=TIMEOUT_MS)
 
 STACK_TRACE_MARKERS = ("Traceback", 'File "', "Exception", "Error:", "at Object.", "\\n  at ")
-
-
-@pytest.fixture(scope="module")
-async def browser(app_server) -> Browser:
-    async with launch_chromium() as launched:
-        yield launched
 
 
 def new_email() -> str:
@@ -37,12 +30,6 @@ def path_is(path: str) -> re.Pattern[str]:
     """The page's URL has exactly this path (the static server may add a trailing slash),
     with any query string."""
     return re.compile(r"^https?://[^/]+" + re.escape(path.rstrip("/")) + r"/?(\?.*)?$")
-
-
-async def visit(page: Page, url: str) -> None:
-    """Opens a page and waits until it is live (React hydrated, on_load ran)."""
-    async with hydrated(page):
-        await page.goto(url)
 
 
 async def click_submit(page: Page, button: Locator) -> None:

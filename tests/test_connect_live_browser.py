@@ -11,18 +11,17 @@ import secrets
 from datetime import UTC, timedelta
 
 import anthropic
-import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import expect
 
 from aiusage.state.dashboard_connect import POLL_SECONDS
 from tests.browser import (
     TIMEOUT_MS,
     frames,
     hydrated,
-    launch_chromium,
     log_in,
     new_page,
     screenshot,
+    visit,
 )
 from tests.support import wait_usage
 
@@ -30,17 +29,6 @@ expect.set_options(timeout=TIMEOUT_MS)
 
 PROVIDER_KEY = "sk-ant-api03-" + secrets.token_urlsafe(30).replace("-", "x") + "Live"
 MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
-
-
-@pytest.fixture(scope="module")
-async def browser(app_server) -> Browser:
-    async with launch_chromium() as launched:
-        yield launched
-
-
-async def visit(page: Page, url: str) -> None:
-    async with hydrated(page):
-        await page.goto(url)
 
 
 async def test_the_first_request_turns_the_page_green(browser, app_url, fake, make_account):

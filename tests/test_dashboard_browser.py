@@ -14,9 +14,17 @@ from urllib.parse import urlsplit
 
 import anthropic
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 
-from tests.browser import TIMEOUT_MS, frames, hydrated, launch_chromium, new_page, screenshot
+from tests.browser import (
+    TIMEOUT_MS,
+    frames,
+    hydrated,
+    new_page,
+    screenshot,
+    sideways_overflow,
+    visit,
+)
 from tests.support import link_in, wait_usage
 
 expect.set_options(timeout=TIMEOUT_MS)
@@ -25,19 +33,8 @@ PROVIDER_KEY = "sk-ant-api03-" + secrets.token_urlsafe(30).replace("-", "x") + "
 KEY_CACHE_WAIT = 1.3  # the proxy authenticates from a 1 s cache
 
 
-@pytest.fixture(scope="module")
-async def browser(app_server) -> Browser:
-    async with launch_chromium() as launched:
-        yield launched
-
-
 def path_is(path: str) -> re.Pattern[str]:
     return re.compile(r"^https?://[^/]+" + re.escape(path.rstrip("/")) + r"/?(\?.*)?$")
-
-
-async def visit(page: Page, url: str) -> None:
-    async with hydrated(page):
-        await page.goto(url)
 
 
 async def submit_native(page: Page, form_id: str, **fields: str) -> None:
@@ -79,21 +76,6 @@ async def figure_data(page: Page, chart_id: str) -> list[dict]:
     return await handle.evaluate(
         "el => (el.data || []).map(t => ({name: t.name, x: Array.from(t.x || []),"
         " y: Array.from(t.y || [])}))"
-    )
-
-
-async def sideways_overflow(page: Page) -> list[str]:
-    """Elements sticking out to the right of a page that scrolls sideways (none on a phone)."""
-    return await page.evaluate(
-        """() => {
-            const width = document.documentElement.clientWidth;
-            if (document.documentElement.scrollWidth <= width + 1) return [];
-            const out = el => el.getBoundingClientRect().right > width + 1;
-            return [...document.querySelectorAll("body *")]
-                .filter(el => out(el) && !(el.parentElement && out(el.parentElement)))
-                .slice(0, 8)
-                .map(el => `${el.tagName}#${el.id}.${el.className}`);
-        }"""
     )
 
 

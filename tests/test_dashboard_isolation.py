@@ -14,9 +14,9 @@ from contextlib import contextmanager
 import anthropic
 import httpx
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import expect
 
-from tests.browser import TIMEOUT_MS, frames, hydrated, launch_chromium, log_in, new_page, tampering
+from tests.browser import TIMEOUT_MS, frames, hydrated, log_in, new_page, tampering
 from tests.support import wait_usage
 
 expect.set_options(timeout=TIMEOUT_MS)
@@ -24,12 +24,6 @@ expect.set_options(timeout=TIMEOUT_MS)
 A_MODEL = "claude-opus-4-1"
 B_MODEL = "claude-haiku-4-5"
 CSV = "/api/usage/export.csv"
-
-
-@pytest.fixture(scope="module")
-async def browser(app_server) -> Browser:
-    async with launch_chromium() as launched:
-        yield launched
 
 
 def call(app_url: str, key: str, model: str) -> None:

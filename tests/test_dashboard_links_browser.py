@@ -10,17 +10,11 @@ import zipfile
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import expect
 
-from tests.browser import TIMEOUT_MS, hydrated, launch_chromium, log_in, new_page
+from tests.browser import TIMEOUT_MS, hydrated, log_in, new_page
 
 expect.set_options(timeout=TIMEOUT_MS)
-
-
-@pytest.fixture(scope="module")
-async def browser(app_server) -> Browser:
-    async with launch_chromium() as launched:
-        yield launched
 
 
 @pytest.mark.parametrize("host", ["localhost", "0.0.0.0"])

@@ -10,10 +10,9 @@ import secrets
 
 import anthropic
 import openai
-import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 
-from tests.browser import TIMEOUT_MS, hydrated, launch_chromium, log_in, new_page, screenshot
+from tests.browser import TIMEOUT_MS, hydrated, log_in, new_page, screenshot, visit
 from tests.support import wait_usage
 
 expect.set_options(timeout=TIMEOUT_MS)
@@ -39,17 +38,6 @@ window.__watch = {
 new MutationObserver(watch).observe(document, {childList: true, subtree: true,
                                               characterData: true});
 """
-
-
-@pytest.fixture(scope="module")
-async def browser(app_server) -> Browser:
-    async with launch_chromium() as launched:
-        yield launched
-
-
-async def visit(page: Page, url: str) -> None:
-    async with hydrated(page):
-        await page.goto(url)
 
 
 def range_choice(page: Page, name: str):

@@ -8,21 +8,14 @@ import re
 from datetime import UTC, timedelta
 
 import anthropic
-import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 
-from tests.browser import TIMEOUT_MS, hydrated, launch_chromium, new_page, screenshot
+from tests.browser import TIMEOUT_MS, hydrated, new_page, screenshot
 from tests.support import settled_money, wait_usage
 
 expect.set_options(timeout=TIMEOUT_MS)
 
 MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
-
-
-@pytest.fixture(scope="module")
-async def browser(app_server) -> Browser:
-    async with launch_chromium() as launched:
-        yield launched
 
 
 async def choose_language(page: Page, name: str) -> None:

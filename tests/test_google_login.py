@@ -333,14 +333,6 @@ async def test_methods_page_state_lists_both_and_checks_ownership(http, provider
 # --- in a real browser --------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-async def browser(app_server):
-    from tests.browser import launch_chromium
-
-    async with launch_chromium() as launched:
-        yield launched
-
-
 async def test_browser_google_button_flow_and_sign_in_methods_page(browser, app_url, provider):
     from playwright.async_api import expect
 

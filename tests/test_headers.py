@@ -14,7 +14,7 @@ import re
 
 import httpx
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, expect
+from playwright.async_api import ConsoleMessage, Page, expect
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
@@ -23,7 +23,7 @@ from starlette.routing import Route
 from aiusage.proxy.upstream import request_headers, response_headers
 from aiusage.web import security_headers
 from aiusage.web.security_headers import SecurityHeaders, content_security_policy
-from tests.browser import hydrated, launch_chromium, new_page
+from tests.browser import hydrated, new_page
 from tests.conftest import TEST_ENV
 from tests.support import ROOT, wait_usage
 from tests.test_browser_auth import log_in
@@ -421,12 +421,6 @@ document.addEventListener("securitypolicyviolation", (e) => {
   });
 });
 """
-
-
-@pytest.fixture(scope="module")
-async def browser(app_server) -> Browser:
-    async with launch_chromium() as launched:
-        yield launched
 
 
 async def watch_csp(page: Page) -> list:

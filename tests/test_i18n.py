@@ -6,10 +6,9 @@ from __future__ import annotations
 import re
 import string
 
-import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 
-from tests.browser import TIMEOUT_MS, hydrated, launch_chromium, new_page
+from tests.browser import TIMEOUT_MS, hydrated, new_page
 from tests.test_browser_auth import log_in, path_is
 
 expect.set_options(timeout=TIMEOUT_MS)
@@ -70,12 +69,6 @@ def test_accept_language_picks_the_language():
     assert negotiate("en-US,en;q=0.9,zh;q=0.5") == "en"
     assert negotiate("fr-FR") == "en"
     assert negotiate(None) == "en"
-
-
-@pytest.fixture(scope="module")
-async def browser(app_server) -> Browser:
-    async with launch_chromium() as launched:
-        yield launched
 
 
 async def choose_language(page: Page, name: str) -> None:

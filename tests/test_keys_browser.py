@@ -14,16 +14,16 @@ from datetime import UTC, date, datetime, timedelta
 
 import anthropic
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 
 from tests.browser import (
     TIMEOUT_MS,
     frames,
     hydrated,
-    launch_chromium,
     log_in,
     new_page,
     screenshot,
+    sideways_overflow,
     tampering,
 )
 from tests.support import wait_usage
@@ -33,12 +33,6 @@ expect.set_options(timeout=TIMEOUT_MS)
 KEY_CACHE_WAIT = 1.3  # the proxy authenticates from a 1 s cache
 ALLOWED_MODEL = "claude-haiku-4-5"
 OTHER_MODEL = "claude-sonnet-4-5"
-
-
-@pytest.fixture(scope="module")
-async def browser(app_server) -> Browser:
-    async with launch_chromium() as launched:
-        yield launched
 
 
 async def open_keys_page(page: Page) -> None:
@@ -68,21 +62,6 @@ async def choose(page: Page, trigger_id: str, option: str) -> None:
     await page.locator(f"#{trigger_id}").click()
     await page.get_by_role("option", name=option, exact=True).click()
     await expect(page.locator(f"#{trigger_id}")).to_have_text(option)
-
-
-async def sideways_overflow(page: Page) -> list[str]:
-    """Elements sticking out to the right of a page that scrolls sideways."""
-    return await page.evaluate(
-        """() => {
-            const width = document.documentElement.clientWidth;
-            if (document.documentElement.scrollWidth <= width + 1) return [];
-            const out = el => el.getBoundingClientRect().right > width + 1;
-            return [...document.querySelectorAll("body *")]
-                .filter(el => out(el) && !(el.parentElement && out(el.parentElement)))
-                .slice(0, 8)
-                .map(el => `${el.tagName}#${el.id}.${el.className}`);
-        }"""
-    )
 
 
 async def test_key_rules_edit_disable_enable_revoke(browser, app_url, fake, make_account):

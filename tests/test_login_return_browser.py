@@ -8,17 +8,11 @@ import re
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 
-from tests.browser import TIMEOUT_MS, frames, hydrated, launch_chromium, new_page, screenshot
+from tests.browser import TIMEOUT_MS, frames, hydrated, new_page, screenshot
 
 expect.set_options(timeout=TIMEOUT_MS)
-
-
-@pytest.fixture(scope="module")
-async def browser(app_server) -> Browser:
-    async with launch_chromium() as launched:
-        yield launched
 
 
 def exactly(app_url: str, path_and_query: str) -> re.Pattern[str]:

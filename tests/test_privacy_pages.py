@@ -4,19 +4,12 @@ the session cookie's name, the retention periods, the contact address, the effec
 from __future__ import annotations
 
 import httpx
-import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import expect
 
-from tests.browser import TIMEOUT_MS, hydrated, launch_chromium, new_page, screenshot
+from tests.browser import TIMEOUT_MS, hydrated, new_page, screenshot
 from tests.test_i18n import choose_language
 
 expect.set_options(timeout=TIMEOUT_MS)
-
-
-@pytest.fixture(scope="module")
-async def browser(app_server) -> Browser:
-    async with launch_chromium() as launched:
-        yield launched
 
 
 def test_the_test_server_runs_with_non_default_periods():

@@ -16,13 +16,12 @@ import time
 
 import anthropic
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 
 from tests.browser import (
     TIMEOUT_MS,
     frames,
     hydrated,
-    launch_chromium,
     log_in,
     new_page,
     screenshot,
@@ -39,12 +38,6 @@ REFUSED = "Refused by the provider (401): replace it"
 
 def anthropic_key(last4: str) -> str:
     return "sk-ant-api03-" + secrets.token_hex(20) + last4
-
-
-@pytest.fixture(scope="module")
-async def browser(app_server) -> Browser:
-    async with launch_chromium() as launched:
-        yield launched
 
 
 async def open_keys_page(page: Page) -> None:

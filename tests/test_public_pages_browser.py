@@ -9,10 +9,9 @@ from __future__ import annotations
 import re
 
 import httpx
-import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 
-from tests.browser import TIMEOUT_MS, hydrated, launch_chromium, new_page, screenshot
+from tests.browser import TIMEOUT_MS, hydrated, new_page, screenshot
 from tests.support import ARTIFACTS
 from tests.test_dashboard_browser import sideways_overflow
 from tests.test_i18n import choose_language
@@ -20,12 +19,6 @@ from tests.test_i18n import choose_language
 expect.set_options(timeout=TIMEOUT_MS)
 
 TOOLS = ("Claude Code", "Codex", "Cursor", "Anthropic SDK", "OpenAI SDK", "curl")
-
-
-@pytest.fixture(scope="module")
-async def browser(app_server) -> Browser:
-    async with launch_chromium() as launched:
-        yield launched
 
 
 def configured_percentages() -> tuple[str, str]:

@@ -10,10 +10,16 @@ from __future__ import annotations
 import secrets
 
 import openai
-import pytest
-from playwright.async_api import Browser, Page
+from playwright.async_api import Page
 
-from tests.browser import TIMEOUT_MS, hydrated, launch_chromium, log_in, new_page, screenshot
+from tests.browser import (
+    TIMEOUT_MS,
+    hydrated,
+    log_in,
+    new_page,
+    screenshot,
+    sideways_overflow,
+)
 from tests.support import wait_usage
 
 PUBLIC_PAGES = {
@@ -38,26 +44,6 @@ DASHBOARD_PAGES = {
 }
 WIDTHS = {"desktop": (1440, 900), "phone": (390, 844)}
 LANGUAGES = {"en": "English", "zh": "简体中文"}
-
-
-@pytest.fixture(scope="module")
-async def browser(app_server) -> Browser:
-    async with launch_chromium() as launched:
-        yield launched
-
-
-async def sideways_overflow(page: Page) -> list[str]:
-    return await page.evaluate(
-        """() => {
-            const width = document.documentElement.clientWidth;
-            if (document.documentElement.scrollWidth <= width + 1) return [];
-            const out = el => el.getBoundingClientRect().right > width + 1;
-            return [...document.querySelectorAll("body *")]
-                .filter(el => out(el) && !(el.parentElement && out(el.parentElement)))
-                .slice(0, 5)
-                .map(el => `${el.tagName}#${el.id}.${el.className}`);
-        }"""
-    )
 
 
 async def choose_language(page: Page, name: str) -> None:

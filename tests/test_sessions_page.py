@@ -7,8 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
-import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import expect
 from sqlalchemy import select, update
 
 from aiusage.db import session_scope
@@ -16,7 +15,7 @@ from aiusage.models import User, UserSession, utcnow
 from aiusage.services.security import token_hash
 from aiusage.services.sessions import create_session, describe_user_agent
 from aiusage.state.security import SecurityState  # at collection: Reflex registers states then
-from tests.browser import TIMEOUT_MS, launch_chromium, new_page, screenshot
+from tests.browser import TIMEOUT_MS, new_page, screenshot
 from tests.test_browser_auth import log_in, path_is, session_cookie, visit
 
 expect.set_options(timeout=TIMEOUT_MS)
@@ -135,12 +134,6 @@ async def test_last_used_is_refreshed_now_and_then(app_url, make_account):
 
 
 # --- in a real browser --------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-async def browser(app_server) -> Browser:
-    async with launch_chromium() as launched:
-        yield launched
 
 
 async def test_two_browsers_listed_the_other_revoked_then_this_one(browser, app_url, make_account):

@@ -13,7 +13,7 @@ import time
 import httpx
 import pyotp
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import expect
 from sqlalchemy import select
 
 from aiusage.db import session_scope
@@ -21,7 +21,7 @@ from aiusage.models import BackupCode, SignInChallenge, TwoFactor, User
 from aiusage.services import accounts, crypto, twofactor
 from aiusage.services.errors import ServiceError
 from aiusage.state.security import SecurityState  # at collection: Reflex registers states then
-from tests.browser import TIMEOUT_MS, hydrated, launch_chromium, new_page, screenshot
+from tests.browser import TIMEOUT_MS, hydrated, new_page, screenshot
 from tests.conftest import RUN_DIR
 from tests.test_browser_auth import click_submit, log_in, path_is
 from tests.test_cli import run as run_cli
@@ -403,12 +403,6 @@ async def test_a_google_only_account_enrols_without_a_password(make_account):
 
 
 # --- in a real browser --------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-async def browser(app_server) -> Browser:
-    async with launch_chromium() as launched:
-        yield launched
 
 
 async def test_enrol_in_the_browser_then_sign_in_with_a_code(browser, app_url, make_account):

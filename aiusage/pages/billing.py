@@ -138,6 +138,16 @@ def topup_card() -> rx.Component:
     )
 
 
+def dollar_field(label_key: str, name: str, field_id: str, value: rx.Var[str]) -> rx.Component:
+    """A labelled amount in dollars, showing the saved value (`key` remounts the input when
+    the value arrives, as a default value is read once)."""
+    return rx.vstack(
+        rx.text(tr(label_key), size="1", weight="medium"),
+        rx.input(name=name, id=field_id, input_mode="decimal", default_value=value, key=value),
+        spacing="1",
+    )
+
+
 def alert_card() -> rx.Component:
     return rx.card(
         rx.vstack(
@@ -145,16 +155,11 @@ def alert_card() -> rx.Component:
             rx.text(tr("billing.alert.body"), color_scheme="gray"),
             rx.form(
                 rx.hstack(
-                    rx.vstack(
-                        rx.text(tr("billing.alert.threshold"), size="1", weight="medium"),
-                        rx.input(
-                            name="threshold",
-                            id="alert-threshold",
-                            input_mode="decimal",
-                            default_value=BillingState.threshold,
-                            key=BillingState.threshold,
-                        ),
-                        spacing="1",
+                    dollar_field(
+                        "billing.alert.threshold",
+                        "threshold",
+                        "alert-threshold",
+                        BillingState.threshold,
                     ),
                     rx.button(tr("common.save"), type="submit", id="save-threshold"),
                     align="end",
@@ -224,28 +229,8 @@ def _auto_fields() -> rx.Component:
             ),
         ),
         rx.hstack(
-            rx.vstack(
-                rx.text(tr("billing.auto.below"), size="1", weight="medium"),
-                rx.input(
-                    name="below",
-                    id="auto-below",
-                    input_mode="decimal",
-                    default_value=BillingState.auto_below,
-                    key=BillingState.auto_below,
-                ),
-                spacing="1",
-            ),
-            rx.vstack(
-                rx.text(tr("billing.auto.amount"), size="1", weight="medium"),
-                rx.input(
-                    name="amount",
-                    id="auto-amount",
-                    input_mode="decimal",
-                    default_value=BillingState.auto_amount,
-                    key=BillingState.auto_amount,
-                ),
-                spacing="1",
-            ),
+            dollar_field("billing.auto.below", "below", "auto-below", BillingState.auto_below),
+            dollar_field("billing.auto.amount", "amount", "auto-amount", BillingState.auto_amount),
             rx.button(tr("common.save"), type="submit", id="save-auto"),
             align="end",
             spacing="3",
