@@ -19,6 +19,8 @@ from aiusage.pages import (
     support,
     usage,
 )
+from aiusage.pages.console import overview as console_overview
+from aiusage.state.console import ConsoleEvents
 from aiusage.state.tenancy import TenantBinding
 from aiusage.web.asgi import FrontDoor
 
@@ -26,9 +28,12 @@ app = rx.App(api_transformer=FrontDoor)
 app.register_lifespan_task(app_lifespan)
 # Before any event (the first snapshot included): a tab's state is its session's alone.
 app.add_middleware(TenantBinding(), index=0)
+# Then: console events run only for operators (state/console.py).
+app.add_middleware(ConsoleEvents(), index=1)
 
 # Each page module registers its routes; a new area of the dashboard adds its module here.
 PAGE_MODULES = [
+    console_overview,
     landing,
     public,
     pricing,

@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "aiusage.cli.prices",
     "aiusage.cli.privacy",
     "aiusage.cli.ops",
+    "aiusage.cli.admin",
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import reflex as rx
@@ -121,20 +122,31 @@ def _nav_link(entry: NavEntry, current: bool) -> rx.Component:
     )
 
 
-def _nav(title_key: str, *, in_drawer: bool = False) -> rx.Component:
+@dataclass(frozen=True)
+class Area:
+    """A signed-in area with its own navigation: the dashboard, or the operator's console."""
+
+    name: str  # the navigation's id and label ("dashboard", "console")
+    nav: tuple[NavEntry, ...]
+
+
+DASHBOARD = Area("dashboard", DASHBOARD_NAV)
+
+
+def _nav(area: Area, title_key: str, *, in_drawer: bool = False) -> rx.Component:
     return rx.el.nav(
         rx.vstack(
-            *[_nav_link(entry, entry.key == title_key) for entry in DASHBOARD_NAV],
+            *[_nav_link(entry, entry.key == title_key) for entry in area.nav],
             spacing="1",
             width="100%",
         ),
-        aria_label="dashboard",
-        id="dashboard-nav-drawer" if in_drawer else "dashboard-nav",
+        aria_label=area.name,
+        id=f"{area.name}-nav-drawer" if in_drawer else f"{area.name}-nav",
         width="100%",
     )
 
 
-def _menu_drawer(title_key: str) -> rx.Component:
+def _menu_drawer(area: Area, title_key: str) -> rx.Component:
     """On a phone the navigation folds into a drawer, so the page's content comes first.
     Following a link closes it: the next page mounts its own shell."""
     return rx.box(
@@ -162,7 +174,7 @@ def _menu_drawer(title_key: str) -> rx.Component:
                             width="100%",
                             align="center",
                         ),
-                        _nav(title_key, in_drawer=True),
+                        _nav(area, title_key, in_drawer=True),
                         spacing="4",
                         padding="1em",
                         width="100%",
@@ -182,15 +194,12 @@ def _menu_drawer(title_key: str) -> rx.Component:
     )
 
 
-def dashboard_shell(
-    title_key: str, *children: rx.Component, hide_low_balance: rx.Var[bool] | None = None
+def signed_in_shell(
+    area: Area, title_key: str, *children: rx.Component, banner: rx.Component | None = None
 ) -> rx.Component:
-    """A dashboard page: top bar, navigation (a side column from tablet width, a drawer on
-    phones) with the page whose title key is `title_key` marked current, then the content.
-    `hide_low_balance`: while true the page shows its own credit message instead."""
-    banner = low_balance_banner()
-    if hide_low_balance is not None:
-        banner = rx.cond(hide_low_balance, rx.fragment(), banner)
+    """A signed-in page: top bar, the area's navigation (a side column from tablet width, a
+    drawer on phones) with the page whose title key is `title_key` marked current, then the
+    content."""
     return rx.box(
         document_language(),
         language_gate(
@@ -202,18 +211,18 @@ def dashboard_shell(
                     display=rx.breakpoints(initial="none", sm="block"),
                 ),
                 logout_button(),
-                menu=_menu_drawer(title_key),
+                menu=_menu_drawer(area, title_key),
             ),
             rx.flex(
                 rx.box(
-                    _nav(title_key),
+                    _nav(area, title_key),
                     padding="1em",
                     min_width="210px",
                     display=rx.breakpoints(initial="none", md="block"),
                 ),
                 rx.vstack(
                     flash(),
-                    banner,
+                    *([banner] if banner is not None else []),
                     rx.heading(tr(title_key), size="7"),
                     *children,
                     spacing="4",
@@ -227,3 +236,14 @@ def dashboard_shell(
             footer(),
         ),
     )
+
+
+def dashboard_shell(
+    title_key: str, *children: rx.Component, hide_low_balance: rx.Var[bool] | None = None
+) -> rx.Component:
+    """A dashboard page. `hide_low_balance`: while true the page shows its own credit
+    message instead of the low-balance banner."""
+    banner = low_balance_banner()
+    if hide_low_balance is not None:
+        banner = rx.cond(hide_low_balance, rx.fragment(), banner)
+    return signed_in_shell(DASHBOARD, title_key, *children, banner=banner)

@@ -33,6 +33,7 @@ class KeyGrant:
     allowed_networks: tuple[key_rules.Network, ...] = ()
     expires_at: datetime | None = None
     disabled: bool = False
+    suspended: bool = False  # the account, by an operator
 
     @property
     def holds_on_key(self) -> bool:
@@ -93,6 +94,7 @@ class KeyCache:
             allowed_networks=key_rules.networks(key.allowed_networks),
             expires_at=key.expires_at,
             disabled=key.disabled_at is not None,
+            suspended=user.suspended_at is not None,
         )
 
     def clear(self) -> None:

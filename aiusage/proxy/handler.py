@@ -109,6 +109,8 @@ async def authenticate(rt: ProxyRuntime, scope: Scope, headers: dict[bytes, byte
     grant = await rt.keys.lookup(presented)
     if grant is None:
         raise ProxyError(401, "Invalid API key: it is unknown or has been revoked.")
+    if grant.suspended:
+        raise ProxyError(403, "This account is suspended; its owner can contact support.")
     refuse_unusable_key(grant.disabled, grant.expires_at, datetime.now(UTC))
     if not key_rules.address_allowed(grant.allowed_networks, client_ip.from_scope(scope)):
         raise ProxyError(403, "This API key cannot be used from this network address.")

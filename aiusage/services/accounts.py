@@ -211,6 +211,8 @@ async def authenticate(session: AsyncSession, address: str, password: str) -> Us
     ok = await verify_password(password, user.password_hash if user else None)
     if user is None or not ok or user.closed_at is not None:
         raise invalid
+    if user.suspended_at is not None:
+        raise suspended()
     if user.email_verified_at is None:
         raise ServiceError(
             "email_not_verified",
@@ -218,6 +220,13 @@ async def authenticate(session: AsyncSession, address: str, password: str) -> Us
             status=403,
         )
     return user
+
+
+def suspended() -> ServiceError:
+    """An operator suspended the account: the right password still does not sign it in."""
+    return ServiceError(
+        "account_suspended", "This account is suspended. Contact support.", status=403
+    )
 
 
 async def request_password_reset(session: AsyncSession, address: str) -> None:

@@ -54,6 +54,8 @@ async def find_identity(session: AsyncSession, provider: str, subject: str) -> U
 def _usable(user: User | None, provider: str) -> User:
     if user is None or user.closed_at is not None:
         raise ServiceError(f"{provider}_account_closed", "This account is closed.", status=403)
+    if user.suspended_at is not None:
+        raise accounts.suspended()
     return user
 
 

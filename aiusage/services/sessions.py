@@ -58,6 +58,8 @@ async def user_for_token(session: AsyncSession, token: str | None) -> User | Non
     now = utcnow()
     if user_session.expires_at <= now or user.closed_at is not None:
         return None
+    if user.suspended_at is not None:  # signed out at suspension; no session may revive
+        return None
     stale = now - TOUCH_EVERY
     if user_session.last_used_at is None or user_session.last_used_at <= stale:
         await session.execute(

@@ -336,7 +336,13 @@ async def finish_challenge(db: AsyncSession, token: str | None, code: str) -> Us
         raise expired()
     user = await db.get(User, challenge.user_id)
     row = await _row(db, challenge.user_id)
-    if user is None or user.closed_at is not None or row is None or row.enabled_at is None:
+    if (
+        user is None
+        or user.closed_at is not None
+        or user.suspended_at is not None
+        or row is None
+        or row.enabled_at is None
+    ):
         # Closed, or the second factor was reset meanwhile: start again from the password.
         await db.execute(delete(SignInChallenge).where(SignInChallenge.id == challenge.id))
         await db.commit()

@@ -24,6 +24,7 @@ from aiusage.web import (
     two_factor_routes,
     usage_routes,
 )
+from aiusage.web.console_guard import ConsoleGuard
 from aiusage.web.security_headers import SecurityHeaders
 
 # Each module's `routes` list is served under /api/; new backend routes add their module here.
@@ -78,7 +79,8 @@ def web_app() -> Starlette:
 class FrontDoor:
     def __init__(self, reflex_app: ASGIApp) -> None:
         # Security headers (CSP, frame-ancestors, nosniff, HSTS behind https) on every answer.
-        self.reflex_app = SecurityHeaders(reflex_app)
+        # The console's pages only for operators (their events are checked in state/console.py).
+        self.reflex_app = SecurityHeaders(ConsoleGuard(reflex_app))
         self.web = SecurityHeaders(web_app())
         self.proxy = SecurityHeaders(proxy_app)
 
