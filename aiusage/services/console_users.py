@@ -9,16 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiusage.models import Hold, LedgerEntry, ProxyKey, SupportMessage, UsageHourly, User, utcnow
+from aiusage.money import parse_dollars
 from aiusage.services import accounts, audit, billing, keys, sessions, twofactor
 from aiusage.services.errors import ServiceError
 from aiusage.services.roles import Operator
 
 SEARCH_LIMIT = 50
+MAX_ADJUST_USD = Decimal(100_000)  # one correction; more is a typo, or needs several
 LEDGER_ROWS = 50
 
 
@@ -116,6 +119,16 @@ async def detail(db: AsyncSession, user_id: int) -> UserDetail:
         int(requests),
         int(charged),
     )
+
+
+def parse_adjustment(text: str) -> int:
+    """An adjustment as typed: dollars, '-' in front for a debit ('-2.50'), never zero."""
+    text = (text or "").strip()
+    sign = -1 if text.startswith("-") else 1
+    amount = parse_dollars(text.removeprefix("-"), code="bad_amount", maximum=MAX_ADJUST_USD)
+    if not amount:
+        raise ServiceError("bad_amount", "The amount must not be zero.")
+    return sign * amount
 
 
 async def adjust_credit(
