@@ -145,7 +145,7 @@ class Rig:
         return self.workdir / "data" / "aiusage.db"
 
     def log(self, name: str) -> IO[str]:
-        handle = open(self.workdir / name, "w")  # closed in close()
+        handle = open(self.workdir / name, "w")  # noqa: SIM115 (closed in close())
         self.logs.append(handle)
         return handle
 

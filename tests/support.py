@@ -150,10 +150,10 @@ class AppServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"app exited early; see {self.log_path}")
             try:
-                if httpx.get(self.url + "/api/health", timeout=2).status_code == 200:
-                    # The page bundle is served too once the frontend build has finished.
-                    if httpx.get(self.url + "/", timeout=5).status_code == 200:
-                        return
+                # The page bundle is served too once the frontend build has finished.
+                healthy = httpx.get(self.url + "/api/health", timeout=2).status_code == 200
+                if healthy and httpx.get(self.url + "/", timeout=5).status_code == 200:
+                    return
             except httpx.HTTPError:
                 pass
             time.sleep(0.5)

@@ -8,6 +8,7 @@ sent and the proxy answered, and can compare them with what reached the upstream
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
@@ -179,10 +180,8 @@ class RecordingRelay:
             except OSError:
                 pass
             finally:
-                try:
+                with contextlib.suppress(OSError):
                     dst.close()
-                except OSError:
-                    pass
 
         await asyncio.gather(pipe(client_r, up_w, sent), pipe(up_r, client_w, answered))
 

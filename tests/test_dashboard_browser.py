@@ -43,11 +43,11 @@ async def submit_native(page: Page, form_id: str, **fields: str) -> None:
     for name, value in fields.items():
         await form.locator(f"input#{name}").fill(value)
     action = await form.get_attribute("action")
-    async with hydrated(page):
-        async with page.expect_request(
-            lambda r: r.method == "POST" and urlsplit(r.url).path == action
-        ):
-            await form.locator("button[type=submit]").click()
+    async with (
+        hydrated(page),
+        page.expect_request(lambda r: r.method == "POST" and urlsplit(r.url).path == action),
+    ):
+        await form.locator("button[type=submit]").click()
 
 
 async def sign_up_and_log_in(page: Page, mailbox, email: str, password: str) -> None:

@@ -30,11 +30,11 @@ def test_ranges_start_at_local_midnight():
     assert today.start == datetime(2026, 3, 10, 22, 0, tzinfo=UTC)
     assert today.end == datetime(2026, 3, 11, 22, 0, tzinfo=UTC)
     assert today.bucket == "hour"
-    assert len(usage.bucket_labels(today, 120)) == 24
+    assert len(usage.bucket_labels(today)) == 24
     month = usage.resolve_range("30d", 120, now=now)
     assert (month.first_day, month.last_day) == (date(2026, 2, 10), date(2026, 3, 11))
     assert month.bucket == "day"
-    assert usage.bucket_labels(month, 120)[-1] == "2026-03-11"
+    assert usage.bucket_labels(month)[-1] == "2026-03-11"
     custom = usage.resolve_range(
         "custom", -300, custom_start=date(2026, 1, 5), custom_end=date(2026, 1, 1), now=now
     )
@@ -108,7 +108,7 @@ async def test_totals_series_and_pages_are_per_user(two_users_with_usage):
         assert sum(s.charged_nano for s in spend) == 7_000
         assert {s.model for s in spend} == {"claude-sonnet-4-5", "claude-haiku-4-5"}
         buckets = await usage.series(db, flt, "day")
-        labels = usage.bucket_labels(rng, 0)
+        labels = usage.bucket_labels(rng)
         assert [b_.label for b_ in buckets] == labels[-2:]  # yesterday and today
         assert [b_.totals.charged_nano for b_ in buckets] == [4_000, 3_000]
 

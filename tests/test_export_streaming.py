@@ -257,10 +257,12 @@ async def test_300k_rows_stream_while_the_proxy_stays_fast(app_server, app_url, 
         headers_in = threading.Event()
 
         # A download the browser gives up on frees the user's export slot …
-        with httpx.Client(base_url=app_url, cookies=browser.cookies, timeout=60) as quitter:
-            with quitter.stream("GET", "/api/account/export") as reply:
-                assert reply.status_code == 200
-                next(reply.iter_raw())
+        with (
+            httpx.Client(base_url=app_url, cookies=browser.cookies, timeout=60) as quitter,
+            quitter.stream("GET", "/api/account/export") as reply,
+        ):
+            assert reply.status_code == 200
+            next(reply.iter_raw())
         abandoned = time.monotonic()
 
         def fetch() -> None:

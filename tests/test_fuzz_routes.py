@@ -405,7 +405,7 @@ def test_usage_filters_never_overflow_in_the_service():
     for tz in (-840, 0, 840):
         rng = usage.resolve_range("custom", tz, custom_start=date.min, custom_end=date.max)
         assert (rng.last_day - rng.first_day).days == usage.MAX_CUSTOM_DAYS - 1
-        usage.bucket_labels(rng, tz)
+        usage.bucket_labels(rng)
     assert usage.clamp_offset(float("inf")) == 0
     for params in (
         {"key": "²"},

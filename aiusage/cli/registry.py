@@ -19,7 +19,7 @@ COMMANDS: list[tuple[tuple[str, ...], str, Callable[[argparse.ArgumentParser], N
 
 
 def command(
-    *path: str, help: str, args: Callable[[argparse.ArgumentParser], None] = lambda p: None
+    *path: str, help: str, args: Callable[[argparse.ArgumentParser], None] = lambda _parser: None
 ) -> Callable[[Handler], Handler]:
     """Registers a handler for `aiusage <path...>`."""
 

@@ -34,13 +34,13 @@ def format_money(nano: int, lang: str, places: int = 2) -> str:
     return f"{sign}{CURRENCY[_lang(lang)]}{abs(value):,}"
 
 
-def format_number(n: int, lang: str) -> str:
+def format_number(n: int, _lang: str) -> str:
     """Grouped by thousands in both languages ('1,234,567': the mainland Chinese convention
-    too)."""
+    too); the language is taken like every formatter's, for the day that changes."""
     return f"{int(n):,}"
 
 
-def format_percent_bps(bps: int, lang: str) -> str:
+def format_percent_bps(bps: int, _lang: str) -> str:
     """A share given in basis points (1/100 of a percent) as '2.50%' (integers only)."""
     whole, rest = divmod(int(bps), 100)
     return f"{whole}.{rest:02d}%"

@@ -242,7 +242,7 @@ async def daily_usage(
 # --- the ASGI side ------------------------------------------------------------------------
 
 
-async def answer_key_info(rt: ProxyRuntime, scope: Scope, receive: Receive, send: Send) -> None:
+async def answer_key_info(rt: ProxyRuntime, scope: Scope, _receive: Receive, send: Send) -> None:
     """`GET /api/v1/key` and `GET /api/v1/key/usage`: JSON about the presented key only."""
     try:
         if scope["method"] != "GET":

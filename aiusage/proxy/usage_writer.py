@@ -324,9 +324,8 @@ def load_spilled() -> list[Settlement]:
             path.rename(claimed)
         except OSError:
             continue  # another process took it
-        for line in claimed.read_text(encoding="ascii").splitlines():
-            if line.strip():
-                found.append(Settlement.from_json(line))
+        lines = claimed.read_text(encoding="ascii").splitlines()
+        found.extend(Settlement.from_json(line) for line in lines if line.strip())
         claimed.unlink()
     if found:
         log.warning("booking %d usage rows kept by an earlier stop", len(found))

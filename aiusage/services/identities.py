@@ -143,12 +143,12 @@ async def list_methods(session: AsyncSession, user_id: int) -> list[SignInMethod
     rows = await session.execute(
         select(UserIdentity).where(UserIdentity.user_id == user_id).order_by(UserIdentity.id)
     )
-    for identity in rows.scalars():
-        methods.append(
-            SignInMethod(
-                f"identity:{identity.id}", identity.provider, identity.email, identity.created_at
-            )
+    methods.extend(
+        SignInMethod(
+            f"identity:{identity.id}", identity.provider, identity.email, identity.created_at
         )
+        for identity in rows.scalars()
+    )
     return methods
 
 

@@ -61,10 +61,8 @@ class Price:
         return max(self.input, self.cache_write_5m, self.cache_write_1h, self.cache_read)
 
     def for_prompt(self, prompt_tokens: int) -> Price:
-        if self.long is not None and self.long_threshold is not None:
-            if prompt_tokens > self.long_threshold:
-                return self.long
-        return self
+        over = self.long_threshold is not None and prompt_tokens > self.long_threshold
+        return self.long if over and self.long is not None else self
 
 
 @dataclass

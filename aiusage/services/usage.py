@@ -126,8 +126,9 @@ def resolve_range(
     return Range(start, end, bucket, first, last)
 
 
-def bucket_labels(rng: Range, tz_offset_min: int) -> list[str]:
-    """Every bucket of the range, in order, labelled as the SQL labels them."""
+def bucket_labels(rng: Range) -> list[str]:
+    """Every bucket of the range, in order, labelled as the SQL labels them (the range's
+    days are the browser's local days already)."""
     if rng.bucket == "day":
         count = (rng.last_day - rng.first_day).days + 1
         return [(rng.first_day + timedelta(days=i)).isoformat() for i in range(count)]

@@ -58,34 +58,33 @@ async def csv_lines(session_factory: Any, f: usage.UsageFilter) -> AsyncIterator
     while True:
         async with session_factory() as db:
             rows, cursor = await usage.page(db, f, cursor, limit=CSV_CHUNK)
-        chunk = []
-        for r in rows:
-            chunk.append(
-                _csv_line(
-                    writer,
-                    buffer,
-                    (
-                        r.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-                        r.key_name or "",
-                        r.provider,
-                        r.model,
-                        r.endpoint,
-                        r.input_tokens,
-                        r.output_tokens,
-                        r.cache_write_5m_tokens,
-                        r.cache_write_1h_tokens,
-                        r.cache_read_tokens,
-                        _usd(r.cost_nano),
-                        _usd(r.charged_nano),
-                        _usd(r.fee_nano),
-                        r.latency_ms,
-                        "" if r.ttfb_ms is None else r.ttfb_ms,
-                        r.status,
-                        r.error_type or "",
-                        "true" if r.streamed else "false",
-                    ),
-                )
+        chunk = [
+            _csv_line(
+                writer,
+                buffer,
+                (
+                    r.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                    r.key_name or "",
+                    r.provider,
+                    r.model,
+                    r.endpoint,
+                    r.input_tokens,
+                    r.output_tokens,
+                    r.cache_write_5m_tokens,
+                    r.cache_write_1h_tokens,
+                    r.cache_read_tokens,
+                    _usd(r.cost_nano),
+                    _usd(r.charged_nano),
+                    _usd(r.fee_nano),
+                    r.latency_ms,
+                    "" if r.ttfb_ms is None else r.ttfb_ms,
+                    r.status,
+                    r.error_type or "",
+                    "true" if r.streamed else "false",
+                ),
             )
+            for r in rows
+        ]
         if chunk:
             yield "".join(chunk)
         if cursor is None:

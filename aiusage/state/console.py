@@ -75,7 +75,13 @@ def _known_errors() -> set[str]:
 
 
 class ConsoleEvents(Middleware):
-    async def preprocess(self, app: App, state: BaseState, event: Event) -> StateUpdate | None:
+    # Reflex calls middleware with these keyword arguments, used or not.
+    async def preprocess(
+        self,
+        app: App,  # noqa: ARG002
+        state: BaseState,
+        event: Event,
+    ) -> StateUpdate | None:
         if not event.name.startswith(ConsoleState.get_full_name() + "."):
             return None
         root = state._get_root_state()

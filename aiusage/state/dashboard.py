@@ -137,7 +137,7 @@ class DashboardState(rx.State):
         self.fee_30d = usd(info.fee_30d_nano, lang)
         self.requests_30d = count(info.requests_30d, lang)
         self.tokens_30d = format_tokens(info.tokens_30d, lang)
-        self.chart = spend_figure(usage.bucket_labels(rng, tz), spend, lang)
+        self.chart = spend_figure(usage.bucket_labels(rng), spend, lang)
         self.has_usage = info.requests_30d > 0
         self.recent = [row_view(r, tz, lang) for r in rows]
         self.step_payment, self.step_key = steps.payment_ready, steps.proxy_key

@@ -51,7 +51,13 @@ def account_states() -> list[type[rx.State]]:
 
 
 class TenantBinding(Middleware):
-    async def preprocess(self, app: App, state: BaseState, event: Event) -> StateUpdate | None:
+    # Reflex calls middleware with these keyword arguments, used or not.
+    async def preprocess(
+        self,
+        app: App,  # noqa: ARG002
+        state: BaseState,
+        event: Event,  # noqa: ARG002
+    ) -> StateUpdate | None:
         root = state._get_root_state()
         digest = session_digest(root.router.headers.cookie)
         tenant = await root.get_state(TenantState)

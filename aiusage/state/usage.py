@@ -146,13 +146,9 @@ class UsageState(rx.State):
         params = {"range": self.range_preset, "tz": str(self.tz_offset)}
         if self.range_preset == "custom":
             params.update({"from": self.custom_from, "to": self.custom_to})
-        for name, value in (
-            ("key", self.key_filter),
-            ("provider", self.provider_filter),
-            ("model", self.model_filter),
-        ):
-            if value and value != ALL:
-                params[name] = value
+        chosen = {"key": self.key_filter, "provider": self.provider_filter}
+        chosen["model"] = self.model_filter
+        params.update({name: value for name, value in chosen.items() if value and value != ALL})
         return params
 
     @rx.var
@@ -310,7 +306,7 @@ class UsageState(rx.State):
             self.loading = False
             return
         flt, rng = usage.filter_from_params(user.id, self._params())
-        labels = usage.bucket_labels(rng, self.tz_offset)
+        labels = usage.bucket_labels(rng)
         lang = await page_lang(self)
         async with session_scope() as db:
             options = await usage.filter_options(db, user.id, flt.start)

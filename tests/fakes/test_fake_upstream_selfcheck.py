@@ -233,9 +233,11 @@ def test_compressed_stream_decodes_per_event(up: FakeUpstream, coding: str) -> N
 def test_drop_after_deltas(up: FakeUpstream, ac: anthropic.Anthropic, oc: openai.OpenAI) -> None:
     up.behavior.drop_after_deltas = 2
     texts: list[str] = []
-    with pytest.raises(BROKEN_STREAM):
-        with ac.messages.stream(model=A_MODEL, max_tokens=50, messages=MSGS) as stream:  # type: ignore[arg-type]
-            texts.extend(stream.text_stream)
+    with (
+        pytest.raises(BROKEN_STREAM),
+        ac.messages.stream(model=A_MODEL, max_tokens=50, messages=MSGS) as stream,  # type: ignore[arg-type]
+    ):
+        texts.extend(stream.text_stream)
     assert len(texts) == 2
     with pytest.raises(BROKEN_STREAM):
         list(oc.chat.completions.create(model=O_MODEL, messages=MSGS, stream=True))  # type: ignore[arg-type]
