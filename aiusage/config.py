@@ -27,6 +27,7 @@ log = logging.getLogger("aiusage.config")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "AIUSAGE_"
+DEV_KEY_ID = "dev1"  # the key id of generated development encryption keys
 
 
 class ConfigError(SystemExit):
@@ -47,6 +48,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
     # Where the app lives and what it stores.
+    # "production" refuses to start on development secrets (generated or copied from
+    # data/dev-secrets.json); "development" generates them when missing.
+    env: Literal["development", "production"] = "development"
     site_url: str = "http://localhost:3000"
     data_dir: Path = PROJECT_ROOT / "data"
     database_url: str = ""  # default: sqlite file under data_dir
@@ -213,7 +217,7 @@ class Settings(BaseSettings):
         parts = urlsplit(self.site_url)
         return f"{parts.scheme}://{parts.netloc}"
 
-    @property
+    @functools.cached_property
     def allowed_origins(self) -> tuple[str, ...]:
         """Origins whose pages may open the app's websocket: the site's own; for a site on a
         loopback name over http (development), every loopback name on its port, so the
@@ -245,7 +249,7 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.async_database_url.startswith("sqlite")
 
-    @property
+    @functools.cached_property
     def encryption_keyring(self) -> dict[str, bytes]:
         """Key id → key; the first entry is the one new secrets are sealed with."""
         entries = [self.encryption_key, *self.encryption_old_keys.split(",")]
@@ -278,7 +282,8 @@ def _dev_secrets(data_dir: Path) -> dict[str, str]:
         return json.loads(path.read_text())
     data_dir.mkdir(parents=True, exist_ok=True)
     generated = {
-        "encryption_key": "dev1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "encryption_key": f"{DEV_KEY_ID}:"
+        + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "secret_key": secrets.token_urlsafe(32),
     }
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -295,6 +300,25 @@ def _variable_errors(error: ValidationError) -> str:
     return "; ".join(lines)
 
 
+def refuse_development_secrets(settings: Settings, missing: list[str]) -> None:
+    """In production: every secret set, and none of them the development ones (a key with
+    the generated `dev1` id, or a value of data/dev-secrets.json)."""
+    if missing:
+        names = ", ".join(ENV_PREFIX + name.upper() for name in missing)
+        raise ConfigError(f"aiusage: {names} must be set when {ENV_PREFIX}ENV=production")
+    dev_file = settings.data_dir / "dev-secrets.json"
+    dev_values = set(json.loads(dev_file.read_text()).values()) if dev_file.exists() else set()
+    if (
+        DEV_KEY_ID in settings.encryption_keyring
+        or settings.secret_key in dev_values
+        or settings.encryption_key in dev_values
+    ):
+        raise ConfigError(
+            f"aiusage: {ENV_PREFIX}ENV=production refuses the development secrets: "
+            "generate real ones (see the README's Configuration section)"
+        )
+
+
 @functools.cache
 def get_settings() -> Settings:
     """The process's settings. Bad configuration exits with a message naming the variable."""
@@ -303,6 +327,8 @@ def get_settings() -> Settings:
     except ValidationError as error:
         raise ConfigError(f"aiusage: bad configuration: {_variable_errors(error)}") from None
     missing = [name for name in ("encryption_key", "secret_key") if not getattr(settings, name)]
+    if settings.env == "production":
+        refuse_development_secrets(settings, missing)
     if missing:
         generated = _dev_secrets(settings.data_dir)
         names = ", ".join(ENV_PREFIX + name.upper() for name in missing)

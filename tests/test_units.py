@@ -259,3 +259,28 @@ def test_a_long_prompt_switches_every_token_to_the_long_rates():
         worst_case_cost_nano(price, 200_000, 100)
         == (200_000 * 4_000_000 + 100 * 10_000_000) // 1000
     )
+
+
+def test_production_refuses_development_secrets(tmp_path):
+    import base64
+    import json
+
+    import pytest
+
+    from aiusage.config import ConfigError, Settings, refuse_development_secrets
+
+    real_key = "k1:" + base64.urlsafe_b64encode(b"r" * 32).decode()
+    dev_key = "dev1:" + base64.urlsafe_b64encode(b"d" * 32).decode()
+    base = {"env": "production", "data_dir": tmp_path}
+    with pytest.raises(ConfigError, match="AIUSAGE_SECRET_KEY must be set"):
+        refuse_development_secrets(Settings(**base, encryption_key=real_key), ["secret_key"])
+    with pytest.raises(ConfigError, match="development secrets"):  # a generated key's id
+        refuse_development_secrets(
+            Settings(**base, encryption_key=dev_key, secret_key="s" * 40), []
+        )
+    (tmp_path / "dev-secrets.json").write_text(json.dumps({"secret_key": "copied-dev-secret"}))
+    with pytest.raises(ConfigError, match="development secrets"):  # copied from the file
+        refuse_development_secrets(
+            Settings(**base, encryption_key=real_key, secret_key="copied-dev-secret"), []
+        )
+    refuse_development_secrets(Settings(**base, encryption_key=real_key, secret_key="s" * 40), [])
