@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from aiusage import routes
 from aiusage.components.text import tr
 from aiusage.state.billing import BalanceBannerState
 
@@ -17,7 +18,7 @@ def low_balance_banner() -> rx.Component:
                     rx.text(
                         tr("billing.banner.low"), " ", rx.text.strong(BalanceBannerState.balance)
                     ),
-                    rx.link(tr("billing.banner.cta"), href="/dashboard/billing"),
+                    rx.link(tr("billing.banner.cta"), href=routes.BILLING),
                     spacing="3",
                     wrap="wrap",
                 ),

@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 import reflex as rx
 
+from aiusage import routes
 from aiusage.components.billing_banner import low_balance_banner
 from aiusage.components.footer import footer
 from aiusage.components.forms import native_form
@@ -26,14 +27,14 @@ class NavEntry(NamedTuple):
 # The dashboard's navigation, in order. A page is marked current in it when its title key is
 # the entry's key (dashboard_shell's first argument). Every icon is different.
 DASHBOARD_NAV: tuple[NavEntry, ...] = (
-    NavEntry("nav.overview", "/dashboard", "layout-dashboard"),
-    NavEntry("nav.usage", "/dashboard/usage", "chart-column"),
-    NavEntry("nav.keys", "/dashboard/keys", "key-round"),
-    NavEntry("nav.connect", "/dashboard/connect", "plug"),
-    NavEntry("nav.billing", "/dashboard/billing", "wallet"),
-    NavEntry("nav.sign_in_methods", "/dashboard/sign-in", "fingerprint"),
-    NavEntry("nav.settings", "/dashboard/settings", "settings"),
-    NavEntry("nav.support", "/dashboard/support", "life-buoy"),
+    NavEntry("nav.overview", routes.OVERVIEW, "layout-dashboard"),
+    NavEntry("nav.usage", routes.USAGE, "chart-column"),
+    NavEntry("nav.keys", routes.KEYS, "key-round"),
+    NavEntry("nav.connect", routes.CONNECT, "plug"),
+    NavEntry("nav.billing", routes.BILLING, "wallet"),
+    NavEntry("nav.sign_in_methods", routes.SIGN_IN_METHODS, "fingerprint"),
+    NavEntry("nav.settings", routes.SETTINGS, "settings"),
+    NavEntry("nav.support", routes.SUPPORT, "life-buoy"),
 )
 
 
@@ -92,7 +93,7 @@ def public_shell(*children: rx.Component) -> rx.Component:
             _top_bar(
                 rx.cond(
                     SessionState.signed_in,
-                    rx.link(rx.button(tr("nav.dashboard")), href="/dashboard"),
+                    rx.link(rx.button(tr("nav.dashboard")), href=routes.OVERVIEW),
                     rx.hstack(
                         rx.link(rx.button(tr("nav.login"), variant="soft"), href="/login"),
                         rx.link(rx.button(tr("nav.signup")), href="/signup"),

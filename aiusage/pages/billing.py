@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import reflex as rx
 
+from aiusage import routes
 from aiusage.components.forms import native_form
 from aiusage.components.layout import dashboard_shell
 from aiusage.components.messages import message_callouts
 from aiusage.components.text import tr, tr_var
-from aiusage.state.auth import SessionState
+from aiusage.pages.registry import add_dashboard_page
 from aiusage.state.billing import BillingState, CheckoutStatusState
 
 
@@ -332,7 +333,7 @@ def success_page() -> rx.Component:
                     ),
                     rx.callout(tr("billing.success.pending"), icon="loader", id="checkout-pending"),
                 ),
-                rx.link(tr("billing.back"), href="/dashboard/billing"),
+                rx.link(tr("billing.back"), href=routes.BILLING),
                 spacing="3",
             ),
             width="100%",
@@ -346,7 +347,7 @@ def cancel_page() -> rx.Component:
         rx.card(
             rx.vstack(
                 rx.text(tr("billing.cancel.body"), id="checkout-cancelled"),
-                rx.link(tr("billing.back"), href="/dashboard/billing"),
+                rx.link(tr("billing.back"), href=routes.BILLING),
                 spacing="3",
             ),
             width="100%",
@@ -355,21 +356,8 @@ def cancel_page() -> rx.Component:
 
 
 def add_pages(app: rx.App) -> None:
-    app.add_page(
-        billing_page,
-        route="/dashboard/billing",
-        title="aiusage — billing",
-        on_load=[SessionState.load_private, BillingState.load],
+    add_dashboard_page(app, billing_page, routes.BILLING, "nav.billing", BillingState.load)
+    add_dashboard_page(
+        app, success_page, routes.BILLING_SUCCESS, "nav.billing", CheckoutStatusState.watch
     )
-    app.add_page(
-        success_page,
-        route="/dashboard/billing/success",
-        title="aiusage — payment",
-        on_load=[SessionState.load_private, CheckoutStatusState.watch],
-    )
-    app.add_page(
-        cancel_page,
-        route="/dashboard/billing/cancel",
-        title="aiusage — payment cancelled",
-        on_load=SessionState.load_private,
-    )
+    add_dashboard_page(app, cancel_page, routes.BILLING_CANCEL, "nav.billing")

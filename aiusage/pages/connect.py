@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import reflex as rx
 
+from aiusage import routes
 from aiusage.components.copy import copy_button
 from aiusage.components.layout import dashboard_shell
 from aiusage.components.text import tr
-from aiusage.state.auth import SessionState
+from aiusage.pages.registry import add_dashboard_page
 from aiusage.state.dashboard_connect import ConnectState
 
 
@@ -130,7 +131,7 @@ def connect_page() -> rx.Component:
                         ),
                         rx.hstack(
                             rx.text(tr("connect.no_key"), size="2", color_scheme="gray"),
-                            rx.link(tr("overview.cta_key_button"), href="/dashboard/keys"),
+                            rx.link(tr("overview.cta_key_button"), href=routes.KEYS),
                         ),
                     ),
                     rx.text(
@@ -168,9 +169,4 @@ def connect_page() -> rx.Component:
 
 
 def add_pages(app: rx.App) -> None:
-    app.add_page(
-        connect_page,
-        route="/dashboard/connect",
-        title="aiusage · connect",
-        on_load=[SessionState.load_private, ConnectState.on_load],
-    )
+    add_dashboard_page(app, connect_page, routes.CONNECT, "nav.connect", ConnectState.on_load)

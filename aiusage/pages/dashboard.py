@@ -7,9 +7,11 @@ from collections.abc import Callable
 
 import reflex as rx
 
+from aiusage import routes
 from aiusage.components.charts import chart_card
 from aiusage.components.layout import dashboard_shell
 from aiusage.components.text import tr
+from aiusage.pages.registry import add_dashboard_page
 from aiusage.state.auth import SessionState
 from aiusage.state.dashboard import DashboardState
 
@@ -155,20 +157,20 @@ def onboarding_checklist() -> rx.Component:
                     DashboardState.step_payment,
                     "onboarding.step_payment",
                     "step-payment",
-                    ("onboarding.step_payment_key", "/dashboard/keys"),
-                    ("onboarding.step_payment_credit", "/dashboard/billing"),
+                    ("onboarding.step_payment_key", routes.KEYS),
+                    ("onboarding.step_payment_credit", routes.BILLING),
                 ),
                 _step(
                     DashboardState.step_key,
                     "onboarding.step_key",
                     "step-key",
-                    ("onboarding.step_key_link", "/dashboard/keys"),
+                    ("onboarding.step_key_link", routes.KEYS),
                 ),
                 _step(
                     DashboardState.step_request,
                     "onboarding.step_request",
                     "step-request",
-                    ("onboarding.step_request_link", "/dashboard/connect"),
+                    ("onboarding.step_request_link", routes.CONNECT),
                 ),
                 spacing="2",
             ),
@@ -188,7 +190,7 @@ def call_to_action() -> rx.Component:
                     rx.text(tr("overview.cta_key")),
                     rx.link(
                         rx.button(tr("overview.cta_key_button"), size="2"),
-                        href="/dashboard/keys",
+                        href=routes.KEYS,
                     ),
                     align="center",
                     wrap="wrap",
@@ -207,7 +209,7 @@ def call_to_action() -> rx.Component:
                     rx.text(tr("overview.cta_credit")),
                     rx.link(
                         rx.button(tr("overview.cta_credit_button"), size="2", variant="soft"),
-                        href="/dashboard/billing",
+                        href=routes.BILLING,
                     ),
                     align="center",
                     wrap="wrap",
@@ -279,7 +281,7 @@ def overview() -> rx.Component:
                 rx.hstack(
                     rx.heading(tr("overview.recent"), size="3"),
                     rx.spacer(),
-                    rx.link(tr("overview.all_usage"), href="/dashboard/usage", size="2"),
+                    rx.link(tr("overview.all_usage"), href=routes.USAGE, size="2"),
                     width="100%",
                     align="center",
                 ),
@@ -307,9 +309,4 @@ def overview() -> rx.Component:
 
 
 def add_pages(app: rx.App) -> None:
-    app.add_page(
-        overview,
-        route="/dashboard",
-        title="aiusage",
-        on_load=[SessionState.load_private, DashboardState.on_load],
-    )
+    add_dashboard_page(app, overview, routes.OVERVIEW, "nav.overview", DashboardState.on_load)

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import reflex as rx
 
+from aiusage import routes
 from aiusage.components.copy import copy_button
 from aiusage.components.dialogs import form_dialog, form_message, labelled, row_of
 from aiusage.components.layout import dashboard_shell
 from aiusage.components.text import tr, tr_var
 from aiusage.pages.provider_keys import provider_edit_dialog, provider_section, replace_dialog
+from aiusage.pages.registry import add_dashboard_page
+from aiusage.services.key_forms import DEFAULT_PERIOD
 from aiusage.services.key_rules import PERIODS
-from aiusage.state.auth import SessionState
-from aiusage.state.keys import (
-    DEFAULT_PERIOD,
-    NEW_KEY_INPUT,
-    KeysState,
-)
+from aiusage.state.keys import NEW_KEY_INPUT, KeysState
 
 
 def rule_fields(id_prefix: str, values: rx.Var | None = None) -> list[rx.Component]:
@@ -405,9 +403,4 @@ def keys_page() -> rx.Component:
 
 
 def add_pages(app: rx.App) -> None:
-    app.add_page(
-        keys_page,
-        route="/dashboard/keys",
-        title="aiusage · keys",
-        on_load=[SessionState.load_private, KeysState.on_load],
-    )
+    add_dashboard_page(app, keys_page, routes.KEYS, "nav.keys", KeysState.on_load)

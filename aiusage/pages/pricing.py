@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from aiusage import routes
 from aiusage.components.layout import public_shell
 from aiusage.components.text import tr
 from aiusage.db import session_scope
@@ -20,7 +21,7 @@ from aiusage.services import price_list
 from aiusage.state.auth import SessionState
 from aiusage.state.locale import LocaleState, page_lang, relocalize_on
 
-ROUTE = "/pricing"
+ROUTE = routes.PRICING
 
 
 class PricingState(rx.State):

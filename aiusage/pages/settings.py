@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import reflex as rx
 
+from aiusage import routes
 from aiusage.components.forms import field, native_form
 from aiusage.components.language import language_switcher
 from aiusage.components.layout import dashboard_shell
 from aiusage.components.text import tr, tr_var
 from aiusage.pages import security
-from aiusage.state.auth import SessionState
+from aiusage.pages.registry import add_dashboard_page
 from aiusage.state.security import SecurityState
 from aiusage.state.settings import SettingsState
 
@@ -251,9 +252,6 @@ def settings_page() -> rx.Component:
 
 
 def add_pages(app: rx.App) -> None:
-    app.add_page(
-        settings_page,
-        route="/dashboard/settings",
-        title="aiusage",
-        on_load=[SessionState.load_private, SettingsState.load, SecurityState.load],
+    add_dashboard_page(
+        app, settings_page, routes.SETTINGS, "nav.settings", SettingsState.load, SecurityState.load
     )

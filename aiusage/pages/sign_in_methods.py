@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import reflex as rx
 
+from aiusage import routes
 from aiusage.components.layout import dashboard_shell
 from aiusage.components.messages import message_callouts
 from aiusage.components.text import tr, tr_var
-from aiusage.state.auth import SessionState
+from aiusage.pages.registry import add_dashboard_page
 from aiusage.state.sign_in_methods import SignInMethodsState
-
-ROUTE = "/dashboard/sign-in"
 
 
 def _method_row(method: rx.Var[dict[str, str]]) -> rx.Component:
@@ -64,9 +63,6 @@ def sign_in_methods() -> rx.Component:
 
 
 def add_pages(app: rx.App) -> None:
-    app.add_page(
-        sign_in_methods,
-        route=ROUTE,
-        title="aiusage",
-        on_load=[SessionState.load_private, SignInMethodsState.load],
+    add_dashboard_page(
+        app, sign_in_methods, routes.SIGN_IN_METHODS, "nav.sign_in_methods", SignInMethodsState.load
     )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import reflex as rx
 
+from aiusage import routes
 from aiusage.components.layout import dashboard_shell
 from aiusage.components.text import tr, tr_var
-from aiusage.state.auth import SessionState
+from aiusage.pages.registry import add_dashboard_page
 from aiusage.state.support import SupportState
 
 
@@ -82,9 +83,4 @@ def support_page() -> rx.Component:
 
 
 def add_pages(app: rx.App) -> None:
-    app.add_page(
-        support_page,
-        route="/dashboard/support",
-        title="aiusage",
-        on_load=[SessionState.load_private, SupportState.load],
-    )
+    add_dashboard_page(app, support_page, routes.SUPPORT, "nav.support", SupportState.load)

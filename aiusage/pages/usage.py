@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import reflex as rx
 
+from aiusage import routes
 from aiusage.components.charts import chart_card
 from aiusage.components.layout import dashboard_shell
 from aiusage.components.text import tr
 from aiusage.pages.dashboard import requests_table
+from aiusage.pages.registry import add_dashboard_page
 from aiusage.pages.usage_detail import detail_panel
-from aiusage.state.auth import SessionState
 from aiusage.state.usage import ALL, UsageState
 
 RANGE_CHOICES = [
@@ -317,9 +318,4 @@ def usage_page() -> rx.Component:
 
 
 def add_pages(app: rx.App) -> None:
-    app.add_page(
-        usage_page,
-        route="/dashboard/usage",
-        title="aiusage · usage",
-        on_load=[SessionState.load_private, UsageState.on_load],
-    )
+    add_dashboard_page(app, usage_page, routes.USAGE, "nav.usage", UsageState.on_load)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
-DEFAULT = "/dashboard"
+from aiusage import routes
+
+DEFAULT = routes.OVERVIEW
 LOGIN = "/login"
 MAX_CHARS = 2000  # a path with a filter query fits; nothing longer is a page of ours
 

@@ -10,6 +10,7 @@ import asyncio
 
 import reflex as rx
 
+from aiusage import routes
 from aiusage.config import get_settings
 from aiusage.db import session_scope, write_lock
 from aiusage.i18n.formatting import format_date, format_money, format_number
@@ -192,5 +193,5 @@ class BalanceBannerState(rx.State):
         self.balance = format_money(user.balance_nano, await page_lang(self)) if user else ""
 
 
-relocalize_on("/dashboard/billing", BillingState.relocalize)
-relocalize_on("/dashboard*", BalanceBannerState.load)
+relocalize_on(routes.BILLING, BillingState.relocalize)
+relocalize_on(routes.DASHBOARD_PAGES, BalanceBannerState.load)

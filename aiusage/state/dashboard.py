@@ -11,6 +11,7 @@ from datetime import datetime
 import plotly.graph_objects as go
 import reflex as rx
 
+from aiusage import routes
 from aiusage.db import session_scope
 from aiusage.i18n.formatting import (
     format_datetime,
@@ -145,4 +146,4 @@ class DashboardState(rx.State):
         self.loaded = True
 
 
-relocalize_on("/dashboard", DashboardState.relocalize)
+relocalize_on(routes.OVERVIEW, DashboardState.relocalize)

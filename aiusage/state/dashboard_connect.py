@@ -17,6 +17,7 @@ from datetime import datetime
 
 import reflex as rx
 
+from aiusage import routes
 from aiusage.config import get_settings
 from aiusage.db import session_scope
 from aiusage.services import keys, onboarding, usage
@@ -25,7 +26,7 @@ from aiusage.state.locale import page_lang, relocalize_on
 from aiusage.state.user import signed_in_user
 
 DEFAULT_PLACEHOLDER = "sk-aiu-YOUR-KEY"
-ROUTE = "/dashboard/connect"
+ROUTE = routes.CONNECT
 POLL_SECONDS = 2.0
 WATCH_SECONDS = 15 * 60  # then the page says it stopped waiting (a reload waits again)
 

@@ -8,26 +8,25 @@ the service, and never come back: the page only ever gets their last four charac
 health the proxy learned from their answers.
 
 A key's rules (limits, a budget per day/week/month, model and network allow-lists, an
-expiry day) are checked by services/keys.py; here they are only turned from the form's text
-into values and back. The edit form sends only the rules whose fields changed, so saving a
-key never rewrites what the form cannot show exactly (an expiry set elsewhere at 13:37)."""
+expiry day) are checked by services/keys.py, and read from the form's text by
+services/key_forms.py; the rows shown are built in state/key_rows.py. The edit form sends
+only the rules whose fields changed, so saving a key never rewrites what the form cannot
+show exactly (an expiry set elsewhere at 13:37)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
-from typing import Any
+from datetime import timedelta
 
 import reflex as rx
 
+from aiusage import routes
 from aiusage.db import session_scope
 from aiusage.i18n import catalog
-from aiusage.i18n.formatting import format_number
 from aiusage.models import ProxyKey, utcnow
-from aiusage.money import nano_to_usd, parse_dollars
-from aiusage.services import key_rules, keys, provider_check, usage_breakdown
+from aiusage.services import key_forms, keys, provider_check, usage_breakdown
 from aiusage.services.errors import NotFound, ServiceError
-from aiusage.state.dashboard import TZ_SCRIPT, local_time, usd
+from aiusage.state.dashboard import TZ_SCRIPT
+from aiusage.state.key_rows import PROVIDER_LABELS, key_row, pool_row, spend_row
 from aiusage.state.locale import page_lang, relocalize_on
 from aiusage.state.user import signed_in_user
 
@@ -39,188 +38,11 @@ PROVIDER_LABEL_INPUT = "provider-key-label"
 PROVIDER_PRIORITY_INPUT = "provider-key-priority"
 REPLACE_KEY_INPUT = "replace-provider-key-input"
 SPEND_DAYS = 30
-PROVIDER_LABELS = {"anthropic": "Anthropic", "openai": "OpenAI"}
-DEFAULT_PERIOD = "day"
-# The form fields of a key's settings (create and edit), as the form names them.
-FIELDS = (
-    "name",
-    "spend_limit",
-    "rpm",
-    "tpm",
-    "budget",
-    "budget_period",
-    "budget_alerts",
-    "models",
-    "networks",
-    "expires",
-)
 
 
 def _error_key(error: ServiceError) -> str:
     key = f"keys.error.{error.code}"
     return key if key in catalog("en") else "common.error_generic"
-
-
-# --- the form's text <-> the services' values -------------------------------------------
-
-
-def _usd_input(nano: int | None) -> str:
-    """An amount as the form shows it: '20.00', or every digit it has ('0.125')."""
-    if nano is None:
-        return ""
-    value = nano_to_usd(nano)
-    cents = value.quantize(Decimal("0.01"))
-    return str(cents) if cents == value else format(value.normalize(), "f")
-
-
-def _parse_usd(text: str) -> int | None:
-    return parse_dollars(text, code="bad_amount", blank=True)
-
-
-def _parse_count(text: str) -> int | None:
-    text = text.strip()
-    if not text:
-        return None
-    if not (text.isascii() and text.isdigit() and len(text) <= 10):
-        raise ServiceError("bad_limit", "not a whole number")
-    return int(text)
-
-
-def _parse_expiry(text: str) -> datetime | None:
-    """A day from the date input: the key stops at 00:00 UTC of that day."""
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise ServiceError("bad_expiry", "not a date") from None
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-def form_values(key: ProxyKey) -> dict[str, str]:
-    """A key's settings as the edit form's fields show them."""
-    return {
-        "name": key.name,
-        "spend_limit": _usd_input(key.spend_limit_nano),
-        "rpm": str(key.rpm_limit or ""),
-        "tpm": str(key.tpm_limit or ""),
-        "budget": _usd_input(key.budget_nano),
-        "budget_period": key.budget_period or DEFAULT_PERIOD,
-        "budget_alerts": ", ".join(key.budget_alerts.split(",")) if key.budget_alerts else "",
-        "models": ", ".join(key_rules.model_patterns(key.allowed_models)),
-        "networks": ", ".join(str(n) for n in key_rules.networks(key.allowed_networks)),
-        "expires": key.expires_at.astimezone(UTC).date().isoformat() if key.expires_at else "",
-    }
-
-
-def _submitted(form: dict) -> dict[str, str]:
-    return {name: str(form.get(name) or "") for name in FIELDS}
-
-
-def parsed_rules(fields: dict[str, str], changed: set[str] | None = None) -> dict[str, Any]:
-    """The services' keyword arguments for the given form fields; with `changed`, only the
-    rules whose fields changed (an untouched field never rewrites what is stored)."""
-
-    def wanted(*names: str) -> bool:
-        return changed is None or bool(changed.intersection(names))
-
-    rules: dict[str, Any] = {}
-    if wanted("spend_limit"):
-        rules["spend_limit_nano"] = _parse_usd(fields["spend_limit"])
-    if wanted("rpm"):
-        rules["rpm_limit"] = _parse_count(fields["rpm"])
-    if wanted("tpm"):
-        rules["tpm_limit"] = _parse_count(fields["tpm"])
-    if wanted("budget", "budget_period"):
-        # An amount and a period together; without an amount, no budget at all.
-        rules["budget_nano"] = _parse_usd(fields["budget"])
-        period = fields["budget_period"].strip() or DEFAULT_PERIOD
-        rules["budget_period"] = period if rules["budget_nano"] is not None else None
-    if wanted("budget_alerts"):
-        rules["budget_alerts"] = fields["budget_alerts"]
-    if wanted("models"):
-        rules["allowed_models"] = fields["models"]
-    if wanted("networks"):
-        rules["allowed_networks"] = fields["networks"]
-    if wanted("expires"):
-        rules["expires_at"] = _parse_expiry(fields["expires"])
-    return rules
-
-
-# --- the rows ---------------------------------------------------------------------------
-
-
-def _row(key: ProxyKey, now: datetime, tz: int, lang: str) -> dict[str, str]:
-    period = key.budget_period
-    budget = key.budget_nano is not None and period in key_rules.PERIODS
-    expired = key.expires_at is not None and key.expires_at <= now
-    return {
-        "id": str(key.id),
-        "name": key.name,
-        "prefix": key.prefix + "…",
-        "created": local_time(key.created_at, tz, lang, seconds=False),
-        "last_used": local_time(key.last_used_at, tz, lang, seconds=False),
-        "spent": usd(key.spent_nano, lang),
-        "limit": usd(key.spend_limit_nano, lang) if key.spend_limit_nano else "",
-        "rpm": format_number(key.rpm_limit, lang) if key.rpm_limit else "",
-        "tpm": format_number(key.tpm_limit, lang) if key.tpm_limit else "",
-        "budget": usd(key.budget_nano, lang) if budget else "",
-        "budget_spent": usd(key_rules.period_spent(key, now), lang) if budget else "",
-        "budget_period": f"keys.period.{period}" if budget else "",
-        "resets": (
-            local_time(key_rules.next_reset(period, now), tz, lang, seconds=False) if budget else ""
-        ),
-        "models": ", ".join(key_rules.model_patterns(key.allowed_models)),
-        "networks": ", ".join(str(n) for n in key_rules.networks(key.allowed_networks)),
-        "expires": local_time(key.expires_at, tz, lang, seconds=False),
-        "expired": "1" if expired else "",
-        "disabled": "1" if key.disabled_at is not None else "",
-        "revoked": local_time(key.revoked_at, tz, lang, seconds=False),
-    }
-
-
-# --- provider keys ----------------------------------------------------------------------
-
-
-def _pool_row(info: keys.ProviderKeyInfo, tz: int, lang: str) -> dict[str, str]:
-    """One key of a provider pool as its row shows it: never more of the secret than the
-    last four characters, and the health the proxy learned from its answers."""
-    return {
-        "id": str(info.id),
-        "provider": info.provider,
-        "label": info.label,
-        "last4": info.last4,
-        "priority": str(info.priority),
-        "weight": str(info.weight),
-        "state": info.state,  # "ok" | "cooling" | "invalid"
-        "until": local_time(info.unhealthy_until, tz, lang, seconds=False),
-        "last_error": info.last_error or "",
-    }
-
-
-def _spend_row(spend: usage_breakdown.ProviderKeySpend, lang: str) -> dict[str, str]:
-    label = spend.label or ""
-    return {
-        "provider": PROVIDER_LABELS.get(spend.provider, spend.provider),
-        "key_id": str(spend.key_id) if spend.key_id is not None else "",
-        # The platform's key (no key id) is named by the page, in its language.
-        "platform": "1" if spend.key_id is None else "",
-        "key": (f"{label} " if label else "") + "••••" + (spend.last4 or ""),
-        "requests": format_number(spend.requests, lang),
-        "cost": usd(spend.cost_nano, lang),
-        "charged": usd(spend.charged_nano, lang),
-    }
-
-
-def _pool_number(value: object, code: str) -> int | None:
-    """A priority or weight from the form: a whole number, or None when left empty."""
-    text = str(value or "").strip()
-    if not text:
-        return None
-    if not (text.isascii() and text.isdigit() and len(text) <= 3):
-        raise ServiceError(code, "not a whole number")
-    return int(text)
 
 
 async def _checked_upstream(provider: str, plaintext: str, user_id: int) -> provider_check.KeyCheck:
@@ -306,14 +128,14 @@ class KeysState(rx.State):
             )
         tz = self.tz_offset
         lang = await page_lang(self)
-        rows = [_row(k, now, tz, lang) for k in proxy]
+        rows = [key_row(k, now, tz, lang) for k in proxy]
         self.active_keys = [r for r in rows if not (r["revoked"] or r["expired"])]
         self.retired_keys = [r for r in rows if r["revoked"] or r["expired"]]
         pools: dict[str, list[dict[str, str]]] = {p: [] for p in keys.PROVIDERS}
         for info in provider:
-            pools.setdefault(info.provider, []).append(_pool_row(info, tz, lang))
+            pools.setdefault(info.provider, []).append(pool_row(info, tz, lang))
         self.provider_pools = pools
-        self.provider_spend = [_spend_row(s, lang) for s in spend]
+        self.provider_spend = [spend_row(s, lang) for s in spend]
         self.loaded = True
 
     @rx.event
@@ -322,9 +144,9 @@ class KeysState(rx.State):
         user = await signed_in_user(self)
         if user is None:
             return rx.redirect("/login")
-        fields = _submitted(form)
+        fields = key_forms.submitted(form)
         try:
-            rules = parsed_rules(fields)
+            rules = key_forms.parsed_rules(fields)
             async with session_scope() as db:
                 _key, plaintext = await keys.create_proxy_key(db, user.id, fields["name"], **rules)
         except ServiceError as error:
@@ -373,7 +195,7 @@ class KeysState(rx.State):
             self.error = _error_key(error)
             return None
         self.edit_key_id = str(key.id)
-        self.edit_values = form_values(key)
+        self.edit_values = key_forms.form_values(key)
         self.edit_open = True
         return None
 
@@ -388,12 +210,12 @@ class KeysState(rx.State):
         user = await signed_in_user(self)
         if user is None:
             return rx.redirect("/login")
-        fields = _submitted(form)
+        fields = key_forms.submitted(form)
         try:
             key = await self._own_key(user.id, form.get("key_id"))
-            before = form_values(key)
-            changed = {name for name in FIELDS if fields[name].strip() != before[name].strip()}
-            rules = parsed_rules(fields, changed)
+            before = key_forms.form_values(key)
+            changed = key_forms.changed(fields, before)
+            rules = key_forms.parsed_rules(fields, changed)
             async with session_scope() as db:
                 await keys.update_proxy_key(
                     db,
@@ -514,7 +336,7 @@ class KeysState(rx.State):
         self.provider_busy = True
         yield
         try:
-            priority = _pool_number(form.get("priority"), "bad_priority")
+            priority = key_forms.pool_number(form.get("priority"), "bad_priority")
             check = await _checked_upstream(provider, secret, user.id)
             if check.outcome == "refused":
                 self.provider_error = "keys.error.provider_refused"
@@ -584,8 +406,8 @@ class KeysState(rx.State):
             self.provider_edit_error = "keys.error.key_not_found"
             return None
         try:
-            priority = _pool_number(form.get("priority"), "bad_priority")
-            weight = _pool_number(form.get("weight"), "bad_weight")
+            priority = key_forms.pool_number(form.get("priority"), "bad_priority")
+            weight = key_forms.pool_number(form.get("weight"), "bad_weight")
             async with session_scope() as db:
                 await keys.update_provider_key(
                     db,
@@ -706,4 +528,4 @@ class KeysState(rx.State):
         return None
 
 
-relocalize_on("/dashboard/keys", KeysState.relocalize)
+relocalize_on(routes.KEYS, KeysState.relocalize)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from aiusage import routes
 from aiusage.db import session_scope, write_lock
 from aiusage.i18n import catalog, t
 from aiusage.i18n.formatting import format_date, format_datetime
@@ -243,4 +244,4 @@ class SecurityState(rx.State):
         return None
 
 
-relocalize_on("/dashboard/settings", SecurityState.relocalize)
+relocalize_on(routes.SETTINGS, SecurityState.relocalize)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from aiusage import routes
 from aiusage.db import session_scope
 from aiusage.i18n import catalog
 from aiusage.i18n.formatting import format_money
@@ -103,4 +104,4 @@ class SettingsState(rx.State):
         return None
 
 
-relocalize_on("/dashboard/settings", SettingsState.relocalize)
+relocalize_on(routes.SETTINGS, SettingsState.relocalize)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from aiusage import routes
 from aiusage.db import session_scope, write_lock
 from aiusage.i18n.formatting import format_date
 from aiusage.services import identities
@@ -80,4 +81,4 @@ class SignInMethodsState(rx.State):
         return None
 
 
-relocalize_on("/dashboard/sign-in", SignInMethodsState.relocalize)
+relocalize_on(routes.SIGN_IN_METHODS, SignInMethodsState.relocalize)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from aiusage import routes
 from aiusage.db import session_scope
 from aiusage.i18n.formatting import format_datetime
 from aiusage.services import support
@@ -62,4 +63,4 @@ class SupportState(rx.State):
         return None
 
 
-relocalize_on("/dashboard/support", SupportState.relocalize)
+relocalize_on(routes.SUPPORT, SupportState.relocalize)

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 import plotly.graph_objects as go
 import reflex as rx
 
+from aiusage import routes
 from aiusage.db import session_scope
 from aiusage.i18n.formatting import (
     format_date_range,
@@ -32,7 +33,6 @@ from aiusage.state.user import signed_in_user
 ALL = "all"  # the "no filter" choice of a select (Radix selects need a non-empty value)
 
 
-PAGE_ROUTE = "/dashboard/usage"
 ADDRESS_PARAMS = ("range", "from", "to", "key", "provider", "model")
 
 
@@ -159,7 +159,7 @@ class UsageState(rx.State):
         """Puts the filters into the page's address without a navigation (no tz: the
         reader's own browser supplies it)."""
         query = urlencode({k: v for k, v in self._params().items() if k != "tz"})
-        address = json.dumps(f"{PAGE_ROUTE}?{query}")
+        address = json.dumps(f"{routes.USAGE}?{query}")
         return rx.call_script(f"window.history.replaceState(window.history.state, '', {address})")
 
     def _take_address(self, params: Mapping[str, str]) -> None:
@@ -349,4 +349,4 @@ class UsageState(rx.State):
         self.loaded = True
 
 
-relocalize_on("/dashboard/usage", UsageState.relocalize)
+relocalize_on(routes.USAGE, UsageState.relocalize)

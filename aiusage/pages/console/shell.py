@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from aiusage import routes
 from aiusage.components.layout import Area, NavEntry, signed_in_shell
 from aiusage.components.messages import message_callouts
 from aiusage.state.auth import SessionState
@@ -13,11 +14,11 @@ from aiusage.state.console import ConsoleState
 CONSOLE = Area(
     "console",
     (
-        NavEntry("console.nav.overview", "/admin", "gauge"),
-        NavEntry("console.nav.users", "/admin/users", "users"),
-        NavEntry("console.nav.prices", "/admin/prices", "tags"),
-        NavEntry("console.nav.support", "/admin/support", "inbox"),
-        NavEntry("console.nav.audit", "/admin/audit", "scroll-text"),
+        NavEntry("console.nav.overview", routes.CONSOLE, "gauge"),
+        NavEntry("console.nav.users", routes.CONSOLE_USERS, "users"),
+        NavEntry("console.nav.prices", routes.CONSOLE_PRICES, "tags"),
+        NavEntry("console.nav.support", routes.CONSOLE_SUPPORT, "inbox"),
+        NavEntry("console.nav.audit", routes.CONSOLE_AUDIT, "scroll-text"),
     ),
 )
 
