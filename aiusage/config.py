@@ -155,6 +155,12 @@ class Settings(BaseSettings):
     google_client_id: str = ""
     google_client_secret: str = ""
 
+    # Operations. GET /metrics (Prometheus) answers only a request with this bearer token;
+    # without one the endpoint is off (404). Logs: today's plain text, or one JSON object per
+    # line for a log collector.
+    metrics_token: str = ""
+    log_format: Literal["text", "json"] = "text"
+
     # Privacy: retention periods, contact, analytics (only after consent).
     usage_retention_days: int = Field(396, gt=0)  # 13 months
     closed_account_grace_days: int = Field(90, ge=0)
@@ -196,6 +202,16 @@ class Settings(BaseSettings):
                     "as 10.0.0.0/8,127.0.0.1/32"
                 ) from None
         return tuple(networks)
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: str) -> str:
+        # A scraper sends it on every request: long and random, never a guessable word.
+        if value and (len(value) < 16 or any(c.isspace() for c in value)):
+            raise ValueError(
+                "must be at least 16 characters without spaces, e.g. from `openssl rand -hex 32`"
+            )
+        return value
 
     @field_validator("encryption_key")
     @classmethod

@@ -1,5 +1,5 @@
-"""What runs beside the request handlers for the app's lifetime: migrations at start, the
-email outbox sender, and the proxy's runtime (upstream client, usage writer)."""
+"""What runs beside the request handlers for the app's lifetime: the log output, migrations at
+start, the email outbox sender, and the proxy's runtime (upstream client, usage writer)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import anyio
 
 from aiusage.db import dispose_engine
 from aiusage.migrations import upgrade_to_head
+from aiusage.observability.logs import configure_logging
 from aiusage.proxy.runtime import runtime as proxy_runtime
 from aiusage.services import email, retention
 
@@ -20,6 +21,7 @@ log = logging.getLogger("aiusage.lifespan")
 
 @contextlib.asynccontextmanager
 async def app_lifespan() -> AsyncIterator[None]:
+    configure_logging()  # in the server's worker, after the server set up its own loggers
     await anyio.to_thread.run_sync(upgrade_to_head)
     await proxy_runtime.start()
     stop = asyncio.Event()

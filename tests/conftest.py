@@ -53,6 +53,8 @@ TEST_ENV = {
     "AIUSAGE_SUPPORT_RETENTION_DAYS": "700",
     "AIUSAGE_CONTACT_EMAIL": "privacy@aiusage.test",
     "AIUSAGE_OPERATOR_EMAIL": "operator@aiusage.test",
+    # GET /metrics answers this bearer token (tests/test_metrics.py).
+    "AIUSAGE_METRICS_TOKEN": secrets.token_hex(20),
 }
 # Sign in with Google against a local OpenID provider (tests/fakes/oidc_provider.py).
 OIDC_PORT = free_port()

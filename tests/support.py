@@ -85,9 +85,11 @@ def stop_gracefully(process: subprocess.Popen) -> None:
 
 
 def start_standalone_proxy(
-    port: int, log_path: Path, env: dict[str, str], workers: int = 2
+    port: int, log_path: Path, env: dict[str, str], workers: int = 2, args: tuple[str, ...] = ()
 ) -> subprocess.Popen:
     """`aiusage proxy serve` in its own process group, returned once /api/health answers."""
+    # This checkout's code, even when the venv's editable install points at another one.
+    env = {**env, "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), env.get("PYTHONPATH"))))}
     process = subprocess.Popen(
         [
             str(ROOT / ".venv/bin/aiusage"),
@@ -97,6 +99,7 @@ def start_standalone_proxy(
             str(port),
             "--workers",
             str(workers),
+            *args,
         ],
         env=env,
         stdout=log_path.open("wb"),

@@ -108,17 +108,20 @@ class ProxyApp:
         if not self.rt.started:
             await self.rt.start()
         call = ProxyCall(self.rt, route, scope)
+        refused = 0  # the status of an error answer the proxy sends itself
         try:
             if route.surface is not None:
                 await call.metered(route.surface, receive, send)
             else:
                 await call.passthrough(receive, send)
         except ProxyError as error:
+            refused = error.status
             try:
                 await send_error(send, call.client_format, error)
             except Exception:  # the response had already started or the client is gone
                 log.debug("could not send error %s to the client", error.status)
         except Exception:
+            refused = 500
             log.exception("proxy request %s failed", call.request_id)
             try:
                 await send_error(
@@ -128,6 +131,8 @@ class ProxyApp:
                 )
             except Exception:
                 log.debug("could not send the error to the client")
+        finally:
+            call.observe(refused)
 
 
 proxy_app = ProxyApp()

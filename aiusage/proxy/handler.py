@@ -15,6 +15,7 @@ from starlette.types import Receive, Scope, Send
 
 from aiusage.config import get_settings
 from aiusage.db import session_scope
+from aiusage.observability import metrics
 from aiusage.proxy.auth import KeyGrant, presented_key
 from aiusage.proxy.errors import ProxyError, error_body
 from aiusage.proxy.holds import HoldTicket
@@ -233,6 +234,11 @@ class ProxyCall:
         self.user_agent = ""
         self.client_session_id: str | None = None
         self.credential: Credential | None = None  # the upstream key last used
+        # What the metrics read when the request ends (`observe`), set on the way.
+        self.surface: Surface | None = None  # the surface that serves the model
+        self.outcome: RelayOutcome | None = None  # what was relayed, once known
+        self.forwarded = False  # the upstream was (or was tried to be) called
+        self.upstream_error: str | None = None
 
     @property
     def provider(self) -> str:
@@ -259,6 +265,7 @@ class ProxyCall:
         could pick another organisation or workspace of the operator's account). `where`:
         (provider, path), the route's own by default."""
         assert self.rt.client is not None
+        self.forwarded = True
         try:
             return await self.rt.client.open(
                 method,
@@ -272,8 +279,10 @@ class ProxyCall:
                 body if method != "GET" else None,
             )
         except UpstreamTimeout:
+            self.upstream_error = "upstream_timeout"
             raise ProxyError(504, "The upstream provider did not answer in time.") from None
         except (UpstreamUnreachable, UpstreamBroken) as error:
+            self.upstream_error = "upstream_unreachable"
             log.warning("upstream unreachable (%s)", error)
             raise ProxyError(502, "Could not reach the upstream provider.") from None
 
@@ -323,7 +332,7 @@ class ProxyCall:
             identity=rewrite is not None,
         )
         try:
-            await relay_body(response, send, None, self._extra_headers(), rewrite)
+            self.outcome = await relay_body(response, send, None, self._extra_headers(), rewrite)
         finally:
             response.close()
 
@@ -345,7 +354,7 @@ class ProxyCall:
         tool_uses = get_settings().server_tool_max_uses_default
         shape = surface.shape(payload, tool_uses)
         check_model_allowed(grant, shape.model)
-        surface = surface.serving(shape.model, await self.rt.current_prices())
+        surface = self.surface = surface.serving(shape.model, await self.rt.current_prices())
         # What the usage row keeps of the headers, checked before anything is held.
         self.user_agent = header_text(self.headers, b"user-agent", MAX_USER_AGENT_CHARS) or ""
         self.client_session_id = header_text(
@@ -457,7 +466,9 @@ class ProxyCall:
             self.rt.pool_health.failed(used, response.status)
             attempt += 1
             if attempt >= len(pool):
-                return response
+                return response  # counted with the request's outcome
+            if kind := metrics.status_error(response.status):
+                metrics.count_upstream_error(surface.provider, kind)
             response.close()
             log.info("provider key %s answered %s: trying the next", used.id, response.status)
             credential = opened(grant, pool[attempt])
@@ -480,6 +491,7 @@ class ProxyCall:
         counts = meter.result(answered=answered)
         if meter.upstream_error and outcome.error_type is None:
             outcome.error_type = "upstream_stream_error"  # an error event ended the stream
+        self.outcome = outcome
         if answered and surface is OPENAI_CHAT and shape.server_tool_uses:
             counts.web_search_calls = shape.server_tool_uses  # one search per choice
         if grant.tpm_limit is not None:
@@ -525,4 +537,24 @@ class ProxyCall:
                     provider_key_label=used.label if used else None,
                 ),
             )
+        )
+
+    def observe(self, refused: int) -> None:
+        """Counts the ended request in the metrics. `refused`: the status of the error the
+        proxy answered itself (0: it relayed the upstream's answer, or the client left)."""
+        surface = self.surface or self.route.surface
+        outcome = self.outcome
+        upstream_status = outcome.status if outcome is not None else 0
+        first_byte_at = outcome.first_byte_at if outcome is not None else None
+        metrics.record_request(
+            surface.provider if surface is not None else self.route.provider,
+            surface.endpoint
+            if surface is not None
+            else metrics.surface_label(self.route.upstream_path),
+            refused or upstream_status or metrics.CLIENT_CLOSED,
+            forwarded=self.forwarded,
+            seconds=time.perf_counter() - self.started,
+            ttfb=first_byte_at - self.started if first_byte_at is not None else None,
+            error_type=(outcome.error_type if outcome is not None else None) or self.upstream_error,
+            upstream_status=upstream_status,
         )

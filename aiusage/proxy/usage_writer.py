@@ -125,6 +125,11 @@ class UsageWriter:
         self._writing: list[Settlement] = []  # the batch being booked now
         self.dead_count = 0  # settlements set aside by this process
 
+    @property
+    def pending(self) -> int:
+        """Settlements not yet booked: queued, and the batch being written (for /metrics)."""
+        return self._queue.qsize() + len(self._writing)
+
     def submit(self, settlement: Settlement) -> None:
         self._idle.clear()
         self._queue.put_nowait(settlement)

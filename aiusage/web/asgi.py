@@ -1,8 +1,8 @@
 """The backend's front door, installed as Reflex's `api_transformer`.
 
 A plain ASGI dispatcher in front of Reflex: `/api/v1/*` (and the `HEAD /api` preflight) go to
-the proxy, other `/api/*` routes to the web routes, everything else to Reflex. The proxy's
-hot path never passes through Reflex's state machinery."""
+the proxy, other `/api/*` routes and `/metrics` to the web routes, everything else to Reflex.
+The proxy's hot path never passes through Reflex's state machinery."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from aiusage.web import (
     account_routes,
     auth_routes,
     health,
+    metrics_route,
     oauth_routes,
     stripe_routes,
     two_factor_routes,
@@ -27,11 +28,13 @@ from aiusage.web import (
 from aiusage.web.console_guard import ConsoleGuard
 from aiusage.web.security_headers import SecurityHeaders
 
-# Each module's `routes` list is served under /api/; new backend routes add their module here.
+# Each module's `routes` list is served under /api/ (and /metrics); new backend routes add
+# their module here.
 ROUTE_MODULES = [
     auth_routes,
     two_factor_routes,
     health,
+    metrics_route,
     oauth_routes,
     stripe_routes,
     usage_routes,
@@ -88,7 +91,9 @@ class FrontDoor:
         if scope["type"] in ("http", "websocket") and is_proxy_path(scope["path"]):
             await self.proxy(scope, receive, send)
             return
-        if scope["type"] == "http" and scope["path"].startswith("/api/"):
+        if scope["type"] == "http" and (
+            scope["path"].startswith("/api/") or scope["path"] == metrics_route.PATH
+        ):
             await self.web(scope, receive, send)
             return
         await self.reflex_app(scope, receive, send)
