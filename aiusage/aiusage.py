@@ -19,7 +19,9 @@ from aiusage.pages import (
     support,
     usage,
 )
+from aiusage.pages.console import audit as console_audit
 from aiusage.pages.console import overview as console_overview
+from aiusage.pages.console import support as console_support
 from aiusage.state.console import ConsoleEvents
 from aiusage.state.tenancy import TenantBinding
 from aiusage.web.asgi import FrontDoor
@@ -34,6 +36,8 @@ app.add_middleware(ConsoleEvents(), index=1)
 # Each page module registers its routes; a new area of the dashboard adds its module here.
 PAGE_MODULES = [
     console_overview,
+    console_support,
+    console_audit,
     landing,
     public,
     pricing,
