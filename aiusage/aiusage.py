@@ -19,7 +19,9 @@ from aiusage.pages import (
     support,
     usage,
 )
+from aiusage.pages.console import audit as console_audit
 from aiusage.pages.console import overview as console_overview
+from aiusage.pages.console import support as console_support
 from aiusage.pages.console import users as console_users
 from aiusage.state.console import ConsoleEvents
 from aiusage.state.tenancy import TenantBinding
@@ -36,6 +38,8 @@ app.add_middleware(ConsoleEvents(), index=1)
 PAGE_MODULES = [
     console_overview,
     console_users,
+    console_support,
+    console_audit,
     landing,
     public,
     pricing,

@@ -83,7 +83,15 @@ async def test_export_has_the_usage_and_no_secret(app_url, http, fake, make_acco
     assert reply.headers["content-type"] == "application/zip"
     assert "attachment" in reply.headers["content-disposition"]
     files = unzip(reply.content)
-    for table in ("account", "proxy_keys", "provider_keys", "usage", "ledger", "support_messages"):
+    for table in (
+        "account",
+        "proxy_keys",
+        "provider_keys",
+        "usage",
+        "ledger",
+        "support_messages",
+        "support_replies",
+    ):
         assert f"{table}.json" in files and f"{table}.csv" in files, table
 
     usage = json.loads(files["usage.json"])

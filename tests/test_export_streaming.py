@@ -373,6 +373,7 @@ async def reference_files(user_id: int) -> dict[str, bytes]:
         ("usage", models.UsageRecord, export.USAGE_FIELDS),
         ("ledger", models.LedgerEntry, export.LEDGER_FIELDS),
         ("support_messages", models.SupportMessage, export.SUPPORT_FIELDS),
+        ("support_replies", models.SupportReply, export.SUPPORT_REPLY_FIELDS),
         ("sessions", models.UserSession, export.SESSION_FIELDS),
         ("identities", models.UserIdentity, export.IDENTITY_FIELDS),
         ("checkouts", models.CheckoutSession, export.CHECKOUT_FIELDS),
@@ -391,9 +392,13 @@ async def reference_files(user_id: int) -> dict[str, bytes]:
         account["balance_usd"] = str(nano_to_usd(user.balance_nano))
         tables = {"account": ([account], (*export.ACCOUNT_FIELDS, "balance_usd"))}
         for name, model, fields in order:
-            objects = (
-                await db.execute(select(model).where(model.user_id == user_id).order_by(model.id))
-            ).scalars()
+            if model is models.SupportReply:  # no user id of its own: its message's
+                owned = model.message_id.in_(
+                    select(models.SupportMessage.id).where(models.SupportMessage.user_id == user_id)
+                )
+            else:
+                owned = model.user_id == user_id
+            objects = (await db.execute(select(model).where(owned).order_by(model.id))).scalars()
             tables[name] = ([values(o, fields) for o in objects], fields)
     files = {}
     for name, (table_rows, fields) in tables.items():
@@ -422,14 +427,21 @@ ODD_TEXTS = [
 
 async def test_streamed_files_are_what_the_export_always_was(app_url, fake, make_account, tmp_path):
     from aiusage.db import session_scope
-    from aiusage.models import User
+    from aiusage.models import SupportReply, User
     from aiusage.services import billing, export, support
 
     account = await make_account(usd="7.5")
+    other = await make_account(usd="0")
     async with session_scope() as db:
         await billing.grant(db, account.id, 1_234_567, "second grant ü")
         user = await db.get(User, account.id)
-        await support.submit(db, user, 'Invoice "March"', "Body, with\nlines")
+        message = await support.submit(db, user, 'Invoice "March"', "Body, with\nlines")
+        # Answered twice; another user's message and its reply are not in this export.
+        for text in ('See "Billing", then\nDownload', "中文 reply"):
+            db.add(SupportReply(message_id=message.id, author_id=None, body=text))
+        other_user = await db.get(User, other.id)
+        elsewhere = await support.submit(db, other_user, "Not yours", "Private")
+        db.add(SupportReply(message_id=elsewhere.id, author_id=None, body="not for you"))
     rows = []
     for i in range(23):
         row = usage_row(account.id, account.key_id if i % 4 else None, i)
@@ -475,4 +487,6 @@ async def test_streamed_files_are_what_the_export_always_was(app_url, fake, make
             assert files[name] == content, name
     usage = json.loads(expected["usage.json"])
     assert [u["request_id"] for u in usage] == [r["request_id"] for r in rows]
+    replies = json.loads(expected["support_replies.json"])
+    assert [r["body"] for r in replies] == ['See "Billing", then\nDownload', "中文 reply"]
     assert {u["user_agent"] for u in usage} == set(ODD_TEXTS)

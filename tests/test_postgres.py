@@ -604,3 +604,17 @@ async def test_ledger_references_are_unique_and_a_topup_is_credited_once(
             await db.execute(sa.select(sa.func.count()).where(OutboxEmail.to_address == email))
         ).scalar_one()
         assert receipts == 1
+
+
+async def test_the_audit_log_refuses_updates_and_deletes_on_postgres(sessions):
+    from aiusage.models import AuditEntry
+    from aiusage.services import audit, roles
+
+    async with scope_of(sessions)() as db:
+        entry_id = (await audit.record(db, roles.CLI, "test.entry", "user", 0, reason="kept")).id
+    for statement in (sa.update(AuditEntry).values(reason="changed"), sa.delete(AuditEntry)):
+        with pytest.raises(sa.exc.DBAPIError, match="the audit log is append-only"):
+            async with scope_of(sessions)() as db:
+                await db.execute(statement)
+    async with sessions() as db:
+        assert (await db.get(AuditEntry, entry_id)).reason == "kept"

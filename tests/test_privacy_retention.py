@@ -1,8 +1,9 @@
-"""The retention purge: old usage (and its hourly rollups) and old support messages go,
-recent ones stay; closed accounts past their grace are anonymised with their ledger kept;
-a second run changes nothing; `aiusage purge` does the same from the configuration. Mail
-bodies the sender no longer needs are emptied (in the SQLite files too), old mail rows
-deleted; purging an account spares other owners' data under the same address."""
+"""The retention purge: old usage (and its hourly rollups) and old support messages (with the
+operators' replies to them) go, recent ones stay; closed accounts past their grace are
+anonymised with their ledger kept; a second run changes nothing; `aiusage purge` does the
+same from the configuration. Mail bodies the sender no longer needs are emptied (in the
+SQLite files too), old mail rows deleted; purging an account spares other owners' data under
+the same address."""
 
 from __future__ import annotations
 
@@ -59,9 +60,12 @@ async def add_usage(user_id: int, key_id: int, ages_days: list[int]) -> list[int
     return ids
 
 
-async def add_support(user_id: int, email: str, ages_days: list[int]) -> list[int]:
+async def add_support(
+    user_id: int, email: str, ages_days: list[int], *, replies: bool = False
+) -> list[int]:
+    """Support messages of these ages; with `replies`, each answered by an operator."""
     from aiusage.db import session_scope
-    from aiusage.models import SupportMessage, utcnow
+    from aiusage.models import SupportMessage, SupportReply, utcnow
 
     ids = []
     async with session_scope() as db:
@@ -76,7 +80,24 @@ async def add_support(user_id: int, email: str, ages_days: list[int]) -> list[in
             db.add(message)
             await db.flush()
             ids.append(message.id)
+            if replies:
+                db.add(SupportReply(message_id=message.id, author_id=None, body="answered"))
     return ids
+
+
+async def answered(message_ids: list[int]) -> set[int]:
+    """Which of these messages still have replies."""
+    from aiusage.db import session_scope
+    from aiusage.models import SupportReply
+
+    async with session_scope() as db:
+        return set(
+            (
+                await db.execute(
+                    select(SupportReply.message_id).where(SupportReply.message_id.in_(message_ids))
+                )
+            ).scalars()
+        )
 
 
 async def remaining(model, user_id: int) -> int:
@@ -97,7 +118,7 @@ async def test_purge_with_shortened_periods_keeps_recent_rows(app_server, make_a
 
     account = await make_account(usd="5")
     usage_ids = await add_usage(account.id, account.key_id, [3000, 2900, 2800, 0, 1])
-    await add_support(account.id, account.email, [3000, 0])
+    old_message, new_message = await add_support(account.id, account.email, [3000, 0], replies=True)
     async with session_scope() as db:
         balance_before, _ = await billing.balance(db, account.id)
 
@@ -129,6 +150,9 @@ async def test_purge_with_shortened_periods_keeps_recent_rows(app_server, make_a
             .all()
         )
         assert subjects == ["age 0"]
+    # The old message's reply went with it (first: it refers to the message).
+    assert await answered([old_message, new_message]) == {new_message}
+    async with session_scope() as db:
         balance_after, _ = await billing.balance(db, account.id)
         # The ledger is untouched: the balance still equals its sum.
         assert balance_after == balance_before == await billing.ledger_sum(db, account.id)
@@ -159,7 +183,7 @@ async def test_closed_account_past_grace_is_anonymised_ledger_kept(app_server, m
 
     account = await make_account(usd="7")
     await add_usage(account.id, account.key_id, [0, 1])
-    await add_support(account.id, account.email, [0])
+    messages = await add_support(account.id, account.email, [0], replies=True)
     async with session_scope() as db:
         user = await db.get(User, account.id)
         await retention.close_account(db, user, account.email)
@@ -193,6 +217,7 @@ async def test_closed_account_past_grace_is_anonymised_ledger_kept(app_server, m
         assert ledger_rows == 3  # the grant and two usage charges
     for model in (UsageRecord, UsageHourly, SupportMessage, ProxyKey):
         assert await remaining(model, account.id) == 0, model.__name__
+    assert await answered(messages) == set()
     # Idempotent: the account is not purged twice.
     assert await retention.anonymise_account(account.id) is False
     async with session_scope() as db:
@@ -334,7 +359,7 @@ async def test_purging_an_account_spares_other_owners_of_its_address(app_server,
     earlier = await make_account(usd="0")
     address = earlier.email
     # The earlier owner wrote to support, and got mail, under the address, then moved on.
-    (earlier_message,) = await add_support(earlier.id, address, [10])
+    (earlier_message,) = await add_support(earlier.id, address, [10], replies=True)
     await add_mail(
         to_address=address,
         subject="earlier owner's mail",
@@ -362,7 +387,7 @@ async def test_purging_an_account_spares_other_owners_of_its_address(app_server,
         moved = await db.get(User, earlier.id)
         other = await support.submit(db, moved, f"Earlier's {secrets.token_hex(4)}", "Me too.")
         other_subject = other.subject
-    (old_own,) = await add_support(later_id, "an-older-address@example.com", [5])
+    (old_own,) = await add_support(later_id, "an-older-address@example.com", [5], replies=True)
     async with session_scope() as db:
         user = await db.get(User, later_id)
         await retention.close_account(db, user, address)
@@ -396,6 +421,7 @@ async def test_purging_an_account_spares_other_owners_of_its_address(app_server,
         }
     # The other owners' messages stay; the purged account's go, whatever address they name.
     assert messages == {earlier_message, anonymous_id}
+    assert await answered([earlier_message, old_own]) == {earlier_message}
     # Mail to the address goes, except what was sent before the account existed (the
     # earlier owner's); the operator's copy of the account's message goes, the other stays.
     assert sorted(row.subject for row in outbox.values()) == sorted(

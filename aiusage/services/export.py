@@ -1,5 +1,6 @@
 """A user's data as a zip of JSON and CSV files: account, keys' metadata (never a secret),
-usage, ledger, support messages, sign-in sessions, linked identities and checkouts.
+usage, ledger, support messages and the operators' replies to them, sign-in sessions, linked
+identities and checkouts.
 
 Secrets never go in: no password hash, no session token hashes, no proxy key hashes, no
 provider key ciphertext or nonce (only the provider and last four characters).
@@ -41,6 +42,7 @@ from aiusage.models import (
     ProviderKey,
     ProxyKey,
     SupportMessage,
+    SupportReply,
     UsageRecord,
     User,
     UserIdentity,
@@ -123,6 +125,8 @@ LEDGER_FIELDS = (
     "usage_id",
 )
 SUPPORT_FIELDS = ("id", "created_at", "email", "subject", "body")
+# What support answered (the reply's text is theirs to keep); not which operator wrote it.
+SUPPORT_REPLY_FIELDS = ("id", "message_id", "created_at", "body")
 SESSION_FIELDS = ("created_at", "expires_at", "user_agent", "ip_hash")
 IDENTITY_FIELDS = ("provider", "email", "created_at")
 CHECKOUT_FIELDS = ("created_at", "amount_nano", "currency", "status", "credited_at")
@@ -178,13 +182,39 @@ class _Table:
         return select(*self.columns, c.user_id).where(c.id.in_(ids)).order_by(c.id)
 
 
-# The zip's tables after the account, in the order the export has always had.
+@dataclass(frozen=True)
+class _RepliesTable(_Table):
+    """The replies to the user's support messages: a reply has no user id of its own, its
+    message has (the owner column of a page is the message's)."""
+
+    def ids_query(self, user_id: int) -> Any:
+        reply, message = self.table.c, SupportMessage.__table__.c
+        return (
+            select(reply.id)
+            .join_from(self.table, SupportMessage.__table__, message.id == reply.message_id)
+            .where(message.user_id == user_id)
+            .order_by(reply.id)
+        )
+
+    def page_query(self, ids: Sequence[int]) -> Any:
+        reply, message = self.table.c, SupportMessage.__table__.c
+        return (
+            select(*self.columns, message.user_id)
+            .join_from(self.table, SupportMessage.__table__, message.id == reply.message_id)
+            .where(reply.id.in_(ids))
+            .order_by(reply.id)
+        )
+
+
+# The zip's tables after the account, in the order the export has always had (tables added
+# since come after the one they belong to).
 TABLES = (
     _Table("proxy_keys", ProxyKey, PROXY_KEY_FIELDS),
     _Table("provider_keys", ProviderKey, PROVIDER_KEY_FIELDS),
     _Table("usage", UsageRecord, USAGE_FIELDS),
     _Table("ledger", LedgerEntry, LEDGER_FIELDS),
     _Table("support_messages", SupportMessage, SUPPORT_FIELDS),
+    _RepliesTable("support_replies", SupportReply, SUPPORT_REPLY_FIELDS),
     _Table("sessions", UserSession, SESSION_FIELDS),
     _Table("identities", UserIdentity, IDENTITY_FIELDS),
     _Table("checkouts", CheckoutSession, CHECKOUT_FIELDS),

@@ -7,21 +7,23 @@ passed: the user row is anonymised rather than deleted, so the ledger (accountin
 keeps its owner and its sums.
 
 The purge deletes usage metadata (and its hourly rollups) older than the usage retention,
-support messages older than theirs, and anonymises closed accounts past their grace. In the
-mail outbox it empties the bodies the sender no longer needs (sent, finally failed, or
-unsent past the longest link lifetime: they may hold one-off links) and deletes the rows
-older than the shorter of the usage and support retentions (the mail log is usage metadata,
-and a support message's copy to the operator must not outlive the message). A purged account
-loses its support messages (by user id) and the mail sent to its address. It is idempotent
-and works in small batches, each its own short transaction under `write_lock()`, so the
-proxy's usage writer is never locked out for long. On SQLite what it deletes is zeroed in
-the file, and the write-ahead log is checkpointed and truncated at the end."""
+support messages older than theirs (with the operators' replies to them), and anonymises
+closed accounts past their grace. In the mail outbox it empties the bodies the sender no
+longer needs (sent, finally failed, or unsent past the longest link lifetime: they may hold
+one-off links) and deletes the rows older than the shorter of the usage and support
+retentions (the mail log is usage metadata, and a support message's copy to the operator
+must not outlive the message). A purged account loses its support messages (by user id)
+with their replies, and the mail sent to its address. It is idempotent and works in small
+batches, each its own short transaction under `write_lock()`, so the proxy's usage writer
+is never locked out for long. On SQLite what it deletes is zeroed in the file, and the
+write-ahead log is checkpointed and truncated at the end."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
@@ -37,6 +39,7 @@ from aiusage.models import (
     ProviderKey,
     ProxyKey,
     SupportMessage,
+    SupportReply,
     UsageHourly,
     UsageRecord,
     User,
@@ -167,9 +170,16 @@ async def purge_usage(before: datetime, *, batch_size: int = BATCH_SIZE) -> int:
         await _pause()
 
 
-async def _purge_by_id(model, condition, batch_size: int, values: dict | None = None) -> int:
+async def _purge_by_id(
+    model,
+    condition,
+    batch_size: int,
+    values: dict | None = None,
+    dependents: Callable[[list[int], AsyncSession], Awaitable[None]] | None = None,
+) -> int:
     """Deletes the rows matching `condition` (or, given `values`, updates them), a batch per
-    transaction; returns how many."""
+    transaction; returns how many. `dependents` deletes, first and in the same transaction,
+    the rows that refer to a batch (a foreign key would refuse the delete otherwise)."""
     total = 0
     while True:
         async with write_lock(), email.erasing_session() as session:
@@ -181,6 +191,8 @@ async def _purge_by_id(model, condition, batch_size: int, values: dict | None = 
                 ).scalars()
             )
             if ids and values is None:
+                if dependents is not None:
+                    await dependents(ids, session)
                 await session.execute(delete(model).where(model.id.in_(ids)))
             elif ids:
                 await session.execute(update(model).where(model.id.in_(ids)).values(values))
@@ -197,8 +209,17 @@ async def purge_usage_hourly(before: datetime, *, batch_size: int = BATCH_SIZE) 
     )
 
 
+async def _delete_replies(message_ids: list[int], session: AsyncSession) -> None:
+    """The operators' replies to these messages: support content, kept no longer than the
+    message they answer."""
+    await session.execute(delete(SupportReply).where(SupportReply.message_id.in_(message_ids)))
+
+
 async def purge_support_messages(before: datetime, *, batch_size: int = BATCH_SIZE) -> int:
-    return await _purge_by_id(SupportMessage, SupportMessage.created_at < before, batch_size)
+    """Deletes support messages created before `before`, and their replies."""
+    return await _purge_by_id(
+        SupportMessage, SupportMessage.created_at < before, batch_size, dependents=_delete_replies
+    )
 
 
 async def purge_mail_bodies(expired_before: datetime, *, batch_size: int = BATCH_SIZE) -> int:
@@ -281,7 +302,9 @@ async def anonymise_account(user_id: int, *, batch_size: int = BATCH_SIZE) -> bo
     async with write_lock(), email.erasing_session() as session:
         await _delete_support_copies(user_id, session)
     # By user id: the address may have been another account's before (an email change).
-    await _purge_by_id(SupportMessage, SupportMessage.user_id == user_id, batch_size)
+    await _purge_by_id(
+        SupportMessage, SupportMessage.user_id == user_id, batch_size, dependents=_delete_replies
+    )
     async with write_lock(), email.erasing_session() as session:
         await session.execute(delete(UserSession).where(UserSession.user_id == user_id))
         await session.execute(delete(EmailToken).where(EmailToken.user_id == user_id))
