@@ -20,6 +20,7 @@ from aiusage.pages import (
     usage,
 )
 from aiusage.pages.console import overview as console_overview
+from aiusage.pages.console import prices as console_prices
 from aiusage.state.console import ConsoleEvents
 from aiusage.state.tenancy import TenantBinding
 from aiusage.web.asgi import FrontDoor
@@ -34,6 +35,7 @@ app.add_middleware(ConsoleEvents(), index=1)
 # Each page module registers its routes; a new area of the dashboard adds its module here.
 PAGE_MODULES = [
     console_overview,
+    console_prices,
     landing,
     public,
     pricing,
