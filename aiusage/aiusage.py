@@ -21,6 +21,7 @@ from aiusage.pages import (
 )
 from aiusage.pages.console import audit as console_audit
 from aiusage.pages.console import overview as console_overview
+from aiusage.pages.console import prices as console_prices
 from aiusage.pages.console import support as console_support
 from aiusage.pages.console import users as console_users
 from aiusage.state.console import ConsoleEvents
@@ -40,6 +41,7 @@ PAGE_MODULES = [
     console_users,
     console_support,
     console_audit,
+    console_prices,
     landing,
     public,
     pricing,

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiusage.config import get_settings
@@ -211,21 +211,49 @@ def price_of(row: ModelPrice) -> Price:
     )
 
 
+# Bumped by `invalidate()`: every PriceBook of this process that loaded before is stale.
+_generation = 0
+
+
+def invalidate() -> None:
+    """Makes every PriceBook of this process reload at its next use: a price changed here.
+    Other processes (standalone proxy workers, other app instances) see it within their
+    book's `ttl` (30 s)."""
+    global _generation
+    _generation += 1
+
+
+def invalidate_on_commit(session: AsyncSession) -> None:
+    """`invalidate()` once the session's transaction has committed: a reload before the
+    commit would read the old prices and keep them for a whole `ttl`."""
+    event.listen(session.sync_session, "after_commit", lambda _session: invalidate(), once=True)
+
+
+def undated(model: str) -> str:
+    """The model's name without a date or `-latest` suffix: the table's second guess."""
+    return _DATE_SUFFIX.sub("", model)
+
+
 class PriceBook:
-    """The price table cached in memory, reloaded every `ttl` seconds (operator edits apply)."""
+    """The price table cached in memory, reloaded every `ttl` seconds, and at once after a
+    change made in this process (`invalidate`)."""
 
     def __init__(self, ttl: float = 30.0) -> None:
         self.ttl = ttl
         self._prices: dict[tuple[str, str], Price] = {}
         self._loaded_at = -1e9
+        self._generation = -1
 
     def stale(self) -> bool:
-        return time.monotonic() - self._loaded_at > self.ttl
+        return self._generation != _generation or time.monotonic() - self._loaded_at > self.ttl
 
     async def reload(self, session: AsyncSession) -> None:
+        # Read before the query: an invalidation during it leaves the book stale.
+        generation = _generation
         rows = (await session.execute(select(ModelPrice))).scalars().all()
         self._prices = {(r.provider, r.model): price_of(r) for r in rows}
         self._loaded_at = time.monotonic()
+        self._generation = generation
 
     def models(self, provider: str) -> list[str]:
         return sorted(model for (row_provider, model) in self._prices if row_provider == provider)
