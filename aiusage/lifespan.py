@@ -1,5 +1,6 @@
 """What runs beside the request handlers for the app's lifetime: migrations at start, the
-email outbox sender, and the proxy's runtime (upstream client, usage writer)."""
+email outbox sender, the proxy's runtime (upstream client, usage writer) and the onsite
+assistant's platform account and key."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import anyio
 from aiusage.db import dispose_engine
 from aiusage.migrations import upgrade_to_head
 from aiusage.proxy.runtime import runtime as proxy_runtime
-from aiusage.services import email, retention
+from aiusage.services import assistant, email, retention
 
 log = logging.getLogger("aiusage.lifespan")
 
@@ -22,6 +23,7 @@ log = logging.getLogger("aiusage.lifespan")
 async def app_lifespan() -> AsyncIterator[None]:
     await anyio.to_thread.run_sync(upgrade_to_head)
     await proxy_runtime.start()
+    await assistant.start()  # never raises: the assistant waits for its first question
     stop = asyncio.Event()
     sender = asyncio.create_task(email.run_sender(stop), name="aiusage-email-outbox")
     purger = asyncio.create_task(retention.run_daily(stop), name="aiusage-retention-purge")

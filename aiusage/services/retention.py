@@ -15,7 +15,10 @@ and a support message's copy to the operator must not outlive the message). A pu
 loses its support messages (by user id) and the mail sent to its address. It is idempotent
 and works in small batches, each its own short transaction under `write_lock()`, so the
 proxy's usage writer is never locked out for long. On SQLite what it deletes is zeroed in
-the file, and the write-ahead log is checkpointed and truncated at the end."""
+the file, and the write-ahead log is checkpointed and truncated at the end.
+
+The onsite assistant's conversations go with the support messages: purged at the support
+retention, and with a purged account."""
 
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aiusage.config import get_settings
 from aiusage.db import session_scope, write_lock
 from aiusage.models import (
+    AssistantConversation,
     EmailToken,
     LedgerEntry,
     OutboxEmail,
@@ -116,6 +120,7 @@ class PurgeReport:
     usage_hourly: int = 0
     accounts: int = 0
     support_messages: int = 0
+    assistant_conversations: int = 0
     mail_bodies: int = 0
     mail: int = 0
 
@@ -201,6 +206,14 @@ async def purge_support_messages(before: datetime, *, batch_size: int = BATCH_SI
     return await _purge_by_id(SupportMessage, SupportMessage.created_at < before, batch_size)
 
 
+async def purge_assistant_conversations(before: datetime, *, batch_size: int = BATCH_SIZE) -> int:
+    """The onsite assistant's conversations started before `before` (the support retention:
+    a conversation is support material, and may become a support message)."""
+    return await _purge_by_id(
+        AssistantConversation, AssistantConversation.created_at < before, batch_size
+    )
+
+
 async def purge_mail_bodies(expired_before: datetime, *, batch_size: int = BATCH_SIZE) -> int:
     """Empties the bodies the sender will not send: of mail sent (by an earlier version, which
     kept them), finally failed, or unsent since before `expired_before` (the links in it are
@@ -282,6 +295,7 @@ async def anonymise_account(user_id: int, *, batch_size: int = BATCH_SIZE) -> bo
         await _delete_support_copies(user_id, session)
     # By user id: the address may have been another account's before (an email change).
     await _purge_by_id(SupportMessage, SupportMessage.user_id == user_id, batch_size)
+    await _purge_by_id(AssistantConversation, AssistantConversation.user_id == user_id, batch_size)
     async with write_lock(), email.erasing_session() as session:
         await session.execute(delete(UserSession).where(UserSession.user_id == user_id))
         await session.execute(delete(EmailToken).where(EmailToken.user_id == user_id))
@@ -356,6 +370,9 @@ async def purge(
         report.usage = await purge_usage(usage_before, batch_size=batch_size)
         report.usage_hourly = await purge_usage_hourly(usage_before, batch_size=batch_size)
         report.support_messages = await purge_support_messages(
+            support_before, batch_size=batch_size
+        )
+        report.assistant_conversations = await purge_assistant_conversations(
             support_before, batch_size=batch_size
         )
         report.mail_bodies = await purge_mail_bodies(
