@@ -223,9 +223,9 @@ def start_app(server: Server, env: dict[str, str], workdir: Path, timeout: float
         if process.poll() is not None:
             raise RuntimeError(f"the app exited early; see {log}")
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(server.url + "/api/health", timeout=2).status_code == 200:
-                if httpx.get(server.url + "/", timeout=5).status_code == 200:
-                    return
+            healthy = httpx.get(server.url + "/api/health", timeout=2).status_code == 200
+            if healthy and httpx.get(server.url + "/", timeout=5).status_code == 200:
+                return
         time.sleep(0.5)
     raise RuntimeError(f"the app did not come up in {timeout:.0f}s; see {log}")
 

@@ -8,6 +8,7 @@ from typing import NamedTuple
 import reflex as rx
 
 from aiusage import routes
+from aiusage.components.assistant import assistant_widget
 from aiusage.components.billing_banner import low_balance_banner
 from aiusage.components.footer import footer
 from aiusage.components.forms import native_form
@@ -102,6 +103,7 @@ def public_shell(*children: rx.Component) -> rx.Component:
             ),
             rx.container(rx.vstack(flash(), *children, spacing="5", padding_y="2em"), size="3"),
             footer(),
+            assistant_widget(),
         ),
     )
 
@@ -235,6 +237,7 @@ def signed_in_shell(
                 width="100%",
             ),
             footer(),
+            assistant_widget(),
         ),
     )
 

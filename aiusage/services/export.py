@@ -1,6 +1,6 @@
 """A user's data as a zip of JSON and CSV files: account, keys' metadata (never a secret),
 usage, ledger, support messages and the operators' replies to them, sign-in sessions, linked
-identities and checkouts.
+identities, checkouts and the onsite assistant's conversations.
 
 Secrets never go in: no password hash, no session token hashes, no proxy key hashes, no
 provider key ciphertext or nonce (only the provider and last four characters).
@@ -37,6 +37,7 @@ from sqlalchemy import Column, DateTime, Result, Table, TypeDecorator, select
 
 from aiusage.db import session_scope
 from aiusage.models import (
+    AssistantConversation,
     CheckoutSession,
     LedgerEntry,
     ProviderKey,
@@ -130,6 +131,8 @@ SUPPORT_REPLY_FIELDS = ("id", "message_id", "created_at", "body")
 SESSION_FIELDS = ("created_at", "expires_at", "user_agent", "ip_hash")
 IDENTITY_FIELDS = ("provider", "email", "created_at")
 CHECKOUT_FIELDS = ("created_at", "amount_nano", "currency", "status", "credited_at")
+# The turns as stored (JSON); not the handle, which would let its holder read on.
+ASSISTANT_FIELDS = ("id", "created_at", "updated_at", "transcript", "handed_over_message_id")
 
 
 # Rows a page: one page is a few MB of text at most, serialised and compressed in one step.
@@ -218,6 +221,7 @@ TABLES = (
     _Table("sessions", UserSession, SESSION_FIELDS),
     _Table("identities", UserIdentity, IDENTITY_FIELDS),
     _Table("checkouts", CheckoutSession, CHECKOUT_FIELDS),
+    _Table("assistant_conversations", AssistantConversation, ASSISTANT_FIELDS),
 )
 ACCOUNT_COLUMNS = (*ACCOUNT_FIELDS, "balance_usd")
 
@@ -228,6 +232,7 @@ Money is in nano-USD (1 USD = 1,000,000,000). Times are UTC (ISO 8601).
 ip_hash is a keyed hash (HMAC) of an IP address; the address itself is never stored.
 Keys appear as metadata only: the proxy keys' visible prefix, the provider keys' last four
 characters. Request and response content is never stored, so it is not here either.
+assistant_conversations holds your conversations with the onsite assistant (turns as JSON).
 """
 
 

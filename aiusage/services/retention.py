@@ -16,7 +16,10 @@ must not outlive the message). A purged account loses its support messages (by u
 with their replies, and the mail sent to its address. It is idempotent and works in small
 batches, each its own short transaction under `write_lock()`, so the proxy's usage writer
 is never locked out for long. On SQLite what it deletes is zeroed in the file, and the
-write-ahead log is checkpointed and truncated at the end."""
+write-ahead log is checkpointed and truncated at the end.
+
+The onsite assistant's conversations go with the support messages: purged at the support
+retention, and with a purged account."""
 
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aiusage.config import get_settings
 from aiusage.db import session_scope, write_lock
 from aiusage.models import (
+    AssistantConversation,
     EmailToken,
     LedgerEntry,
     OutboxEmail,
@@ -119,6 +123,7 @@ class PurgeReport:
     usage_hourly: int = 0
     accounts: int = 0
     support_messages: int = 0
+    assistant_conversations: int = 0
     mail_bodies: int = 0
     mail: int = 0
 
@@ -222,6 +227,14 @@ async def purge_support_messages(before: datetime, *, batch_size: int = BATCH_SI
     )
 
 
+async def purge_assistant_conversations(before: datetime, *, batch_size: int = BATCH_SIZE) -> int:
+    """The onsite assistant's conversations started before `before` (the support retention:
+    a conversation is support material, and may become a support message)."""
+    return await _purge_by_id(
+        AssistantConversation, AssistantConversation.created_at < before, batch_size
+    )
+
+
 async def purge_mail_bodies(expired_before: datetime, *, batch_size: int = BATCH_SIZE) -> int:
     """Empties the bodies the sender will not send: of mail sent (by an earlier version, which
     kept them), finally failed, or unsent since before `expired_before` (the links in it are
@@ -305,6 +318,7 @@ async def anonymise_account(user_id: int, *, batch_size: int = BATCH_SIZE) -> bo
     await _purge_by_id(
         SupportMessage, SupportMessage.user_id == user_id, batch_size, dependents=_delete_replies
     )
+    await _purge_by_id(AssistantConversation, AssistantConversation.user_id == user_id, batch_size)
     async with write_lock(), email.erasing_session() as session:
         await session.execute(delete(UserSession).where(UserSession.user_id == user_id))
         await session.execute(delete(EmailToken).where(EmailToken.user_id == user_id))
@@ -379,6 +393,9 @@ async def purge(
         report.usage = await purge_usage(usage_before, batch_size=batch_size)
         report.usage_hourly = await purge_usage_hourly(usage_before, batch_size=batch_size)
         report.support_messages = await purge_support_messages(
+            support_before, batch_size=batch_size
+        )
+        report.assistant_conversations = await purge_assistant_conversations(
             support_before, batch_size=batch_size
         )
         report.mail_bodies = await purge_mail_bodies(
