@@ -221,3 +221,37 @@ async def test_console_events_need_the_role_at_the_time_they_run(browser, app_ur
 
     async with session_scope() as db:
         assert (await db.get(User, customer.id)).balance_nano == 4 * NANO
+
+
+async def test_admin_refunds_a_top_up_through_stripe(browser, app_url, make_account, stripe_api):
+    """The console asks Stripe for the refund; the balance follows Stripe's charge.refunded
+    event (once), as for a refund made in Stripe's own dashboard."""
+    from aiusage.db import session_scope
+    from aiusage.services import audit
+    from tests.billing_support import charge_of, event, post_event, topup, user_row
+
+    admin = await make_operator(make_account, "admin")
+    customer = await make_account(usd="0")
+    session = topup(stripe_api, customer, "25")
+    assert (await user_row(customer.id)).balance_nano == 25 * NANO
+
+    async with new_page(browser, app_url) as page:
+        await sign_in_as(page, app_url, admin.id)
+        await visit(page, f"/admin/users/{customer.id}")
+        form = page.locator("#refund-form")
+        await expect(form.locator("#refund-entry option")).to_have_count(1)
+        await form.locator("input[name=reason]").fill("asked within 14 days")
+        await form.get_by_role("button").click()
+        await expect(page.locator("#console-notice")).to_contain_text("Stripe is refunding")
+
+    charge_id = charge_of(stripe_api, session)
+    charge = json.loads(json.dumps(stripe_api.charges[charge_id]))
+    assert charge["amount_refunded"] == 2500  # cents: the whole top-up
+    for _ in range(2):  # Stripe may deliver an event more than once
+        assert post_event(event("charge.refunded", charge)).status_code == 200
+    assert (await user_row(customer.id)).balance_nano == 0
+    async with session_scope() as db:
+        (entry,) = await audit.entries(
+            db, audit.AuditFilter(action="topup.refund", target_id=str(customer.id))
+        )
+    assert entry.actor == admin.email and entry.reason == "asked within 14 days"

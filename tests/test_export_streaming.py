@@ -377,6 +377,7 @@ async def reference_files(user_id: int) -> dict[str, bytes]:
         ("sessions", models.UserSession, export.SESSION_FIELDS),
         ("identities", models.UserIdentity, export.IDENTITY_FIELDS),
         ("checkouts", models.CheckoutSession, export.CHECKOUT_FIELDS),
+        ("assistant_conversations", models.AssistantConversation, export.ASSISTANT_FIELDS),
     ]
 
     def values(obj, fields):

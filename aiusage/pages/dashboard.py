@@ -274,7 +274,6 @@ def overview() -> rx.Component:
             "overview.chart_title",
             DashboardState.chart,
             "overview-chart",
-            ~DashboardState.has_usage,
         ),
         rx.card(
             rx.vstack(

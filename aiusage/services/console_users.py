@@ -12,11 +12,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
+import stripe
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiusage.models import Hold, LedgerEntry, ProxyKey, SupportMessage, UsageHourly, User, utcnow
 from aiusage.money import parse_dollars
-from aiusage.services import accounts, audit, billing, keys, sessions, twofactor
+from aiusage.services import accounts, audit, billing, keys, sessions, stripe_client, twofactor
 from aiusage.services.errors import ServiceError
 from aiusage.services.roles import Operator
 
@@ -206,6 +207,56 @@ async def reset_two_factor(db: AsyncSession, actor: Operator, user_id: int, reas
         reason=reason,
     )
     return was_on
+
+
+def _payment_reference(entry: LedgerEntry) -> str:
+    reference = entry.reference or ""
+    if entry.kind != billing.TOPUP or not reference.startswith(("checkout:", "pi:")):
+        raise ServiceError("not_a_topup", "Only a top-up paid by card can be refunded.")
+    return reference
+
+
+async def refund_topup(
+    db: AsyncSession, actor: Operator, user_id: int, entry_id: int, reason: str
+) -> str:
+    """Asks Stripe to refund a top-up in full; returns the refund's id. The balance is
+    debited when Stripe's `charge.refunded` event arrives, exactly once however often it is
+    delivered (services/stripe_webhooks.py) — never here, so a refund Stripe refuses takes
+    nothing. Stripe's idempotency key makes a second click the same refund, not another."""
+    actor.require("refund")
+    reason = _reason(reason)
+    entry = await db.get(LedgerEntry, entry_id)
+    if entry is None or entry.user_id != user_id:
+        raise ServiceError("not_a_topup", "Only a top-up paid by card can be refunded.")
+    reference = _payment_reference(entry)
+    if not stripe_client.configured():
+        raise ServiceError("stripe_not_configured", "Card payments are not set up.")
+    api = stripe_client.client().v1
+    kind, _, stripe_id = reference.partition(":")
+    cents = entry.amount_nano // stripe_client.NANO_PER_CENT
+    try:
+        if kind == "checkout":
+            session = await stripe_client.call(api.checkout.sessions.retrieve, stripe_id)
+            stripe_id = str(session.get("payment_intent") or "")
+        refund = await stripe_client.call(
+            api.refunds.create,
+            {"payment_intent": stripe_id, "amount": cents},
+            {"idempotency_key": f"aiusage-refund-{entry.id}"},
+        )
+    except stripe.StripeError as error:
+        # Stripe's message can name the charge: kept out of the page, the code says enough.
+        raise ServiceError("refund_failed", "Stripe refused the refund.", status=502) from error
+    await audit.record(
+        db,
+        actor,
+        "topup.refund",
+        "user",
+        user_id,
+        before={"ledger_id": entry.id, "amount_nano": entry.amount_nano},
+        after={"refund": refund.get("id"), "status": refund.get("status")},
+        reason=reason,
+    )
+    return str(refund.get("id"))
 
 
 async def resend_verification(db: AsyncSession, actor: Operator, user_id: int) -> None:

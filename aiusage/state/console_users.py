@@ -67,6 +67,7 @@ class ConsoleUserState(ConsoleState):
     provider_keys: list[dict[str, str]] = []
     sessions: list[dict[str, str]] = []
     support: list[dict[str, str]] = []
+    refundable: list[dict[str, str]] = []  # top-ups paid by card: {"id", "label"}
 
     def _user_id(self) -> int | None:
         raw = str(self.router.page.params.get("user_id", ""))
@@ -116,6 +117,14 @@ class ConsoleUserState(ConsoleState):
                 "description": e.description,
             }
             for e in d.ledger
+        ]
+        self.refundable = [
+            {
+                "id": str(e.id),
+                "label": f"{_when(e.created_at, lang)} · {format_money(e.amount_nano, lang)}",
+            }
+            for e in d.ledger
+            if e.kind == "topup" and (e.reference or "").startswith(("checkout:", "pi:"))
         ]
         self.holds = [
             {
@@ -207,6 +216,17 @@ class ConsoleUserState(ConsoleState):
             await console_users.reset_two_factor(db, operator, user_id, reason)
 
         await self._act(action, "console.user.notice.two_factor_reset")
+
+    @rx.event
+    async def refund_topup(self, form: dict[str, str]):
+        raw = str(form.get("entry", ""))
+        reason = str(form.get("reason", ""))
+        entry_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else 0
+
+        async def action(db, operator, user_id):
+            await console_users.refund_topup(db, operator, user_id, entry_id, reason)
+
+        await self._act(action, "console.user.notice.refund_asked")
 
     @rx.event
     async def resend_verification(self):

@@ -89,7 +89,6 @@ class DashboardState(rx.State):
     requests_30d: str = ""
     tokens_30d: str = ""
     chart: go.Figure = empty_figure()
-    has_usage: bool = False
     recent: list[dict[str, str]] = []
     # The first-five-minutes checklist (services/onboarding.py), shown until all are done.
     step_payment: bool = False
@@ -139,7 +138,6 @@ class DashboardState(rx.State):
         self.requests_30d = count(info.requests_30d, lang)
         self.tokens_30d = format_tokens(info.tokens_30d, lang)
         self.chart = spend_figure(usage.bucket_labels(rng), spend, lang)
-        self.has_usage = info.requests_30d > 0
         self.recent = [row_view(r, tz, lang) for r in rows]
         self.step_payment, self.step_key = steps.payment_ready, steps.proxy_key
         self.step_request, self.onboarding_done = steps.first_request, steps.done

@@ -70,7 +70,7 @@ def _id(prefix: str) -> str:
 class FakeStripe:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host, self.port = host, port
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # answer() may call refund(), which locks too
         self.requests: list[StripeRequest] = []
         self.customers: dict[str, dict[str, Any]] = {}
         self.sessions: dict[str, dict[str, Any]] = {}
@@ -322,6 +322,16 @@ class FakeStripe:
             if match.group(1) not in self.charges:
                 return self._missing("charge")
             return self._list(self._refunds_of(match.group(1)), path, params)
+        if method == "POST" and path == "/v1/refunds":
+            pi = self.payment_intents.get(str(params.get("payment_intent", "")))
+            if pi is None:
+                return self._missing("payment intent")
+            amount = int(params["amount"]) if params.get("amount") else None
+            try:
+                self.refund(pi["latest_charge"], amount)
+            except ValueError as error:
+                return 400, {"error": {"type": "invalid_request_error", "message": str(error)}}
+            return 200, json.loads(json.dumps(list(self.refunds.values())[-1]))
         if method == "GET" and path == "/v1/refunds":
             refunds = list(reversed(self.refunds.values()))
             if params.get("charge"):

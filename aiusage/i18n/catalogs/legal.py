@@ -52,7 +52,10 @@ EN = {
         "secret, encrypted with AES-256-GCM, and hashes of your backup codes."
     ),
     "privacy.collect.support": (
-        "Support: the messages you send with the contact form, with your email address. "
+        "Support: the messages you send with the contact form, with your email address, and "
+        "your conversations with the onsite assistant (your questions and its answers, with "
+        "your account when you are signed in, or the address you give when you hand one to "
+        "support). "
         "Emails we send you: a log of recipient, subject, time and delivery status; the text "
         "(which may hold a sign-in or reset link) is deleted as soon as the email is sent."
     ),
@@ -110,7 +113,8 @@ EN = {
     "privacy.processors.providers": (
         "The model providers, Anthropic and OpenAI: they receive the requests you send "
         "through the proxy, content included, with your own key or ours. Their own terms and "
-        "privacy policies apply to what they do with them."
+        "privacy policies apply to what they do with them. The onsite assistant's questions "
+        "go to one of them with our key, with excerpts of our public documentation."
     ),
     "privacy.processors.email": (
         "Our email delivery provider: your email address and the emails we send you."
@@ -135,7 +139,8 @@ EN = {
         "email address or any other personal data, as accounting records."
     ),
     "privacy.retention.support": (
-        "Support messages: {support_days} days (about {support_months} months). The log of "
+        "Support messages and conversations with the onsite assistant: {support_days} days "
+        "(about {support_months} months). The log of "
         "emails we sent you: as long as the shorter of that and the usage period; an email's "
         "text is deleted once it is sent (or, unsent, once its links have expired)."
     ),
@@ -146,7 +151,8 @@ EN = {
     "privacy.rights.access": (
         "Access and portability: in Settings, \u201cDownload my data\u201d gives you a zip of "
         "JSON and CSV files with your account, your keys' metadata (never a secret), usage, "
-        "ledger and support messages."
+        "ledger, support messages and the replies to them, and your conversations with the "
+        "onsite assistant."
     ),
     "privacy.rights.rectify": (
         "Correction: change your email address (confirmed at the new address), password and "
@@ -277,7 +283,8 @@ ZH = {
         "其密钥（使用 AES-256-GCM 加密）以及备用码的哈希值。"
     ),
     "privacy.collect.support": (
-        "客服：你通过联系表单发送的消息及你的邮箱地址。我们发给你的邮件：只保留收件人、主题、"
+        "客服：你通过联系表单发送的消息及你的邮箱地址，以及你与网站助手的对话（你的问题和它的回答；"
+        "登录时关联你的账户，转交客服时关联你留下的邮箱地址）。我们发给你的邮件：只保留收件人、主题、"
         "时间和投递状态的记录；邮件正文（可能含有登录或重置链接）在邮件发出后立即删除。"
     ),
     "privacy.never.h": "2. 我们从不保存的数据",
@@ -326,7 +333,8 @@ ZH = {
     ),
     "privacy.processors.providers": (
         "模型提供商 Anthropic 和 OpenAI：它们会收到你通过代理发送的请求（包括内容），使用你自己"
-        "的密钥或我们的密钥。它们如何处理这些请求受其自身的条款和隐私政策约束。"
+        "的密钥或我们的密钥。它们如何处理这些请求受其自身的条款和隐私政策约束。网站助手的问题会"
+        "连同我们公开文档的摘录，使用我们的密钥发送给其中一家。"
     ),
     "privacy.processors.email": "我们的邮件发送服务商：你的邮箱地址以及我们发给你的邮件。",
     "privacy.processors.host": (
@@ -347,14 +355,16 @@ ZH = {
         "任何其他个人数据。"
     ),
     "privacy.retention.support": (
-        "客服消息：{support_days} 天（约 {support_months} 个月）。我们发给你的邮件记录：保存"
+        "客服消息及与网站助手的对话：{support_days} 天（约 {support_months} 个月）。"
+        "我们发给你的邮件记录：保存"
         "该期限与用量数据保存期限中较短者；邮件正文在发出后（未发出的，在其中链接过期后）即删除。"
     ),
     "privacy.retention.sessions": "登录会话：直到你退出登录，或在 {session_days} 天后过期。",
     "privacy.rights.h": "7. 你的权利及行使方式",
     "privacy.rights.access": (
         "访问与可携带：在“设置”中点击“下载我的数据”，即可获得一个包含 JSON 和 CSV 文件的 zip "
-        "压缩包，内含你的账户、密钥的元数据（绝不含密钥本身）、用量、账目和客服消息。"
+        "压缩包，内含你的账户、密钥的元数据（绝不含密钥本身）、用量、账目、客服消息及回复，"
+        "以及你与网站助手的对话。"
     ),
     "privacy.rights.rectify": ("更正：在“设置”中修改你的邮箱地址（需在新地址确认）、密码和语言。"),
     "privacy.rights.erase": "删除：在“设置”中点击“删除账户”，并输入你的邮箱地址确认。",

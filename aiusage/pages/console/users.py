@@ -165,6 +165,24 @@ def actions() -> rx.Component:
                     color_scheme=rx.cond(suspended, "green", "red"),
                 ),
                 _reason_form(
+                    "console.user.refund",
+                    "console.user.refund_button",
+                    ConsoleUserState.refund_topup,
+                    "refund-form",
+                    rx.el.select(
+                        rx.foreach(
+                            ConsoleUserState.refundable,
+                            lambda e: rx.el.option(e["label"], value=e["id"]),
+                        ),
+                        name="entry",
+                        id="refund-entry",
+                        style={"padding": "0.4em", "width": "100%"},
+                    ),
+                    rx.text(tr("console.user.refund_hint"), size="1", color_scheme="gray"),
+                    color_scheme="red",
+                    variant="soft",
+                ),
+                _reason_form(
                     "console.user.reset_2fa",
                     "console.user.reset_2fa_button",
                     ConsoleUserState.reset_two_factor,
