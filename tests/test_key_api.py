@@ -185,6 +185,7 @@ async def _add_past_rollups(rows: list[dict[str, Any]]) -> None:
     base = {
         "provider": "openai",
         "model": "gpt-4o-mini",
+        "key_source": "platform",
         "status": 200,
         "error_type": None,
         "cache_write_5m_tokens": 0,
