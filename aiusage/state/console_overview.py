@@ -86,7 +86,9 @@ class ConsoleOverviewState(ConsoleState):
                     mode="lines+markers",
                 ),
             ],
+            days,
+            lang,
             barmode="group",
-            yaxis={"tickprefix": "$", "rangemode": "tozero"},
+            yaxis={"tickprefix": "$"},
         )
         self.loaded = True
