@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -53,14 +53,27 @@ def _session_factory() -> async_sessionmaker[AsyncSession]:
 
 @asynccontextmanager
 async def session_scope() -> AsyncIterator[AsyncSession]:
-    """A session whose transaction commits on success and rolls back on any error."""
+    """A session whose transaction commits on success and rolls back on any error; what was
+    registered with `after_commit` runs after a successful commit only."""
     async with _session_factory()() as session:
         try:
             yield session
             await session.commit()
         except BaseException:
+            session.info.pop(_AFTER_COMMIT, None)
             await session.rollback()
             raise
+        for action in session.info.pop(_AFTER_COMMIT, ()):
+            await action()
+
+
+_AFTER_COMMIT = "aiusage.after_commit"
+
+
+def after_commit(session: AsyncSession, action: Callable[[], Awaitable[None]]) -> None:
+    """`action` runs once `session_scope` has committed this session's work (what must not be
+    seen before the data is: the key-change announcements). It must not raise."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
 
 
 _sqlite_write_lock: asyncio.Lock | None = None

@@ -21,11 +21,18 @@ if [ "${1:-}" = "--test" ]; then
         DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-wqy-microhei \
             >/dev/null
     fi
-    # tests/test_postgres.py starts its own throwaway server from Debian's postgresql package.
-    if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+    # Tests start their own throwaway servers from Debian's packages: PostgreSQL
+    # (tests/test_postgres.py), Redis (tests/test_shared_state.py) and, for the cluster test,
+    # HAProxy in front (scripts/cluster.sh).
+    missing=""
+    ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing="$missing postgresql"
+    command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
+    command -v haproxy >/dev/null 2>&1 || missing="$missing haproxy"
+    if [ -n "$missing" ]; then
         SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
         $SUDO apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+        # shellcheck disable=SC2086
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
     fi
     # The real Claude Code CLI, from the npm registry, for the end-to-end proxy test.
     scripts/install_claude_code.sh

@@ -222,3 +222,24 @@ async def _dispose_engine() -> AsyncIterator[None]:
     from aiusage.db import dispose_engine
 
     await dispose_engine()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator:
+    """A Redis of the tests' own (Debian's redis-server), for what instances share."""
+    from tests.redis_server import RedisServer
+
+    server = RedisServer().start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+async def redis_link(redis_server) -> AsyncIterator:
+    """A link to that Redis, emptied for this test."""
+    from aiusage.services.redis_link import RedisLink
+
+    redis_server.cli("FLUSHALL")
+    link = RedisLink(redis_server.url)
+    yield link
+    await link.client().aclose()

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
+import pytest
 from playwright.async_api import expect
 from sqlalchemy import select
 
@@ -137,7 +138,17 @@ async def test_the_wait_grows_and_says_so_in_retry_after(http, make_account):
     assert int(form.headers["retry-after"]) >= 7
 
 
-def test_login_throttle_in_memory_is_bounded_and_never_locks_a_new_ip():
+def _fresh_redis_link(request):
+    from aiusage.services.redis_link import RedisLink
+
+    server = request.getfixturevalue("redis_server")
+    server.cli("FLUSHALL")
+    return RedisLink(server.url)
+
+
+@pytest.mark.parametrize("kept_in", ["process", "redis"])
+async def test_login_throttle_is_bounded_and_never_locks_a_new_ip(kept_in, request):
+    """The same rules whether the counts are kept in this process or shared in Redis."""
     from aiusage.services.throttle import LoginThrottle
 
     now = [1000.0]
@@ -149,42 +160,50 @@ def test_login_throttle_in_memory_is_bounded_and_never_locks_a_new_ip():
         window=900,
         max_entries=100,
         clock=lambda: now[0],
+        link=_fresh_redis_link(request) if kept_in == "redis" else None,
     )
     huge = "x" * 16384 + "@example.com"
     for _ in range(3):
-        throttle.failed(huge, "203.0.113.1")
-    assert throttle.retry_after(huge, "203.0.113.1") == 1
+        await throttle.failed(huge, "203.0.113.1")
+    assert await throttle.retry_after(huge, "203.0.113.1") == 1
     for table in (throttle.pairs, throttle.ips, throttle.accounts):
         assert all(len(key) == 16 for key in table._counts)  # digests, never the text
+    if kept_in == "redis":  # nothing counted in the process; Redis names keys by digest only
+        assert not (throttle.pairs._counts or throttle.ips._counts or throttle.accounts._counts)
+        names = [name async for name in throttle.shared.link.client().scan_iter("aiusage:login:*")]
+        assert names and all("x" * 32 not in name.decode() for name in names)
     # Doubling, capped at the maximum.
     waits = []
     for _ in range(14):
-        now[0] += throttle.retry_after(huge, "203.0.113.1")
-        throttle.failed(huge, "203.0.113.1")
-        waits.append(throttle.retry_after(huge, "203.0.113.1"))
+        now[0] += await throttle.retry_after(huge, "203.0.113.1")
+        await throttle.failed(huge, "203.0.113.1")
+        waits.append(await throttle.retry_after(huge, "203.0.113.1"))
     assert waits[:5] == [2, 4, 8, 16, 32] and waits[-1] == 900 and max(waits) == 900
     # 17 failures so far; three more from other IPs put the account under the slow-down: a
     # new IP still may try at once, but waits from its first failure.
-    assert throttle.retry_after(huge, "203.0.113.2") == 0
-    throttle.failed(huge, "203.0.113.2")
-    assert throttle.retry_after(huge, "203.0.113.2") == 0  # not yet: 18 failures
+    assert await throttle.retry_after(huge, "203.0.113.2") == 0
+    await throttle.failed(huge, "203.0.113.2")
+    assert await throttle.retry_after(huge, "203.0.113.2") == 0  # not yet: 18 failures
     for ip in ("203.0.113.3", "203.0.113.4"):
-        throttle.failed(huge, ip)
-    assert throttle.retry_after(huge, "203.0.113.2") == 1
-    assert throttle.retry_after(huge, "203.0.113.5") == 0
-    throttle.failed(huge, "203.0.113.5")
-    assert throttle.retry_after(huge, "203.0.113.5") == 1
+        await throttle.failed(huge, ip)
+    assert await throttle.retry_after(huge, "203.0.113.2") == 1
+    assert await throttle.retry_after(huge, "203.0.113.5") == 0
+    await throttle.failed(huge, "203.0.113.5")
+    assert await throttle.retry_after(huge, "203.0.113.5") == 1
     # One IP failing over many addresses waits too; IPv6 counts by /64.
     for n in range(10):
-        throttle.failed(f"user{n}@example.com", "2001:db8:1:2::1")
-    assert throttle.retry_after("someone@example.com", "2001:db8:1:2:ffff::9") == 1
-    assert throttle.retry_after("someone@example.com", "2001:db8:1:3::1") == 0
+        await throttle.failed(f"user{n}@example.com", "2001:db8:1:2::1")
+    assert await throttle.retry_after("someone@example.com", "2001:db8:1:2:ffff::9") == 1
+    assert await throttle.retry_after("someone@example.com", "2001:db8:1:3::1") == 0
     # Forgotten after its delay plus a quiet window; the tables never outgrow their cap.
     now[0] += 900 + 900 + 1
-    assert throttle.retry_after(huge, "203.0.113.1") == 0
+    assert await throttle.retry_after(huge, "203.0.113.1") == 0
     for n in range(1000):
-        throttle.failed(f"spray-{n}@example.com", f"10.0.{n // 250}.{n % 250}")
+        await throttle.failed(f"spray-{n}@example.com", f"10.0.{n // 250}.{n % 250}")
     assert max(len(throttle.pairs), len(throttle.ips), len(throttle.accounts)) <= 100
+    if kept_in == "redis":  # each count expires after its longest memory
+        ttl = await throttle.shared.link.client().pttl(names[0])
+        assert 0 < ttl <= (900 + 900 + 1) * 1000
 
 
 # --- sign-up and the mail routes --------------------------------------------------------------

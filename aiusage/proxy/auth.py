@@ -1,7 +1,9 @@
 """Proxy-key authentication from an in-memory cache.
 
 Entries (including "no such key") live `key_cache_ttl` seconds (1 s by default), so a revoked
-key stops working within that time on every instance without a database read per request."""
+key stops working within that time on every instance without a database read per request.
+A change announced by the services (services/key_events.py: in this process directly, in
+others through Redis) drops the owner's entries at once."""
 
 from __future__ import annotations
 
@@ -48,6 +50,7 @@ class KeyCache:
     def __init__(self) -> None:
         self._entries: dict[str, tuple[float, KeyGrant | None]] = {}
         self._loading: dict[str, asyncio.Future[KeyGrant | None]] = {}
+        self._generation = 0  # counts `forget`s: a load that spans one is not cached
 
     async def lookup(self, presented: str) -> KeyGrant | None:
         key_hash = keys.hash_proxy_key(presented)
@@ -59,6 +62,7 @@ class KeyCache:
             return await asyncio.shield(pending)
         future: asyncio.Future[KeyGrant | None] = asyncio.get_running_loop().create_future()
         self._loading[key_hash] = future
+        generation = self._generation
         try:
             grant = await self._load(key_hash)
         except BaseException as error:
@@ -67,9 +71,10 @@ class KeyCache:
             raise
         finally:
             self._loading.pop(key_hash, None)
-        if len(self._entries) >= MAX_ENTRIES:
-            self._entries.clear()
-        self._entries[key_hash] = (time.monotonic() + get_settings().key_cache_ttl, grant)
+        if generation == self._generation:
+            if len(self._entries) >= MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[key_hash] = (time.monotonic() + get_settings().key_cache_ttl, grant)
         future.set_result(grant)
         return grant
 
@@ -99,6 +104,20 @@ class KeyCache:
 
     def clear(self) -> None:
         self._entries.clear()
+
+    def forget(self, user_ids: frozenset[int] | None) -> None:
+        """Drops the cached grants of these users (all entries for None). A load under way
+        may have read the rows before the change: its result is not cached."""
+        self._generation += 1
+        if user_ids is None:
+            self._entries.clear()
+            return
+        for key_hash in [
+            key_hash
+            for key_hash, (_, grant) in self._entries.items()
+            if grant is not None and grant.user_id in user_ids
+        ]:
+            del self._entries[key_hash]
 
 
 def presented_key(headers: dict[bytes, bytes]) -> str | None:

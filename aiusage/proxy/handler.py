@@ -116,7 +116,7 @@ async def authenticate(rt: ProxyRuntime, scope: Scope, headers: dict[bytes, byte
     if not key_rules.address_allowed(grant.allowed_networks, client_ip.from_scope(scope)):
         raise ProxyError(403, "This API key cannot be used from this network address.")
     if grant.rpm_limit is not None:
-        wait = rt.rpm.try_hit(str(grant.key_id), grant.rpm_limit)
+        wait = await rt.rpm.try_hit(str(grant.key_id), grant.rpm_limit)
         if wait:
             raise ProxyError(
                 429,
@@ -124,7 +124,7 @@ async def authenticate(rt: ProxyRuntime, scope: Scope, headers: dict[bytes, byte
                 retry_after=wait,
             )
     if grant.tpm_limit is not None:
-        wait = rt.tpm.retry_after(str(grant.key_id), grant.tpm_limit)
+        wait = await rt.tpm.retry_after(str(grant.key_id), grant.tpm_limit)
         if wait:
             raise ProxyError(
                 429,
@@ -495,7 +495,7 @@ class ProxyCall:
         if answered and surface is OPENAI_CHAT and shape.server_tool_uses:
             counts.web_search_calls = shape.server_tool_uses  # one search per choice
         if grant.tpm_limit is not None:
-            self.rt.tpm.add(str(grant.key_id), counts.prompt + counts.output)
+            self.rt.tpm.add_soon(str(grant.key_id), counts.prompt + counts.output)
         cost = pricing.cost_nano(price, counts)
         charge = pricing.charge_nano(cost, byok=byok)
         ended = time.perf_counter()

@@ -12,8 +12,10 @@ from aiusage.proxy.key_pool import PoolHealth
 from aiusage.proxy.reclaim import run_leases, stop_task
 from aiusage.proxy.upstream import UpstreamClient
 from aiusage.proxy.usage_writer import UsageWriter
+from aiusage.services import key_events
 from aiusage.services.pricing import Price, PriceBook
-from aiusage.services.ratelimit import SlidingWindow, TokenWindow
+from aiusage.services.ratelimit import SlidingWindow
+from aiusage.services.shared_limits import SharedSlidingWindow, SharedTokenWindow
 
 
 class ProxyRuntime:
@@ -23,11 +25,14 @@ class ProxyRuntime:
         self.prices = PriceBook()
         self.writer = UsageWriter()
         self.holds = Holds()
-        self.rpm = SlidingWindow(limit=0, window_seconds=60)
+        # Per key, shared by every instance through Redis when configured (else per process).
+        self.rpm = SharedSlidingWindow("rpm", window_seconds=60)
+        self.tpm = SharedTokenWindow("tpm", window_seconds=60)
+        # A guard against hammering the unmetered routes, not a promise: per process.
         self.unmetered_rpm = SlidingWindow(limit=0, window_seconds=60)
-        self.tpm = TokenWindow()
         self.pool_health = PoolHealth()
         self._leases: asyncio.Task[None] | None = None
+        self._key_changes: asyncio.Task[None] | None = None
 
     @property
     def started(self) -> bool:
@@ -41,12 +46,17 @@ class ProxyRuntime:
             self._leases = asyncio.create_task(
                 run_leases(self.holds, self.writer, PriceBook()), name="aiusage-hold-leases"
             )
+            key_events.on_change(self.keys.forget)
+            self._key_changes = asyncio.create_task(
+                key_events.listen(self.keys.forget), name="aiusage-key-changes"
+            )
 
     async def stop(self) -> None:
         """Graceful: every queued usage row and charge is written before returning (or kept
         for the next start if that takes longer than `usage_stop_timeout`)."""
         await stop_task(self._leases)
-        self._leases = None
+        await stop_task(self._key_changes)
+        self._leases = self._key_changes = None
         await self.pool_health.drain()
         await self.writer.stop()
         await self.holds.stop()

@@ -17,7 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiusage.models import Hold, LedgerEntry, ProxyKey, SupportMessage, UsageHourly, User, utcnow
 from aiusage.money import parse_dollars
-from aiusage.services import accounts, audit, billing, keys, sessions, stripe_client, twofactor
+from aiusage.services import (
+    accounts,
+    audit,
+    billing,
+    key_events,
+    keys,
+    sessions,
+    stripe_client,
+    twofactor,
+)
 from aiusage.services.errors import ServiceError
 from aiusage.services.roles import Operator
 
@@ -165,7 +174,7 @@ async def set_suspended(
     db: AsyncSession, actor: Operator, user_id: int, suspended: bool, reason: str
 ) -> None:
     """Suspends (or lifts the suspension of) an account: it cannot sign in, its browsers are
-    signed out, and its keys are refused (403) as soon as the proxy's key cache renews."""
+    signed out, and its keys are refused (403) at once (services/key_events.py)."""
     actor.require("suspend")
     reason = _reason(reason)
     user = await _user(db, user_id)
@@ -177,6 +186,7 @@ async def set_suspended(
         await sessions.end_all_sessions(db, user_id)
     elif not suspended:
         user.suspended_at = None
+    key_events.changed(db, user_id)
     await audit.record(
         db,
         actor,

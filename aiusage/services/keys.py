@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiusage.config import get_settings
 from aiusage.models import ProviderKey, ProxyKey, UsageRecord, User, utcnow
-from aiusage.services import crypto, key_rules
+from aiusage.services import crypto, key_events, key_rules
 from aiusage.services.errors import NotFound, ServiceError
 from aiusage.services.security import token_hash
 from aiusage.services.text import checked_text
@@ -149,6 +149,7 @@ async def update_proxy_key(
     if "budget_period" in checked or "budget_nano" in checked:
         await _count_period_spend(session, key, utcnow())
     await session.flush()
+    key_events.changed(session, user_id)
     return key
 
 
@@ -177,6 +178,7 @@ async def set_key_enabled(session: AsyncSession, user_id: int, key_id: int, enab
     key = await _own_live_key(session, user_id, key_id)
     key.disabled_at = None if enabled else (key.disabled_at or utcnow())
     await session.flush()
+    key_events.changed(session, user_id)
 
 
 async def list_proxy_keys(session: AsyncSession, user_id: int) -> list[ProxyKey]:
@@ -195,6 +197,7 @@ async def revoke_proxy_key(session: AsyncSession, user_id: int, key_id: int) -> 
     )
     if result.rowcount != 1:
         raise NotFound("key_not_found", "No such active key.")
+    key_events.changed(session, user_id)
 
 
 async def key_by_hash(session: AsyncSession, key_hash: str) -> tuple[ProxyKey, User] | None:
@@ -346,6 +349,7 @@ async def add_provider_key(
     _seal_into(row, plaintext)
     session.add(row)
     await session.flush()
+    key_events.changed(session, user_id)
     return _info(row)
 
 
@@ -359,6 +363,7 @@ async def set_provider_key(
         return await add_provider_key(session, user_id, provider, plaintext)
     _seal_into(pool[0], plaintext)
     await session.flush()
+    key_events.changed(session, user_id)
     return _info(pool[0])
 
 
@@ -387,6 +392,7 @@ async def update_provider_key(
     if plaintext is not None:
         _seal_into(row, validate_provider_key(row.provider, plaintext))
     await session.flush()
+    key_events.changed(session, user_id)
     return _info(row)
 
 
@@ -407,10 +413,12 @@ async def delete_provider_key(session: AsyncSession, user_id: int, provider: str
         raise NotFound("key_not_found", f"No {provider} key is stored.")
     for row in pool:
         await session.delete(row)
+    key_events.changed(session, user_id)
 
 
 async def delete_provider_key_by_id(session: AsyncSession, user_id: int, key_id: int) -> None:
     await session.delete(await _own_provider_key(session, user_id, key_id))
+    key_events.changed(session, user_id)
 
 
 async def pooled_provider_keys(

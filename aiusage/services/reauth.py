@@ -13,8 +13,8 @@ before (such accounts get a password through "forgot password")."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from aiusage.models import User
 from aiusage.services.errors import RateLimited, ServiceError
@@ -25,8 +25,8 @@ WRONG = ServiceError("wrong_password", "Your current password is not right.", st
 REQUIRED = ServiceError("current_password_required", "Enter your current password.")
 
 
-def _check_wait(user: User, ip: str) -> None:
-    wait = login_throttle().retry_after(user.email, ip)
+async def _check_wait(user: User, ip: str) -> None:
+    wait = await login_throttle().retry_after(user.email, ip)
     if wait:
         raise RateLimited("Too many wrong passwords. Try again later.", wait)
 
@@ -37,21 +37,21 @@ async def confirm_password(user: User, password: str, ip: str) -> None:
         return
     if not password:
         raise REQUIRED
-    _check_wait(user, ip)
+    await _check_wait(user, ip)
     if not await verify_password(password, user.password_hash):
-        login_throttle().failed(user.email, ip)
+        await login_throttle().failed(user.email, ip)
         raise WRONG
-    login_throttle().succeeded(user.email, ip)
+    await login_throttle().succeeded(user.email, ip)
 
 
-@contextmanager
-def counted(user: User, ip: str) -> Iterator[None]:
+@asynccontextmanager
+async def counted(user: User, ip: str) -> AsyncIterator[None]:
     """Around a service call that checks the current password itself (change_password):
     refused while throttled, and a wrong_password it raises is counted."""
-    _check_wait(user, ip)
+    await _check_wait(user, ip)
     try:
         yield
     except ServiceError as error:
         if error.code == WRONG.code:
-            login_throttle().failed(user.email, ip)
+            await login_throttle().failed(user.email, ip)
         raise

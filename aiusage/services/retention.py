@@ -51,7 +51,7 @@ from aiusage.models import (
     UserSession,
     utcnow,
 )
-from aiusage.services import email, sessions, support, twofactor
+from aiusage.services import email, key_events, sessions, support, twofactor
 from aiusage.services.errors import ServiceError
 
 log = logging.getLogger("aiusage.retention")
@@ -98,6 +98,7 @@ async def close_account(session: AsyncSession, user: User, confirm_email: str) -
         .values(revoked_at=now)
     )
     await session.execute(delete(ProviderKey).where(ProviderKey.user_id == user.id))
+    key_events.changed(session, user.id)
     await session.execute(delete(UserIdentity).where(UserIdentity.user_id == user.id))
     await session.execute(delete(EmailToken).where(EmailToken.user_id == user.id))
     await twofactor.forget(session, user.id)  # the TOTP secret, backup codes, pending sign-ins

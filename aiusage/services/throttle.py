@@ -41,24 +41,31 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
-import secrets
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Callable
 
 from aiusage.config import get_settings
 from aiusage.services.accounts import normalize_email
 from aiusage.services.client_ip import limit_key
 from aiusage.services.errors import ServiceError
+from aiusage.services.login_counts import Count, SharedCounts
 from aiusage.services.ratelimit import SlidingWindow
+from aiusage.services.redis_link import RedisLink, shared_redis
 
 MAX_ENTRIES = 50_000
 BASE_DELAY_SECONDS = 1.0
-_KEY = secrets.token_bytes(32)  # per process: nobody can precompute colliding keys
+
+
+@functools.cache
+def _digest_key() -> bytes:
+    """From the app's secret: the same in every instance (they share counts in Redis), and
+    nobody without the secret can precompute colliding keys."""
+    return hashlib.blake2b(get_settings().secret_key_bytes, person=b"login-throttle").digest()[:32]
 
 
 def _digest(*parts: str) -> bytes:
-    hasher = hashlib.blake2b(digest_size=16, key=_KEY)
+    hasher = hashlib.blake2b(digest_size=16, key=_digest_key())
     for part in parts:
         hasher.update(part.encode("utf-8", "surrogatepass"))
         hasher.update(b"\x00")
@@ -82,12 +89,6 @@ def delay_for(failures: int, free: int, maximum: float) -> float:
     return min(BASE_DELAY_SECONDS * 2.0 ** min(failures - first, 40), maximum)
 
 
-@dataclass(slots=True)
-class _Count:
-    failures: int
-    last: float
-
-
 class FailureTable:
     """Failure counts by key, least recently failed first, at most `max_entries`."""
 
@@ -95,12 +96,12 @@ class FailureTable:
         self.window = window
         self.maximum_delay = maximum_delay
         self.max_entries = max_entries
-        self._counts: OrderedDict[bytes, _Count] = OrderedDict()
+        self._counts: OrderedDict[bytes, Count] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._counts)
 
-    def _live(self, key: bytes, now: float) -> _Count | None:
+    def _live(self, key: bytes, now: float) -> Count | None:
         count = self._counts.get(key)
         if count is None:
             return None
@@ -111,29 +112,40 @@ class FailureTable:
         return count
 
     def failures(self, key: bytes, now: float) -> int:
-        count = self._live(key, now)
-        return count.failures if count else 0
+        return self.failures_of(self._live(key, now), now)
 
     def wait(self, key: bytes, free: int, now: float) -> float:
         count = self._live(key, now)
-        if count is None:
+        wait = self.wait_of(count, free, now)
+        if count is not None and wait == 0.0 and self.forgotten(count, free, now):
+            del self._counts[key]
+        return wait
+
+    # The rules on one count, wherever it is kept (here, or in Redis: services/login_counts.py).
+
+    def failures_of(self, count: Count | None, now: float) -> int:
+        if count is None or now - count.last > self.maximum_delay + self.window:
+            return 0
+        return count.failures
+
+    def forgotten(self, count: Count, free: int, now: float) -> bool:
+        """Quiet for its delay plus the window: the next failure starts a new count."""
+        return now - count.last > delay_for(count.failures, free, self.maximum_delay) + self.window
+
+    def wait_of(self, count: Count | None, free: int, now: float) -> float:
+        if not self.failures_of(count, now) or count is None or self.forgotten(count, free, now):
             return 0.0
         delay = delay_for(count.failures, free, self.maximum_delay)
-        if now - count.last > delay + self.window:  # quiet long enough: forgotten
-            del self._counts[key]
-            return 0.0
         return max(0.0, count.last + delay - now)
 
     def fail(self, key: bytes, free: int, now: float) -> None:
         count = self._live(key, now)
-        if count is not None and now - count.last > (
-            delay_for(count.failures, free, self.maximum_delay) + self.window
-        ):
+        if count is not None and self.forgotten(count, free, now):
             count = None
         if count is None:
             while len(self._counts) >= self.max_entries:
                 self._counts.popitem(last=False)
-            count = self._counts[key] = _Count(0, now)
+            count = self._counts[key] = Count(0, now)
         count.failures += 1
         count.last = now
         self._counts.move_to_end(key)
@@ -143,7 +155,9 @@ class FailureTable:
 
 
 class LoginThrottle:
-    """See the module docstring. Addresses are given as typed; `address_key` normalises."""
+    """See the module docstring. Addresses are given as typed; `address_key` normalises.
+    With a Redis link the counts live there (services/login_counts.py), shared by every
+    instance; these in-process tables count while Redis is away."""
 
     def __init__(
         self,
@@ -154,48 +168,75 @@ class LoginThrottle:
         max_delay: float,
         window: float,
         max_entries: int = MAX_ENTRIES,
-        clock=time.monotonic,
+        clock: Callable[[], float] = time.time,
+        link: RedisLink | None = None,
     ) -> None:
         self.free = free_failures
         self.ip_free = ip_free_failures
         self.slowdown = account_slowdown_failures
-        self.clock = clock
+        self.clock = clock  # wall time: instances sharing Redis compare each other's stamps
         self.pairs = FailureTable(window, max_delay, max_entries)
         self.ips = FailureTable(window, max_delay, max_entries)
         # Counted over a plain quiet window, with no delay of its own: it only sets the
         # slow-down.
         self.accounts = FailureTable(window, 0.0, max_entries)
+        self.shared = None if link is None else SharedCounts(link)
 
     def _keys(self, address: str, ip: str) -> tuple[bytes, bytes, bytes]:
         address = address_key(address)
         ip = limit_key(ip)
         return _digest("pair", address, ip), _digest("ip", ip), _digest("account", address)
 
-    def _pair_free(self, account: bytes, now: float) -> int:
-        under_attack = self.accounts.failures(account, now) >= self.slowdown
-        return 0 if under_attack else self.free
+    def _pair_free(self, account_failures: int) -> int:
+        return 0 if account_failures >= self.slowdown else self.free
 
-    def retry_after(self, address: str, ip: str) -> int:
+    async def retry_after(self, address: str, ip: str) -> int:
         """Whole seconds this (address, IP) must still wait; 0 when it may try now."""
         now = self.clock()
         pair, by_ip, account = self._keys(address, ip)
-        wait = max(
-            self.pairs.wait(pair, self._pair_free(account, now), now),
-            self.ips.wait(by_ip, self.ip_free, now),
-        )
+        shared = None
+        if self.shared is not None:
+            shared = await self.shared.read([("pair", pair), ("ip", by_ip), ("account", account)])
+        if shared is None:
+            free = self._pair_free(self.accounts.failures(account, now))
+            wait = max(self.pairs.wait(pair, free, now), self.ips.wait(by_ip, self.ip_free, now))
+        else:
+            pair_count, ip_count, account_count = shared
+            free = self._pair_free(self.accounts.failures_of(account_count, now))
+            wait = max(
+                self.pairs.wait_of(pair_count, free, now),
+                self.ips.wait_of(ip_count, self.ip_free, now),
+            )
         return math.ceil(wait) if wait > 0 else 0
 
-    def failed(self, address: str, ip: str) -> None:
+    async def failed(self, address: str, ip: str) -> None:
         now = self.clock()
         pair, by_ip, account = self._keys(address, ip)
-        self.pairs.fail(pair, self._pair_free(account, now), now)
+        if self.shared is not None:
+            read = await self.shared.read([("account", account)])
+            if read is not None:
+                free = self._pair_free(self.accounts.failures_of(read[0], now))
+                counted = await self.shared.fail(
+                    [
+                        ("pair", pair, self.pairs, free),
+                        ("ip", by_ip, self.ips, self.ip_free),
+                        ("account", account, self.accounts, 0),
+                    ],
+                    now,
+                )
+                if counted:
+                    return
+        free = self._pair_free(self.accounts.failures(account, now))
+        self.pairs.fail(pair, free, now)
         self.ips.fail(by_ip, self.ip_free, now)
         self.accounts.fail(account, 0, now)
 
-    def succeeded(self, address: str, ip: str) -> None:
+    async def succeeded(self, address: str, ip: str) -> None:
         """A correct password clears its own pair, never the IP's or the account's count."""
         pair, _by_ip, _account = self._keys(address, ip)
         self.pairs.clear(pair)
+        if self.shared is not None:
+            await self.shared.clear("pair", pair)
 
 
 class MailLimiter:
@@ -225,6 +266,7 @@ def login_throttle() -> LoginThrottle:
         account_slowdown_failures=settings.login_account_slowdown_failures,
         max_delay=settings.login_max_delay_seconds,
         window=settings.login_window_seconds,
+        link=shared_redis(),
     )
 
 

@@ -44,9 +44,9 @@ def clear_session_cookie(response: Response) -> None:
     clear_private_cookie(response, sessions.COOKIE_NAME, path="/")
 
 
-def _check_login_rate(ip: str, address: str) -> None:
+async def _check_login_rate(ip: str, address: str) -> None:
     # Growing delays per (address, IP) and per IP, never a lock-out (services/throttle.py).
-    wait = login_throttle().retry_after(address, ip)
+    wait = await login_throttle().retry_after(address, ip)
     if wait:
         raise RateLimited("Too many log-in attempts. Try again later.", wait)
 
@@ -59,20 +59,20 @@ async def login(request: Request) -> Response:
         fields = await read_fields(request, "email", "password", "next")
         address = fields["email"].strip().lower()
         ip = client_ip(request)
-        _check_login_rate(ip, address)
+        await _check_login_rate(ip, address)
         async with session_scope() as db:
             try:
                 user = await accounts.authenticate(db, fields["email"], fields["password"])
             except ServiceError as error:
                 if error.code == "invalid_credentials":
-                    login_throttle().failed(address, ip)
+                    await login_throttle().failed(address, ip)
                 raise
             # Two-factor accounts get no session yet: a pending step, then the code page.
             pending = await twofactor.start_challenge(db, user)
             token = pending or await sessions.create_session(
                 db, user, user_agent=request.headers.get("user-agent", ""), ip=client_ip(request)
             )
-        login_throttle().succeeded(address, ip)
+        await login_throttle().succeeded(address, ip)
     except ServiceError as error:
         return _refused_login(request, error, fields)
     next_path = redirects.safe_next(fields["next"])
@@ -224,7 +224,7 @@ async def change_password(request: Request) -> Response:
             user = await sessions.user_for_token(db, token)
             if user is None:
                 raise ServiceError("signed_out", "Sign in again.", status=401)
-            with reauth.counted(user, client_ip(request)):  # wrong ones count as at log-in
+            async with reauth.counted(user, client_ip(request)):  # wrong ones count as at log-in
                 await accounts.change_password(
                     db, user, fields["current_password"], fields["new_password"]
                 )
