@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -95,3 +96,35 @@ async def dispose_engine() -> None:
         await get_engine().dispose()
         get_engine.cache_clear()
         _session_factory.cache_clear()
+
+
+# asyncpg's errors for a server that is restarting, shutting down or gone (by name: asyncpg
+# is only installed with the postgres extra).
+_UNAVAILABLE_ERRORS = frozenset(
+    {
+        "CannotConnectNowError",
+        "AdminShutdownError",
+        "CrashShutdownError",
+        "ConnectionDoesNotExistError",
+        "ConnectionFailureError",
+        "ConnectionRejectionError",
+        "TooManyConnectionsError",
+    }
+)
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether `error` means the database cannot be reached for now (restarting, connections
+    cut, refused), not that a statement was wrong: an answer of 503, to be retried."""
+    seen: BaseException | None = error
+    for _ in range(10):  # the cause chain: SQLAlchemy's wrapper, the driver's, the socket's
+        if seen is None:
+            return False
+        if isinstance(seen, OSError | sa_exc.OperationalError | sa_exc.InterfaceError):
+            return True
+        if isinstance(seen, sa_exc.DBAPIError) and seen.connection_invalidated:
+            return True
+        if type(seen).__name__ in _UNAVAILABLE_ERRORS:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

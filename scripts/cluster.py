@@ -35,6 +35,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -124,6 +125,9 @@ class State:
     proxy_ports: dict[str, int]
     pids: dict[str, int] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
+    # PostgreSQL's own directory, apart: as root the server runs as `postgres`, which may not
+    # enter the cluster's directory (a test's private temp dir, say).
+    pg_dir: str = ""
 
     @property
     def url(self) -> str:
@@ -179,27 +183,43 @@ class Cluster:
             raise RuntimeError(f"{tool} failed: {done.stdout}{done.stderr}")
         return done.stdout
 
+    @property
+    def pg_data(self) -> Path:
+        assert self.state is not None and self.state.pg_dir
+        return Path(self.state.pg_dir) / "data"
+
     def start_postgres(self) -> None:
         state = self.state
         assert state is not None
-        data = self.root / "pg" / "data"
-        if not data.exists():
-            data.parent.mkdir(parents=True)
+        if not state.pg_dir:
+            state.pg_dir = tempfile.mkdtemp(prefix="aiusage-cluster-pg-")
+            self._save()
             if os.geteuid() == 0:
                 entry = pwd.getpwnam("postgres")
-                os.chown(data.parent, entry.pw_uid, entry.pw_gid)
+                os.chown(state.pg_dir, entry.pw_uid, entry.pw_gid)
+        data = self.pg_data
+        if not data.exists():
             self._pg("initdb", "-D", str(data), "-U", _pg_user(), "--auth=trust", "-E", "UTF8")
         options = (
             f"-p {state.pg_port} -k {data.parent} -c listen_addresses=127.0.0.1 "
             "-c max_connections=300 -c fsync=off"
         )
-        log = self.root / "pg" / "server.log"
+        log = data.parent / "server.log"
         self._pg("pg_ctl", "-D", str(data), "-l", str(log), "-o", options, "-w", "start")
 
     def restart_postgres(self) -> None:
         """What an operator's `pg_ctl restart -m fast` does: every connection is cut."""
-        data = self.root / "pg" / "data"
-        self._pg("pg_ctl", "-D", str(data), "-m", "fast", "-w", "restart")
+        self._pg(
+            "pg_ctl",
+            "-D",
+            str(self.pg_data),
+            "-l",
+            str(self.pg_data.parent / "server.log"),
+            "-m",
+            "fast",
+            "-w",
+            "restart",
+        )  # the log again: without it the new server would write to our pipe
 
     def psql(self, sql: str) -> str:
         state = self.state
@@ -303,7 +323,7 @@ class Cluster:
         self._save()
 
     def start_app(self, name: str) -> subprocess.Popen:
-        """Started, not waited for (`wait_app`): both instances build their pages at once."""
+        """Started, not waited for (`wait_app`)."""
         state = self.state
         assert state is not None
         port = state.app_ports[name]
@@ -380,9 +400,14 @@ class Cluster:
         config = f"""global
     maxconn 4096
     pidfile {self.root}/haproxy/haproxy.pid
+    log stdout format raw local0 info
 
 defaults
     mode http
+    log global
+    option httplog
+    option dontlog-normal
+    option log-separate-errors
     option forwardfor
     timeout connect 2s
     timeout client 330s
@@ -392,6 +417,10 @@ defaults
 
 frontend aiusage
     bind 127.0.0.1:{state.lb_port}
+    # One request per client connection. On a kept-alive one, HAProxy answers a worker's
+    # death before its response by closing the connection without a word (for the client to
+    # retry: unsafe for a POST that may be charged); on a first request it sends the 502.
+    option httpclose
     acl anthropic_path path_beg /api/v1/messages
     acl proxy_path path_beg /api/v1/
     acl preflight path /api /api/
@@ -454,11 +483,12 @@ backend apps
             self.psql_admin("CREATE DATABASE aiusage")
             self.start_redis()
             self.migrate()
-            starting = {name: self.start_app(name) for name in APPS}
             for name in PROXIES:
                 self.start_proxy(name)
-            for name, process in starting.items():
-                self.wait_app(name, process)
+            # One after the other: a build rewrites the checkout's reflex.lock, and two at
+            # once can leave it empty.
+            for name in APPS:
+                self.wait_app(name, self.start_app(name))
             self.start_balancer()
         except BaseException:
             self.down()
@@ -481,12 +511,14 @@ backend apps
         for name in ("haproxy", *PROXIES, *APPS):
             _stop_group(state.pids.pop(name, None))
         _stop_group(state.pids.pop("redis", None))
-        data = self.root / "pg" / "data"
-        if (data / "postmaster.pid").exists():
-            try:
-                self._pg("pg_ctl", "-D", str(data), "-m", "fast", "-w", "stop", timeout=60)
-            except (RuntimeError, subprocess.TimeoutExpired) as error:
-                print(f"postgres did not stop cleanly: {error}", file=sys.stderr)
+        if state.pg_dir:
+            if (self.pg_data / "postmaster.pid").exists():
+                try:
+                    self._pg("pg_ctl", "-D", str(self.pg_data), "-m", "fast", "-w", "stop")
+                except (RuntimeError, subprocess.TimeoutExpired) as error:
+                    print(f"postgres did not stop cleanly: {error}", file=sys.stderr)
+            shutil.rmtree(state.pg_dir, ignore_errors=True)
+            state.pg_dir = ""
         self._save()
 
     def status(self) -> dict[str, str]:
@@ -501,7 +533,7 @@ backend apps
                 healthy = False
             out[name] = f"{'up' if healthy else 'DOWN'} :{port}"
         out["redis"] = f"{'up' if _alive(state.pids.get('redis')) else 'DOWN'} :{state.redis_port}"
-        pg_up = (self.root / "pg" / "data" / "postmaster.pid").exists()
+        pg_up = bool(state.pg_dir) and (self.pg_data / "postmaster.pid").exists()
         out["postgres"] = f"{'up' if pg_up else 'DOWN'} :{state.pg_port}"
         try:
             lb = _healthy(state.url)

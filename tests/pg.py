@@ -6,13 +6,17 @@ As root the server runs as the `postgres` user (PostgreSQL refuses to run as roo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.support import free_port
 
@@ -105,3 +109,19 @@ class PostgresServer:
                 self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop", timeout=60)
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def scope_of(sessions: async_sessionmaker[AsyncSession]):
+    """Like aiusage.db.session_scope, on another engine (a PostgreSQL database of a test's)."""
+
+    @contextlib.asynccontextmanager
+    async def scope() -> AsyncIterator[AsyncSession]:
+        async with sessions() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+    return scope

@@ -40,7 +40,7 @@ from aiusage.models import (
 from aiusage.services import accounts, billing, keys, usage, usage_csv
 from tests.conftest import RUN_DIR, TEST_ENV
 from tests.fakes.upstream import FakeUpstream
-from tests.pg import PostgresServer
+from tests.pg import PostgresServer, scope_of
 from tests.support import ROOT, free_port, start_standalone_proxy, stop_gracefully
 
 ANTHROPIC_KEY = "sk-ant-api03-" + "p" * 40 + "PgPg"
@@ -81,22 +81,6 @@ async def sessions(app_db) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     engine = create_async_engine("postgresql+asyncpg://" + app_db.split("://", 1)[1])
     yield async_sessionmaker(engine, expire_on_commit=False)
     await engine.dispose()
-
-
-def scope_of(sessions: async_sessionmaker[AsyncSession]):
-    """Like aiusage.db.session_scope, on the PostgreSQL engine."""
-
-    @contextlib.asynccontextmanager
-    async def scope() -> AsyncIterator[AsyncSession]:
-        async with sessions() as session:
-            try:
-                yield session
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
-
-    return scope
 
 
 async def new_account(

@@ -8,6 +8,7 @@ import re
 
 from starlette.types import Receive, Scope, Send
 
+from aiusage.db import database_unavailable
 from aiusage.proxy.errors import ProxyError
 from aiusage.proxy.handler import ProxyCall, Route, send_error
 from aiusage.proxy.key_info import KEY_ROUTES
@@ -120,15 +121,23 @@ class ProxyApp:
                 await send_error(send, call.client_format, error)
             except Exception:  # the response had already started or the client is gone
                 log.debug("could not send error %s to the client", error.status)
-        except Exception:
-            refused = 500
-            log.exception("proxy request %s failed", call.request_id)
-            try:
-                await send_error(
-                    send,
-                    call.client_format,
-                    ProxyError(500, "The proxy failed to handle this request."),
+        except Exception as error:
+            if database_unavailable(error):  # restarting or unreachable: retry, not our bug
+                refused = 503
+                log.warning(
+                    "proxy request %s refused: database unavailable (%s)",
+                    call.request_id,
+                    type(error).__name__,
                 )
+                failure = ProxyError(
+                    503, "The service is briefly unavailable; retry the request.", retry_after=1
+                )
+            else:
+                refused = 500
+                log.exception("proxy request %s failed", call.request_id)
+                failure = ProxyError(500, "The proxy failed to handle this request.")
+            try:
+                await send_error(send, call.client_format, failure)
             except Exception:
                 log.debug("could not send the error to the client")
         finally:

@@ -42,13 +42,15 @@ _HOLD_BALANCE = (
 )
 # The key's hold, within its lifetime limit and its period budget (either may be NULL). A
 # hold that finds the period over starts the new one: the period's spend restarts at 0.
+# The casts: PostgreSQL cannot type a parameter whose only use is `IS NULL`.
 _HOLD_KEY = (
     "UPDATE proxy_keys SET held_nano = held_nano + :amount,"
     " period_spent_nano = CASE WHEN period_start_ms < :period THEN 0 ELSE period_spent_nano END,"
     " period_start_ms = CASE WHEN period_start_ms < :period THEN :period ELSE period_start_ms END"
-    " WHERE id = :key AND (:limit IS NULL OR spent_nano + held_nano + :amount <= :limit)"
-    " AND (:budget IS NULL OR (CASE WHEN period_start_ms < :period THEN 0"
-    " ELSE period_spent_nano END) + held_nano + :amount <= :budget)"
+    " WHERE id = :key AND (CAST(:limit AS BIGINT) IS NULL"
+    " OR spent_nano + held_nano + :amount <= CAST(:limit AS BIGINT))"
+    " AND (CAST(:budget AS BIGINT) IS NULL OR (CASE WHEN period_start_ms < :period THEN 0"
+    " ELSE period_spent_nano END) + held_nano + :amount <= CAST(:budget AS BIGINT))"
 )
 _KEY_SPEND = (
     "SELECT spent_nano, held_nano,"

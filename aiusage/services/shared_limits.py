@@ -118,7 +118,13 @@ class SharedSlidingWindow(_Shared):
     async def try_hit(self, key: str, limit: int) -> int:
         """Counts a hit if allowed and returns 0; otherwise returns seconds to wait."""
         shared = await self._script(_TRY_HIT, key, limit, self.window_ms, _unique())
-        return self.local.try_hit(key, limit) if shared is None else shared
+        if shared is None:
+            return self.local.try_hit(key, limit)
+        if shared == 0:
+            # Also counted here, so that if Redis goes away this process's window already
+            # holds its own share of the last minute instead of starting from nothing.
+            self.local.hit(key)
+        return shared
 
 
 class SharedTokenWindow(_Shared):
@@ -137,8 +143,8 @@ class SharedTokenWindow(_Shared):
         if tokens <= 0:
             return
         member = f"{_unique()}:{int(tokens)}"
-        if await self._script(_TOKENS_ADD, key, self.window_ms, member) is None:
-            self.local.add(key, tokens)
+        await self._script(_TOKENS_ADD, key, self.window_ms, member)
+        self.local.add(key, tokens)  # in Redis or not: the fallback starts from this process's
 
     def add_soon(self, key: str, tokens: int) -> None:
         """`add` from synchronous code (the settlement): at once in this process, or as a
