@@ -15,7 +15,7 @@ import reflex as rx
 
 from aiusage.db import session_scope
 from aiusage.i18n import catalog
-from aiusage.services import assistant, client_ip
+from aiusage.services import assistant, assistant_platform, client_ip
 from aiusage.services.errors import ServiceError
 from aiusage.state.locale import page_lang
 from aiusage.state.user import signed_in_user
@@ -74,7 +74,7 @@ class AssistantState(rx.State):
     @rx.event(background=True)
     async def ask(self, form: dict):
         async with self:
-            if self.pending or not assistant.enabled():
+            if self.pending or not assistant_platform.enabled():
                 return
             user = await signed_in_user(self)
             user_id = user.id if user is not None else None
