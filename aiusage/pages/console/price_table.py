@@ -1,7 +1,7 @@
 """The console's price table (/admin/prices): one row per model with its rates, source and
 actions, and the form that edits a row or adds one (admins save; the support role sees the
-form with its Save off, and the server refuses it). The cells the page's other tables share
-(a model with its provider) are here too."""
+form with its Save off, and the server refuses it). The cell the page's other tables share
+(a model with its provider) is here too."""
 
 from __future__ import annotations
 
@@ -9,31 +9,12 @@ import reflex as rx
 
 from aiusage.components.dialogs import labelled, row_of
 from aiusage.components.text import tr, tr_var
+from aiusage.pages.console.shell import console_table
 from aiusage.services import price_admin
 from aiusage.state.console_prices import ConsolePricesState
 
 S = ConsolePricesState
 RATE_COLUMNS = (*price_admin.RATES, "max_output_tokens", "web_search", "web_fetch")
-
-
-def table(columns: list[rx.Component], body: rx.Component, table_id: str) -> rx.Component:
-    """One of the page's tables: headings over a body, scrolling sideways on a phone."""
-    return rx.box(
-        rx.table.root(
-            rx.table.header(rx.table.row(*columns)),
-            rx.table.body(body),
-            variant="surface",
-            size="1",
-            id=table_id,
-            width="100%",
-        ),
-        overflow_x="auto",
-        width="100%",
-    )
-
-
-def head(key: str) -> rx.Component:
-    return rx.table.column_header_cell(tr(key), white_space="nowrap")
 
 
 def model_cell(item: rx.Var) -> rx.Component:
@@ -121,12 +102,12 @@ def table_section() -> rx.Component:
             data_provider=item["provider"],
         )
 
-    columns = [
-        head("prices.col.model"),
-        *[head(f"prices.col.{name}") for name in RATE_COLUMNS],
-        head("prices.col.long"),
-        head("prices.col.source"),
-        head("prices.col.actions"),
+    headings = [
+        "prices.col.model",
+        *[f"prices.col.{name}" for name in RATE_COLUMNS],
+        "prices.col.long",
+        "prices.col.source",
+        "prices.col.actions",
     ]
     return rx.card(
         rx.vstack(
@@ -154,7 +135,7 @@ def table_section() -> rx.Component:
                 width="100%",
             ),
             rx.text(tr("prices.table.units"), size="2", color_scheme="gray"),
-            table(columns, rx.foreach(S.rows, row), "price-table"),
+            console_table("price-table", S.rows, headings, row, nowrap=True),
             spacing="3",
             width="100%",
         ),

@@ -8,8 +8,8 @@ from __future__ import annotations
 import reflex as rx
 
 from aiusage.components.text import tr, tr_var
-from aiusage.pages.console.price_table import S, edit_dialog, head, model_cell, table, table_section
-from aiusage.pages.console.shell import console_on_load, console_shell
+from aiusage.pages.console.price_table import S, edit_dialog, model_cell, table_section
+from aiusage.pages.console.shell import console_on_load, console_shell, console_table
 from aiusage.state.console_prices import ROUTE
 
 # --- unknown models ------------------------------------------------------------------------
@@ -41,15 +41,17 @@ def queue_section() -> rx.Component:
             rx.text(tr("prices.queue.intro"), size="2", color_scheme="gray"),
             rx.cond(
                 S.queue.length() > 0,
-                table(
-                    [
-                        head("prices.col.model"),
-                        head("prices.queue.requests"),
-                        head("prices.queue.last_seen"),
-                        head("prices.col.actions"),
-                    ],
-                    rx.foreach(S.queue, row),
+                console_table(
                     "unknown-models",
+                    S.queue,
+                    [
+                        "prices.col.model",
+                        "prices.queue.requests",
+                        "prices.queue.last_seen",
+                        "prices.col.actions",
+                    ],
+                    row,
+                    nowrap=True,
                 ),
                 rx.text(tr("prices.queue.empty"), size="2", id="no-unknown-models"),
             ),
@@ -153,15 +155,17 @@ def proposals_section() -> rx.Component:
                     S.proposals.length() > 0,
                     # Scrolls on its own: the table below stays a scroll away.
                     rx.box(
-                        table(
-                            [
-                                head("prices.col.model"),
-                                head("prices.sync.col.kind"),
-                                head("prices.sync.col.changes"),
-                                head("prices.col.actions"),
-                            ],
-                            rx.foreach(S.proposals, row),
+                        console_table(
                             "proposals",
+                            S.proposals,
+                            [
+                                "prices.col.model",
+                                "prices.sync.col.kind",
+                                "prices.sync.col.changes",
+                                "prices.col.actions",
+                            ],
+                            row,
+                            nowrap=True,
                         ),
                         max_height="480px",
                         overflow_y="auto",
