@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from aiusage.components.dialogs import labelled, row_of
+from aiusage.components.dialogs import confirm_dialog, labelled, row_of
 from aiusage.components.text import tr, tr_var
 from aiusage.pages.console.shell import console_table
 from aiusage.services import price_admin
@@ -226,35 +226,20 @@ def _prefill_note() -> rx.Component:
 
 
 def _delete_button() -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            rx.button(
-                tr("prices.delete"),
-                color_scheme="red",
-                variant="soft",
-                type="button",
-                disabled=~S.can_edit,
-                id="delete-price",
-            )
+    return confirm_dialog(
+        rx.button(
+            tr("prices.delete"),
+            color_scheme="red",
+            variant="soft",
+            type="button",
+            disabled=~S.can_edit,
+            id="delete-price",
         ),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(tr("prices.delete_title")),
-            rx.alert_dialog.description(tr("prices.delete_body")),
-            rx.flex(
-                rx.alert_dialog.cancel(rx.button(tr("common.cancel"), variant="soft")),
-                rx.alert_dialog.action(
-                    rx.button(
-                        tr("prices.delete_confirm"),
-                        color_scheme="red",
-                        on_click=S.delete,
-                        id="confirm-delete-price",
-                    )
-                ),
-                spacing="3",
-                justify="end",
-                margin_top="1em",
-            ),
-        ),
+        title_key="prices.delete_title",
+        description=[tr("prices.delete_body")],
+        confirm_key="prices.delete_confirm",
+        on_confirm=S.delete,
+        confirm_id="confirm-delete-price",
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from aiusage.components.dialogs import confirm_dialog
 from aiusage.components.text import tr, tr_var
 from aiusage.pages.console.price_table import S, edit_dialog, model_cell, table_section
 from aiusage.pages.console.shell import console_on_load, console_shell, console_table
@@ -68,34 +69,19 @@ def queue_section() -> rx.Component:
 
 def _accept_all_button() -> rx.Component:
     # Every proposal at once can remove a tier or lower a fee: asked again first.
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            rx.button(
-                tr("prices.sync.accept_all"),
-                variant="soft",
-                disabled=~S.can_edit,
-                id="accept-all-proposals",
-            )
+    return confirm_dialog(
+        rx.button(
+            tr("prices.sync.accept_all"),
+            variant="soft",
+            disabled=~S.can_edit,
+            id="accept-all-proposals",
         ),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(tr("prices.sync.accept_all_title")),
-            rx.alert_dialog.description(
-                tr("prices.sync.accept_all_body"), " (", S.proposals.length(), ")"
-            ),
-            rx.flex(
-                rx.alert_dialog.cancel(rx.button(tr("common.cancel"), variant="soft")),
-                rx.alert_dialog.action(
-                    rx.button(
-                        tr("prices.sync.accept_all"),
-                        on_click=S.accept_all,
-                        id="confirm-accept-all",
-                    )
-                ),
-                spacing="3",
-                justify="end",
-                margin_top="1em",
-            ),
-        ),
+        title_key="prices.sync.accept_all_title",
+        description=[tr("prices.sync.accept_all_body"), " (", S.proposals.length(), ")"],
+        confirm_key="prices.sync.accept_all",
+        on_confirm=S.accept_all,
+        confirm_id="confirm-accept-all",
+        color_scheme=None,
     )
 
 
