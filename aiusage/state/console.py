@@ -23,6 +23,7 @@ from reflex_base.event.context import EventContext
 from aiusage.db import session_scope
 from aiusage.services import roles
 from aiusage.services.errors import ServiceError
+from aiusage.state.page import Outcome
 from aiusage.state.user import signed_in_user
 
 if TYPE_CHECKING:
@@ -80,14 +81,12 @@ async def operator_of(state: rx.State) -> roles.Operator | None:
     return found if isinstance(found, roles.Operator) else None
 
 
-class ConsoleState(rx.State):
+class ConsoleState(Outcome, rx.State):
     """What every console page shows about the operator, and the outcome of the last action
     (catalog keys, like the dashboard's)."""
 
     operator_email: str = ""
     operator_role: str = ""
-    error: str = ""
-    notice: str = ""
 
     async def operator(self) -> roles.Operator | None:
         """Who acts: the operator the middleware let in for this event, else looked up."""
