@@ -15,7 +15,7 @@ from aiusage.db import dispose_engine
 from aiusage.migrations import upgrade_to_head
 from aiusage.observability.logs import configure_logging
 from aiusage.proxy.runtime import runtime as proxy_runtime
-from aiusage.services import assistant, email, retention
+from aiusage.services import assistant_platform, email, retention
 
 log = logging.getLogger("aiusage.lifespan")
 
@@ -25,7 +25,7 @@ async def app_lifespan() -> AsyncIterator[None]:
     configure_logging()  # in the server's worker, after the server set up its own loggers
     await anyio.to_thread.run_sync(upgrade_to_head)
     await proxy_runtime.start()
-    await assistant.start()  # never raises: the assistant waits for its first question
+    await assistant_platform.start()  # never raises: the assistant waits for its first question
     stop = asyncio.Event()
     sender = asyncio.create_task(email.run_sender(stop), name="aiusage-email-outbox")
     purger = asyncio.create_task(retention.run_daily(stop), name="aiusage-retention-purge")

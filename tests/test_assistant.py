@@ -116,29 +116,29 @@ def test_a_question_of_a_thousand_characters_on_several_lines_is_fine():
 def test_no_platform_key_no_assistant_and_no_button(monkeypatch):
     from aiusage.components import assistant as component
     from aiusage.config import get_settings
-    from aiusage.services import assistant
+    from aiusage.services import assistant_platform
 
     settings = get_settings()
     assert settings.platform_openai_key  # the test server's configuration
-    assert assistant.provider() == "openai"
+    assert assistant_platform.provider() == "openai"
     widget = component.assistant_widget()
     assert "assistant-button" in str(widget)
 
     off = settings.model_copy(update={"platform_openai_key": "", "platform_anthropic_key": ""})
-    monkeypatch.setattr(assistant, "get_settings", lambda: off)
-    assert not assistant.enabled()
+    monkeypatch.setattr(assistant_platform, "get_settings", lambda: off)
+    assert not assistant_platform.enabled()
     widget = component.assistant_widget()
     assert isinstance(widget, rx.Fragment) and not widget.children
     assert "assistant" not in str(widget)
 
     anthropic_only = off.model_copy(update={"platform_anthropic_key": "sk-ant-x"})
-    assert assistant.provider(anthropic_only) == "anthropic"
+    assert assistant_platform.provider(anthropic_only) == "anthropic"
 
 
 def test_the_platform_account_is_on_an_address_no_mail_reaches():
-    from aiusage.services import accounts, assistant
+    from aiusage.services import accounts, assistant_platform
 
-    address = assistant.account_email()
+    address = assistant_platform.account_email()
     assert address.startswith("assistant@") and address.endswith(".invalid")
     assert accounts.normalize_email(address) == address
 
@@ -148,22 +148,22 @@ def test_the_platform_account_is_on_an_address_no_mail_reaches():
 
 def test_the_request_holds_the_documents_the_question_and_nothing_secret():
     from aiusage.config import get_settings
-    from aiusage.services import assistant, assistant_docs
+    from aiusage.services import assistant_docs, assistant_model
 
     sections = assistant_docs.select(assistant_docs.static_sections("zh"), QUESTION)
-    system = assistant.system_prompt("zh", sections)
+    system = assistant_model.system_prompt("zh", sections)
     assert "Simplified Chinese" in system and "only from the documents" in system
     assert all(s.text in system for s in sections)
     history = [{"role": "user", "content": "q1"}, {"role": "assistant", "content": "a1"}]
 
-    path, body = assistant.request_for("openai", system, history, QUESTION)
+    path, body = assistant_model.request_for("openai", system, history, QUESTION)
     assert path == "/api/v1/chat/completions"
-    assert body["model"] == assistant.MODELS["openai"]
-    assert body["max_tokens"] == assistant.ANSWER_MAX_TOKENS
+    assert body["model"] == assistant_model.MODELS["openai"]
+    assert body["max_tokens"] == assistant_model.ANSWER_MAX_TOKENS
     assert body["messages"][0] == {"role": "system", "content": system}
     assert body["messages"][1:] == [*history, {"role": "user", "content": QUESTION}]
 
-    path, body = assistant.request_for("anthropic", system, history, QUESTION)
+    path, body = assistant_model.request_for("anthropic", system, history, QUESTION)
     assert path == "/api/v1/messages" and body["system"] == system
     assert body["messages"] == [*history, {"role": "user", "content": QUESTION}]
 
@@ -178,18 +178,18 @@ def test_the_request_holds_the_documents_the_question_and_nothing_secret():
 
 
 def test_the_answer_is_read_from_either_shape():
-    from aiusage.services import assistant
+    from aiusage.services import assistant_model
 
     chat = {"choices": [{"message": {"role": "assistant", "content": " Set it. "}}]}
     messages = {"content": [{"type": "text", "text": "Set "}, {"type": "text", "text": "it."}]}
-    assert assistant.answer_text("openai", chat) == "Set it."
-    assert assistant.answer_text("anthropic", messages) == "Set it."
-    assert assistant.answer_text("openai", {"error": {}}) == ""
-    assert assistant.answer_text("anthropic", {"content": "nope"}) == ""
+    assert assistant_model.answer_text("openai", chat) == "Set it."
+    assert assistant_model.answer_text("anthropic", messages) == "Set it."
+    assert assistant_model.answer_text("openai", {"error": {}}) == ""
+    assert assistant_model.answer_text("anthropic", {"content": "nope"}) == ""
 
 
 def test_history_keeps_only_answered_questions():
-    from aiusage.services import assistant
+    from aiusage.services import assistant_model
 
     turns = [
         {"role": "user", "text": "unanswered"},
@@ -204,8 +204,8 @@ def test_history_keeps_only_answered_questions():
             )
         ],
     ]
-    history = assistant._history(turns)
-    assert len(history) == 2 * assistant.HISTORY_PAIRS
+    history = assistant_model.history(turns)
+    assert len(history) == 2 * assistant_model.HISTORY_PAIRS
     assert history[-1] == {"role": "assistant", "content": "a6"}
     assert "unanswered" not in json.dumps(history)
 

@@ -27,10 +27,10 @@ QUESTION = "How do I use Claude Code with aiusage?"
 
 async def platform_account():
     from aiusage.db import session_scope
-    from aiusage.services import accounts, assistant
+    from aiusage.services import accounts, assistant_platform
 
     async with session_scope() as db:
-        return await accounts.get_by_email(db, assistant.account_email())
+        return await accounts.get_by_email(db, assistant_platform.account_email())
 
 
 async def usage_count(user_id: int) -> int:

@@ -10,7 +10,7 @@ import reflex as rx
 from aiusage.components.text import tr, tr_var
 from aiusage.config import get_settings
 from aiusage.i18n import t
-from aiusage.services import assistant
+from aiusage.services import assistant_platform
 from aiusage.services.assistant import QUESTION_MAX
 from aiusage.state.assistant import AssistantState
 from aiusage.state.auth import SessionState
@@ -238,7 +238,7 @@ def _panel() -> rx.Component:
 
 def assistant_widget() -> rx.Component:
     """The button and its panel, or nothing when the assistant is off."""
-    if not assistant.enabled():
+    if not assistant_platform.enabled():
         return rx.fragment()
     return rx.box(
         rx.popover.root(

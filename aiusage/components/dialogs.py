@@ -1,5 +1,6 @@
 """Pieces the dashboard's forms and dialogs share: a labelled field, a row of fields, the
-form's error or notice, and a dialog holding a form with Cancel and its own buttons."""
+form's error or notice, a dialog holding a form with Cancel and its own buttons, and the
+question asked before an action that cannot be undone."""
 
 from __future__ import annotations
 
@@ -28,6 +29,37 @@ def labelled(
 
 def row_of(*children: rx.Component) -> rx.Component:
     return rx.flex(*children, wrap="wrap", spacing="3", align="start", width="100%")
+
+
+def confirm_dialog(
+    trigger: rx.Component,
+    *,
+    title_key: str,
+    description: list[rx.Component | rx.Var | str],
+    confirm_key: str,
+    on_confirm: rx.EventSpec | rx.EventHandler,
+    confirm_id: str,
+    color_scheme: str | None = "red",
+) -> rx.Component:
+    """`trigger` (a button) asks first: a dialog saying what will happen, with Cancel and the
+    button that does it (`confirm_id`, red unless `color_scheme` says otherwise)."""
+    color = {"color_scheme": color_scheme} if color_scheme else {}
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(trigger),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(tr(title_key)),
+            rx.alert_dialog.description(*description),
+            rx.flex(
+                rx.alert_dialog.cancel(rx.button(tr("common.cancel"), variant="soft")),
+                rx.alert_dialog.action(
+                    rx.button(tr(confirm_key), on_click=on_confirm, id=confirm_id, **color)
+                ),
+                spacing="3",
+                justify="end",
+                margin_top="1em",
+            ),
+        ),
+    )
 
 
 def form_dialog(

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import reflex as rx
-from reflex_base.utils.imports import ImportVar
-from reflex_base.vars.base import Var, VarData
-from reflex_components_core.base.fragment import Fragment
 
+from aiusage.components.effects import on_change
 from aiusage.i18n import LANGUAGES
 from aiusage.state.locale import LocaleState
 
@@ -21,25 +19,8 @@ def language_switcher() -> rx.Component:
     )
 
 
-class DocumentLanguage(Fragment):
+def document_language() -> rx.Component:
     """Keeps `<html lang>` on the page language, so screen readers, fonts and translation
     tools treat a Chinese page as Chinese (the exported HTML says "en" until it runs)."""
-
-    lang: Var[str]
-
-    def add_hooks(self) -> list[str | Var]:
-        lang = str(self.lang)
-        return [
-            Var(
-                f"useEffect(() => {{ document.documentElement.lang = {lang} === 'zh' "
-                f"? 'zh-CN' : 'en'; }}, [{lang}])",
-                _var_data=VarData.merge(
-                    self.lang._get_all_var_data(),
-                    VarData(imports={"react": [ImportVar(tag="useEffect")]}),
-                ),
-            )
-        ]
-
-
-def document_language() -> rx.Component:
-    return DocumentLanguage.create(lang=LocaleState.current)
+    lang = LocaleState.current
+    return on_change(lang, f"document.documentElement.lang = {lang} === 'zh' ? 'zh-CN' : 'en';")

@@ -8,47 +8,27 @@ from typing import Literal
 
 import reflex as rx
 from reflex_base.utils.imports import ImportVar
-from reflex_base.vars.base import Var, VarData
-from reflex_components_core.base.fragment import Fragment
 
+from aiusage.components.effects import on_change
 from aiusage.components.text import tr_var
 
 
-class MessageToast(Fragment):
-    """Shows `text` as a toast (sonner, Reflex's toaster) each time `key` becomes non-empty
-    or changes."""
-
-    key: Var[str]
-    text: Var[str]
-    level: Var[str]
-
-    def add_hooks(self) -> list[str | Var]:
-        key, text, level = str(self.key), str(self.text), str(self.level)
-        return [
-            Var(
-                f"useEffect(() => {{ const toast = refs['__toast']; if ({key} && toast) "
-                f"toast[{level}]({text}); }}, [{key}])",
-                _var_data=VarData.merge(
-                    self.key._get_all_var_data(),
-                    self.text._get_all_var_data(),
-                    VarData(
-                        imports={
-                            "react": [ImportVar(tag="useEffect")],
-                            "$/utils/state": [ImportVar(tag="refs")],
-                        }
-                    ),
-                ),
-            )
-        ]
+def message_toast(key: rx.Var[str], text: rx.Var[str], level: str) -> rx.Component:
+    """Shows `text` as a toast (sonner, Reflex's toaster) at `level` ("error", "success")
+    each time `key` becomes non-empty or changes."""
+    return on_change(
+        key,
+        f"const toast = refs['__toast']; if ({key} && toast) toast[{level!r}]({text});",
+        text,
+        imports={"$/utils/state": [ImportVar(tag="refs")]},
+    )
 
 
 def message_callout(
     key: rx.Var[str], kind: Literal["error", "notice"], element_id: str
 ) -> rx.Component:
     error = kind == "error"
-    toast = MessageToast.create(
-        key=key, text=tr_var(key), level=rx.Var.create("error" if error else "success")
-    )
+    toast = message_toast(key, tr_var(key), "error" if error else "success")
     return rx.fragment(
         toast,
         rx.cond(

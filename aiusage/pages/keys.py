@@ -7,7 +7,7 @@ import reflex as rx
 
 from aiusage import routes
 from aiusage.components.copy import copy_button
-from aiusage.components.dialogs import form_dialog, form_message, labelled, row_of
+from aiusage.components.dialogs import confirm_dialog, form_dialog, form_message, labelled, row_of
 from aiusage.components.layout import dashboard_shell
 from aiusage.components.text import tr, tr_var
 from aiusage.pages.provider_keys import provider_edit_dialog, provider_section, replace_dialog
@@ -153,37 +153,27 @@ def edit_dialog() -> rx.Component:
 
 
 def revoke_button(item: rx.Var) -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            rx.button(
-                tr("keys.revoke"),
-                color_scheme="red",
-                variant="soft",
-                size="1",
-                class_name="revoke-key",
-                data_key_id=item["id"],
-            )
+    return confirm_dialog(
+        rx.button(
+            tr("keys.revoke"),
+            color_scheme="red",
+            variant="soft",
+            size="1",
+            class_name="revoke-key",
+            data_key_id=item["id"],
         ),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(tr("keys.revoke_title")),
-            rx.alert_dialog.description(
-                tr("keys.revoke_body"), " ", rx.code(item["prefix"]), " (", item["name"], ")"
-            ),
-            rx.flex(
-                rx.alert_dialog.cancel(rx.button(tr("common.cancel"), variant="soft")),
-                rx.alert_dialog.action(
-                    rx.button(
-                        tr("keys.revoke_confirm"),
-                        color_scheme="red",
-                        on_click=KeysState.revoke(item["id"]),
-                        id="confirm-revoke",
-                    )
-                ),
-                spacing="3",
-                justify="end",
-                margin_top="1em",
-            ),
-        ),
+        title_key="keys.revoke_title",
+        description=[
+            tr("keys.revoke_body"),
+            " ",
+            rx.code(item["prefix"]),
+            " (",
+            item["name"],
+            ")",
+        ],
+        confirm_key="keys.revoke_confirm",
+        on_confirm=KeysState.revoke(item["id"]),
+        confirm_id="confirm-revoke",
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from aiusage.components.dialogs import form_dialog, form_message, labelled, row_of
+from aiusage.components.dialogs import confirm_dialog, form_dialog, form_message, labelled, row_of
 from aiusage.components.text import tr, tr_var
 from aiusage.state.keys import (
     PROVIDER_KEY_INPUT,
@@ -89,39 +89,24 @@ def state_badge(item: rx.Var) -> rx.Component:
 
 
 def remove_provider_button(item: rx.Var) -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            rx.button(
-                tr("keys.pool.remove"),
-                color_scheme="red",
-                variant="soft",
-                size="1",
-                class_name="remove-provider-key",
-                data_key_id=item["id"],
-            )
+    return confirm_dialog(
+        rx.button(
+            tr("keys.pool.remove"),
+            color_scheme="red",
+            variant="soft",
+            size="1",
+            class_name="remove-provider-key",
+            data_key_id=item["id"],
         ),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(tr("keys.provider_delete_title")),
-            rx.alert_dialog.description(
-                rx.code(item["label"] + " ••••" + item["last4"]),
-                " ",
-                tr("keys.provider_delete_body"),
-            ),
-            rx.flex(
-                rx.alert_dialog.cancel(rx.button(tr("common.cancel"), variant="soft")),
-                rx.alert_dialog.action(
-                    rx.button(
-                        tr("keys.pool.remove"),
-                        color_scheme="red",
-                        on_click=KeysState.remove_provider_key(item["id"]),
-                        id="confirm-remove-provider-key",
-                    )
-                ),
-                spacing="3",
-                justify="end",
-                margin_top="1em",
-            ),
-        ),
+        title_key="keys.provider_delete_title",
+        description=[
+            rx.code(item["label"] + " ••••" + item["last4"]),
+            " ",
+            tr("keys.provider_delete_body"),
+        ],
+        confirm_key="keys.pool.remove",
+        on_confirm=KeysState.remove_provider_key(item["id"]),
+        confirm_id="confirm-remove-provider-key",
     )
 
 

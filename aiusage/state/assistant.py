@@ -15,9 +15,10 @@ import reflex as rx
 
 from aiusage.db import session_scope
 from aiusage.i18n import catalog
-from aiusage.services import assistant, client_ip
+from aiusage.services import assistant, assistant_platform, client_ip
 from aiusage.services.errors import ServiceError
 from aiusage.state.locale import page_lang
+from aiusage.state.page import Outcome
 from aiusage.state.user import signed_in_user
 
 
@@ -33,12 +34,10 @@ def _field(form: Any, name: str) -> object:
     return form.get(name) if isinstance(form, dict) else None
 
 
-class AssistantState(rx.State):
+class AssistantState(Outcome, rx.State):
     is_open: bool = False
     pending: bool = False  # a question is being answered
     handing_over: bool = False  # the hand-over form is shown
-    error: str = ""  # catalog key of the last refusal
-    notice: str = ""  # catalog key of the last outcome
     _handle: str = ""
     _user_id: int | None = None  # the account the conversation belongs to (None: signed out)
 
@@ -74,7 +73,7 @@ class AssistantState(rx.State):
     @rx.event(background=True)
     async def ask(self, form: dict):
         async with self:
-            if self.pending or not assistant.enabled():
+            if self.pending or not assistant_platform.enabled():
                 return
             user = await signed_in_user(self)
             user_id = user.id if user is not None else None

@@ -2,7 +2,7 @@
 
 Every handler resolves the signed-in user from the cookie itself and only touches that
 user's rows. Nothing secret is held: no Stripe ids, only the card's brand and last four.
-Times are in the browser's offset, reported on each page load (state/dashboard.py)."""
+Times are in the browser's offset, reported on each page load (state/page.py)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from aiusage.config import get_settings
 from aiusage.db import session_scope, write_lock
 from aiusage.i18n.formatting import format_date, format_money, format_number
 from aiusage.money import rounded_usd, usd_to_nano
-from aiusage.services import alerts, billing_view, profile, stripe_client, topups, usage
+from aiusage.services import alerts, billing_view, profile, stripe_client, topups
 from aiusage.services.errors import ServiceError
-from aiusage.state.dashboard import TZ_SCRIPT, local_time
+from aiusage.state.dashboard import local_time
 from aiusage.state.locale import page_lang, relocalize_on
+from aiusage.state.page import LocalTimes, Outcome
 from aiusage.state.user import signed_in_user
 
 KIND_KEYS = {
@@ -36,9 +37,7 @@ def _usd_text(nano: int | None) -> str:
     return str(rounded_usd(nano))
 
 
-class BillingState(rx.State):
-    tz_offset: int = 0
-    loaded: bool = False
+class BillingState(LocalTimes, Outcome, rx.State):
     configured: bool = False
     balance: str = ""
     negative: bool = False
@@ -53,8 +52,6 @@ class BillingState(rx.State):
     auto_interval: str = ""
     auto_blocked: str = ""  # why auto top-up cannot be set: not_configured, no_card or ""
     history: list[dict[str, str]] = []
-    error: str = ""  # catalog keys
-    notice: str = ""
 
     async def _refresh(self) -> None:
         user = await signed_in_user(self)
@@ -108,17 +105,7 @@ class BillingState(rx.State):
     def load(self):
         self.error = self.notice = ""
         self.loaded = False
-        return rx.call_script(TZ_SCRIPT, callback=BillingState.set_tz)
-
-    @rx.event
-    async def set_tz(self, offset: int | str):
-        self.tz_offset = usage.clamp_offset(offset)
-        await self._refresh()
-
-    @rx.event
-    async def relocalize(self):
-        if self.loaded:
-            await self._refresh()
+        return self._ask_tz()
 
     @rx.event
     async def save_threshold(self, form: dict):

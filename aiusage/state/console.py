@@ -4,21 +4,26 @@ reach them.
 Every console state subclasses `ConsoleState`, so its events are named under it; before any
 such event runs, `ConsoleEvents` resolves the tab's session to an operator (a console role
 and two-factor sign-in, services/roles.py) and drops the event otherwise — whatever page the
-tab is on and whatever the event's arguments. Handlers then ask `operator()` for who acts,
-and the services they call check the role's permission again."""
+tab is on and whatever the event's arguments. Handlers then ask `operator()` for who acts (a
+check of their own, which reuses the middleware's lookup for the same event and tab rather
+than querying again), and the services they call check the role's permission again."""
 
 from __future__ import annotations
 
+import functools
 import logging
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 import reflex as rx
 from reflex.middleware import Middleware
 from reflex.state import StateUpdate
+from reflex_base.event.context import EventContext
 
 from aiusage.db import session_scope
 from aiusage.services import roles
 from aiusage.services.errors import ServiceError
+from aiusage.state.page import Outcome
 from aiusage.state.user import signed_in_user
 
 if TYPE_CHECKING:
@@ -27,6 +32,43 @@ if TYPE_CHECKING:
     from reflex_base.event import Event
 
 log = logging.getLogger("aiusage.console")
+
+# The operator ConsoleEvents let in, with the event and the tab it was found for. Reflex runs
+# each event in a task of its own and sets that event's EventContext at the task's start, so
+# a handler finds here only its own event's lookup: another event (a chained one included,
+# even if its task inherited this value) has another EventContext, another tab another token.
+_let_in: ContextVar[tuple[EventContext, str, roles.Operator] | None] = ContextVar(
+    "aiusage_console_operator", default=None
+)
+
+
+def _this_event() -> EventContext | None:
+    try:
+        return EventContext.get()
+    except LookupError:  # outside an event (a test, a script)
+        return None
+
+
+def _tab(state: rx.State) -> str:
+    return state.router.session.client_token
+
+
+def remember_operator(state: rx.State, operator: roles.Operator | None) -> None:
+    """What the middleware found for the event being processed (None forgets it)."""
+    event = _this_event()
+    found = event is not None and operator is not None
+    _let_in.set((event, _tab(state), operator) if found else None)
+
+
+def remembered_operator(state: rx.State) -> roles.Operator | None:
+    """The operator the middleware let in for this very event and tab, else None."""
+    found = _let_in.get()
+    if found is None:
+        return None
+    event, tab, operator = found
+    if event is not _this_event() or tab != _tab(state):
+        return None
+    return operator
 
 
 async def operator_of(state: rx.State) -> roles.Operator | None:
@@ -39,17 +81,16 @@ async def operator_of(state: rx.State) -> roles.Operator | None:
     return found if isinstance(found, roles.Operator) else None
 
 
-class ConsoleState(rx.State):
+class ConsoleState(Outcome, rx.State):
     """What every console page shows about the operator, and the outcome of the last action
     (catalog keys, like the dashboard's)."""
 
     operator_email: str = ""
     operator_role: str = ""
-    error: str = ""
-    notice: str = ""
 
     async def operator(self) -> roles.Operator | None:
-        found = await operator_of(self)
+        """Who acts: the operator the middleware let in for this event, else looked up."""
+        found = remembered_operator(self) or await operator_of(self)
         self.operator_email = found.label if found else ""
         self.operator_role = found.role if found else ""
         return found
@@ -68,10 +109,12 @@ class ConsoleState(rx.State):
             self.error = "console.error.generic"
 
 
-def _known_errors() -> set[str]:
+@functools.cache
+def _known_errors() -> frozenset[str]:
+    """The console's refusals the catalog explains (the catalog does not change at run time)."""
     from aiusage.i18n import catalog
 
-    return {key for key in catalog("en") if key.startswith("console.error.")}
+    return frozenset(key for key in catalog("en") if key.startswith("console.error."))
 
 
 class ConsoleEvents(Middleware):
@@ -82,10 +125,13 @@ class ConsoleEvents(Middleware):
         state: BaseState,
         event: Event,
     ) -> StateUpdate | None:
+        root = state._get_root_state()
+        remember_operator(root, None)
         if not event.name.startswith(ConsoleState.get_full_name() + "."):
             return None
-        root = state._get_root_state()
-        if await operator_of(root) is not None:
+        found = await operator_of(root)
+        if found is not None:
+            remember_operator(root, found)
             return None
         log.warning("console event refused for a non-operator: %s", event.name.rpartition(".")[2])
         # The event does not run; the tab is told nothing it could use.

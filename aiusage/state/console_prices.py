@@ -19,10 +19,10 @@ from aiusage.i18n import catalog
 from aiusage.i18n.formatting import format_number
 from aiusage.services import price_admin, price_sync, pricing
 from aiusage.services.errors import ServiceError
-from aiusage.services.usage import clamp_offset
 from aiusage.state.console import ConsoleState
-from aiusage.state.dashboard import TZ_SCRIPT, local_time
+from aiusage.state.dashboard import local_time
 from aiusage.state.locale import page_lang, relocalize_on
+from aiusage.state.page import LocalTimes
 
 ROUTE = "/admin/prices"
 FORM_FIELDS = (*price_admin.PRICE_FIELDS, "source")
@@ -78,9 +78,7 @@ def _row(row: price_admin.PriceRow, tz: int, lang: str) -> dict[str, str]:
     }
 
 
-class ConsolePricesState(ConsoleState):
-    tz_offset: int = 0
-    loaded: bool = False
+class ConsolePricesState(LocalTimes, ConsoleState):
     can_edit: bool = False
     rows: list[dict[str, str]] = []
     queue: list[dict[str, str]] = []
@@ -113,19 +111,12 @@ class ConsolePricesState(ConsoleState):
         self._close_edit()
         self._close_history()
         await self.operator()
-        return rx.call_script(TZ_SCRIPT, callback=ConsolePricesState.set_tz)
+        return self._ask_tz()
 
-    @rx.event
-    async def set_tz(self, offset: int | str):
-        self.tz_offset = clamp_offset(offset)
+    async def _redraw(self, *, language: bool) -> None:
         await self._refresh()
-
-    @rx.event
-    async def relocalize(self):
-        if self.loaded:
-            await self._refresh()
-            if self.proposals_checked:
-                await self._check()
+        if language and self.proposals_checked:
+            await self._check()
 
     async def _refresh(self) -> None:
         operator = await self.operator()

@@ -1,8 +1,8 @@
 """The overview's state, plus display helpers shared by the dashboard's states.
 
-Times: the browser reports its UTC offset once per page load (a client-side call of
-`new Date().getTimezoneOffset()`, sent back as an event), and the server buckets and formats
-times in that offset. State holds display strings only: no secret ever lands here."""
+Times: the browser reports its UTC offset once per page load (state/page.py), and the
+server buckets and formats times in that offset. State holds display strings only: no secret
+ever lands here."""
 
 from __future__ import annotations
 
@@ -23,10 +23,8 @@ from aiusage.services import usage
 from aiusage.services.onboarding import onboarding
 from aiusage.state.figures import empty_figure, spend_figure
 from aiusage.state.locale import page_lang, relocalize_on
+from aiusage.state.page import LocalTimes
 from aiusage.state.user import signed_in_user
-
-# The browser's offset east of UTC in minutes (getTimezoneOffset() is west, hence the minus).
-TZ_SCRIPT = "-new Date().getTimezoneOffset()"
 
 
 def local_time(
@@ -72,11 +70,9 @@ def row_view(row: usage.UsageRow, tz_offset_min: int, lang: str = "en") -> dict[
     }
 
 
-class DashboardState(rx.State):
+class DashboardState(LocalTimes, rx.State):
     """The overview: balance, recent spend, a 30-day chart and the latest requests."""
 
-    tz_offset: int = 0
-    loaded: bool = False
     balance: str = ""
     available: str = ""
     has_credit: bool = False
@@ -99,19 +95,9 @@ class DashboardState(rx.State):
     @rx.event
     def on_load(self):
         self.loaded = False
-        return rx.call_script(TZ_SCRIPT, callback=DashboardState.set_tz)
+        return self._ask_tz()
 
-    @rx.event
-    async def set_tz(self, offset: int | str):
-        self.tz_offset = usage.clamp_offset(offset)
-        await self.refresh()
-
-    @rx.event
-    async def relocalize(self):
-        if self.loaded:
-            await self.refresh()
-
-    async def refresh(self) -> None:
+    async def _refresh(self) -> None:
         user = await signed_in_user(self)
         if user is None:
             self.loaded = False

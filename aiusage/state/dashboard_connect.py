@@ -21,8 +21,9 @@ from aiusage import routes
 from aiusage.config import get_settings
 from aiusage.db import session_scope
 from aiusage.services import keys, onboarding, usage
-from aiusage.state.dashboard import TZ_SCRIPT, local_time
+from aiusage.state.dashboard import local_time
 from aiusage.state.locale import page_lang, relocalize_on
+from aiusage.state.page import TZ_SCRIPT
 from aiusage.state.user import signed_in_user
 
 DEFAULT_PLACEHOLDER = "sk-aiu-YOUR-KEY"

@@ -25,9 +25,9 @@ from aiusage.i18n import catalog
 from aiusage.models import ProxyKey, utcnow
 from aiusage.services import key_forms, keys, provider_check, usage_breakdown
 from aiusage.services.errors import NotFound, ServiceError
-from aiusage.state.dashboard import TZ_SCRIPT
 from aiusage.state.key_rows import PROVIDER_LABELS, key_row, pool_row, spend_row
 from aiusage.state.locale import page_lang, relocalize_on
+from aiusage.state.page import LocalTimes, Outcome
 from aiusage.state.user import signed_in_user
 
 NEW_KEY_INPUT = "new-key-value"
@@ -51,9 +51,7 @@ async def _checked_upstream(provider: str, plaintext: str, user_id: int) -> prov
     return await provider_check.check_provider_key(provider, plaintext, user_id)
 
 
-class KeysState(rx.State):
-    tz_offset: int = 0
-    loaded: bool = False
+class KeysState(LocalTimes, Outcome, rx.State):
     busy: bool = False
     # Active keys (disabled ones included), then revoked and expired ones.
     active_keys: list[dict[str, str]] = []
@@ -63,8 +61,6 @@ class KeysState(rx.State):
     provider_spend: list[dict[str, str]] = []  # the last SPEND_DAYS days, per provider key
     key_created: bool = False
     created_name: str = ""
-    error: str = ""  # catalog keys
-    notice: str = ""
     provider_error: str = ""
     provider_notice: str = ""
     provider_choice: str = "anthropic"
@@ -97,20 +93,8 @@ class KeysState(rx.State):
         self._close_provider_dialogs()
         return [
             rx.set_value(NEW_KEY_INPUT, ""),
-            rx.call_script(TZ_SCRIPT, callback=KeysState.set_tz),
+            self._ask_tz(),
         ]
-
-    @rx.event
-    async def set_tz(self, offset: int | str):
-        from aiusage.services.usage import clamp_offset
-
-        self.tz_offset = clamp_offset(offset)
-        await self._refresh()
-
-    @rx.event
-    async def relocalize(self):
-        if self.loaded:
-            await self._refresh()
 
     async def _refresh(self) -> None:
         user = await signed_in_user(self)

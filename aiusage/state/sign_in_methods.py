@@ -13,6 +13,7 @@ from aiusage.i18n.formatting import format_date
 from aiusage.services import identities
 from aiusage.services.errors import ServiceError
 from aiusage.state.locale import page_lang, relocalize_on
+from aiusage.state.page import Outcome
 from aiusage.state.user import signed_in_user
 
 _KIND_KEYS = {
@@ -21,11 +22,9 @@ _KIND_KEYS = {
 }
 
 
-class SignInMethodsState(rx.State):
+class SignInMethodsState(Outcome, rx.State):
     # What the page shows: id, catalog key of the kind, detail (an email or a catalog key).
     methods: list[dict[str, str]] = []
-    error: str = ""  # catalog key
-    notice: str = ""  # catalog key
 
     @rx.var
     def removable(self) -> bool:

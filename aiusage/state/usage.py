@@ -25,9 +25,10 @@ from aiusage.i18n.formatting import (
     format_tokens,
 )
 from aiusage.services import usage, usage_breakdown
-from aiusage.state.dashboard import TZ_SCRIPT, count, local_time, row_view, usd, usd_fine
+from aiusage.state.dashboard import count, local_time, row_view, usd, usd_fine
 from aiusage.state.figures import empty_figure, usage_figures
 from aiusage.state.locale import page_lang, relocalize_on
+from aiusage.state.page import LocalTimes
 from aiusage.state.user import signed_in_user
 
 ALL = "all"  # the "no filter" choice of a select (Radix selects need a non-empty value)
@@ -97,10 +98,8 @@ def detail_view(d: usage_breakdown.RequestDetail, tz: int, lang: str) -> dict[st
     }
 
 
-class UsageState(rx.State):
-    tz_offset: int = 0
+class UsageState(LocalTimes, rx.State):
     loading: bool = False
-    loaded: bool = False
     range_preset: str = "30d"
     custom_from: str = ""
     custom_to: str = ""
@@ -189,19 +188,13 @@ class UsageState(rx.State):
         self.range_preset, self.custom_from, self.custom_to = "30d", "", ""
         self.key_filter = self.provider_filter = self.model_filter = ALL
         self._take_address(self.router.url.query_parameters)
-        return rx.call_script(TZ_SCRIPT, callback=UsageState.set_tz)
+        return self._ask_tz()
 
-    @rx.event
-    async def set_tz(self, offset: int | str):
-        self.tz_offset = usage.clamp_offset(offset)
-        await self._reload()
-        return self._address_event()
-
-    @rx.event
-    async def relocalize(self):
-        """After a language switch: the same filters and page, formatted anew."""
-        if self.loaded:
-            await self._reload(keep_page=True)
+    async def _redraw(self, *, language: bool) -> rx.event.EventSpec | None:
+        """The browser's offset: the filters' first page, and the filters in the address;
+        a language switch: the same filters and page, formatted anew."""
+        await self._reload(keep_page=language)
+        return None if language else self._address_event()
 
     @rx.event
     async def set_range(self, preset: str | list[str]):

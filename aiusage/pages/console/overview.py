@@ -7,7 +7,7 @@ import reflex as rx
 
 from aiusage.components.charts import chart_card
 from aiusage.components.text import tr
-from aiusage.pages.console.shell import console_on_load, console_shell
+from aiusage.pages.console.shell import console_on_load, console_shell, console_table
 from aiusage.state.console_overview import ConsoleOverviewState
 
 MONEY = [
@@ -34,32 +34,6 @@ def _figure_card(label_key: str, field: str) -> rx.Component:
         ),
         flex="1 1 170px",
         min_width="max-content",
-    )
-
-
-def _table(rows: rx.Var, columns: list[tuple[str, str]], table_id: str, link: bool = False):
-    def row(item: rx.Var) -> rx.Component:
-        cells = []
-        for _, field in columns:
-            value = item[field]
-            if link and field == "email":
-                value = rx.link(value, href="/admin/users/" + item["id"])
-            cells.append(rx.table.cell(value, white_space="nowrap"))
-        return rx.table.row(*cells, class_name=f"{table_id}-row")
-
-    return rx.box(
-        rx.table.root(
-            rx.table.header(
-                rx.table.row(*[rx.table.column_header_cell(tr(key)) for key, _ in columns])
-            ),
-            rx.table.body(rx.foreach(rows, row)),
-            size="1",
-            variant="surface",
-            id=table_id,
-            width="100%",
-        ),
-        overflow_x="auto",
-        width="100%",
     )
 
 
@@ -90,7 +64,8 @@ def overview_page() -> rx.Component:
         rx.text(tr("console.overview.explain"), size="1", color_scheme="gray"),
         chart_card("console.overview.chart", ConsoleOverviewState.chart, "console-chart"),
         rx.heading(tr("console.overview.by_model"), size="4"),
-        _table(
+        console_table(
+            "console-models",
             ConsoleOverviewState.models,
             [
                 ("console.overview.provider", "provider"),
@@ -101,18 +76,21 @@ def overview_page() -> rx.Component:
                 ("console.overview.charged", "charged"),
                 ("console.overview.fees", "fee"),
             ],
-            "console-models",
+            row_class="console-models-row",
+            nowrap=True,
         ),
         rx.heading(tr("console.overview.top_users"), size="4"),
-        _table(
+        console_table(
+            "console-top-users",
             ConsoleOverviewState.top_users,
             [
                 ("console.users.email", "email"),
                 ("console.overview.requests", "requests"),
                 ("console.overview.charged", "charged"),
             ],
-            "console-top-users",
-            link=True,
+            row_class="console-top-users-row",
+            link_field="email",
+            nowrap=True,
         ),
     )
 

@@ -6,36 +6,8 @@ from __future__ import annotations
 import reflex as rx
 
 from aiusage.components.text import tr
-from aiusage.pages.console.shell import console_on_load, console_shell
+from aiusage.pages.console.shell import console_on_load, console_shell, console_table
 from aiusage.state.console_users import ConsoleUsersState, ConsoleUserState
-
-
-def _table(
-    rows: rx.Var, columns: list[tuple[str, str]], table_id: str, row_class: str
-) -> rx.Component:
-    """A plain table of display strings: (catalog key of the heading, field) per column."""
-    return rx.box(
-        rx.table.root(
-            rx.table.header(
-                rx.table.row(*[rx.table.column_header_cell(tr(key)) for key, _ in columns])
-            ),
-            rx.table.body(
-                rx.foreach(
-                    rows,
-                    lambda item: rx.table.row(
-                        *[rx.table.cell(item[field]) for _, field in columns],
-                        class_name=row_class,
-                    ),
-                )
-            ),
-            size="1",
-            variant="surface",
-            id=table_id,
-            width="100%",
-        ),
-        overflow_x="auto",
-        width="100%",
-    )
 
 
 def users_page() -> rx.Component:
@@ -57,42 +29,18 @@ def users_page() -> rx.Component:
             on_submit=ConsoleUsersState.search,
             width="100%",
         ),
-        rx.box(
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        *[
-                            rx.table.column_header_cell(tr(key))
-                            for key in (
-                                "console.users.email",
-                                "console.users.balance",
-                                "console.users.role",
-                                "console.users.state",
-                                "console.users.created",
-                            )
-                        ]
-                    )
-                ),
-                rx.table.body(
-                    rx.foreach(
-                        ConsoleUsersState.results,
-                        lambda u: rx.table.row(
-                            rx.table.cell(rx.link(u["email"], href="/admin/users/" + u["id"])),
-                            rx.table.cell(u["balance"]),
-                            rx.table.cell(u["role"]),
-                            rx.table.cell(u["state"]),
-                            rx.table.cell(u["created"]),
-                            class_name="user-row",
-                        ),
-                    )
-                ),
-                size="1",
-                variant="surface",
-                id="users-table",
-                width="100%",
-            ),
-            overflow_x="auto",
-            width="100%",
+        console_table(
+            "users-table",
+            ConsoleUsersState.results,
+            [
+                ("console.users.email", "email"),
+                ("console.users.balance", "balance"),
+                ("console.users.role", "role"),
+                ("console.users.state", "state"),
+                ("console.users.created", "created"),
+            ],
+            row_class="user-row",
+            link_field="email",
         ),
     )
 
@@ -238,7 +186,8 @@ def user_page() -> rx.Component:
                 ),
                 actions(),
                 rx.heading(tr("console.user.ledger"), size="4"),
-                _table(
+                console_table(
+                    "ledger-table",
                     ConsoleUserState.ledger,
                     [
                         ("console.user.when", "when"),
@@ -247,22 +196,22 @@ def user_page() -> rx.Component:
                         ("console.user.after", "after"),
                         ("console.user.description", "description"),
                     ],
-                    "ledger-table",
-                    "ledger-row",
+                    row_class="ledger-row",
                 ),
                 rx.heading(tr("console.user.holds"), size="4"),
-                _table(
+                console_table(
+                    "holds-table",
                     ConsoleUserState.holds,
                     [
                         ("console.user.request", "request"),
                         ("console.user.amount", "amount"),
                         ("console.user.lease", "lease"),
                     ],
-                    "holds-table",
-                    "hold-row",
+                    row_class="hold-row",
                 ),
                 rx.heading(tr("console.user.proxy_keys"), size="4"),
-                _table(
+                console_table(
+                    "proxy-keys-table",
                     ConsoleUserState.proxy_keys,
                     [
                         ("console.user.key_name", "name"),
@@ -270,41 +219,40 @@ def user_page() -> rx.Component:
                         ("console.users.created", "created"),
                         ("console.users.state", "state"),
                     ],
-                    "proxy-keys-table",
-                    "proxy-key-row",
+                    row_class="proxy-key-row",
                 ),
                 rx.heading(tr("console.user.provider_keys"), size="4"),
-                _table(
+                console_table(
+                    "provider-keys-table",
                     ConsoleUserState.provider_keys,
                     [
                         ("console.user.provider", "provider"),
                         ("console.user.key_label", "label"),
                         ("console.user.last4", "last4"),
                     ],
-                    "provider-keys-table",
-                    "provider-key-row",
+                    row_class="provider-key-row",
                 ),
                 rx.heading(tr("console.user.sessions"), size="4"),
-                _table(
+                console_table(
+                    "sessions-table",
                     ConsoleUserState.sessions,
                     [
                         ("console.users.created", "created"),
                         ("console.user.last_used", "last_used"),
                         ("console.user.agent", "agent"),
                     ],
-                    "sessions-table",
-                    "session-row",
+                    row_class="session-row",
                 ),
                 rx.heading(tr("console.user.support"), size="4"),
-                _table(
+                console_table(
+                    "user-support-table",
                     ConsoleUserState.support,
                     [
                         ("console.user.when", "when"),
                         ("console.user.subject", "subject"),
                         ("console.users.state", "status"),
                     ],
-                    "user-support-table",
-                    "user-support-row",
+                    row_class="user-support-row",
                 ),
                 spacing="4",
                 width="100%",
