@@ -181,12 +181,11 @@ async def test_the_cluster_keeps_its_books_through_faults(cluster, sessions, fak
             answers.append(await one_call(client, caller, KINDS[i % len(KINDS)], t0))
             i += 5
 
-    async def over_the_limit(client: httpx.AsyncClient) -> None:
-        i = 0
-        while not stop.is_set():  # ~3 a second: three times the key's limit
+    async def over_the_limit(client: httpx.AsyncClient, i: int) -> None:
+        while not stop.is_set():  # two of these: ~10 a second, the minute's 60 in ~6 s
             answers.append(await one_call(client, limited, KINDS[i % 4], t0))
             i += 1
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(0.15)
 
     faults: dict[str, float] = {}
     limits = httpx.Limits(max_connections=20, max_keepalive_connections=20)
@@ -194,7 +193,7 @@ async def test_the_cluster_keeps_its_books_through_faults(cluster, sessions, fak
         base_url=cluster.state.url, timeout=CLIENT_TIMEOUT, limits=limits
     ) as client:
         tasks = [asyncio.create_task(worker(n, client)) for n in range(5)]
-        tasks.append(asyncio.create_task(over_the_limit(client)))
+        tasks += [asyncio.create_task(over_the_limit(client, i)) for i in range(2)]
 
         async def at(name: str, action) -> None:
             await asyncio.sleep(8)
@@ -294,15 +293,16 @@ async def test_the_cluster_keeps_its_books_through_faults(cluster, sessions, fak
     assert all(a.ended - a.started < CLIENT_TIMEOUT + 1 for a in answers)
     assert health.status_code == 200
 
-    # The rpm key, across both workers: at most RPM in any minute, plus one window's slack
-    # for the seconds each worker counted alone.
+    # The rpm key, across both workers: at most RPM in any minute, plus the slack of the
+    # Redis restart: what the workers allowed on their own while it was away (each from its
+    # own share of the minute; afterwards they put their hits back into the new Redis).
     allowed = sorted(a.started for a in answers if a.caller == "rpm" and a.status == 200)
     busiest = max(sum(1 for t in allowed if s <= t < s + 60) for s in allowed)
-    assert busiest <= 2 * RPM, busiest
-    quiet = [
-        t for t in allowed if t < faults["redis restarted"] or t > faults["redis restarted"] + 61
-    ]
-    assert max((sum(1 for t in quiet if s <= t < s + 60) for s in quiet), default=0) <= RPM + 2
+    redis_down = faults["redis restarted"]
+    alone = sum(1 for t in allowed if redis_down <= t < redis_down + 4)
+    report["rpm_key"] = {"limit": RPM, "busiest_minute": busiest, "during_redis_restart": alone}
+    (ARTIFACTS / "cluster-faults.json").write_text(json.dumps(report, indent=2))
+    assert busiest <= RPM + alone + 2 and busiest <= 2 * RPM, report["rpm_key"]
     assert any(a.caller == "rpm" and a.status == 429 for a in answers)
     assert any(a.caller == "capped" and a.status == 402 for a in answers)
 
