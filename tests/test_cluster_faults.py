@@ -21,8 +21,11 @@ test-artifacts/cluster-faults.json."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
 import secrets
+import socket
 import sys
 import time
 from collections import Counter
@@ -162,6 +165,45 @@ async def one_call(client: httpx.AsyncClient, caller: Caller, kind: str, t0: flo
         ok,
         detail or ("" if ok else text[:300]),
     )
+
+
+async def test_log_in_failures_count_across_app_instances(cluster, sessions):
+    """Wrong passwords spread over both app instances by the balancer are counted once, in
+    Redis: the pair waits after its free failures (5 in the tests), not after 5 per instance."""
+    address = f"owner-{secrets.token_hex(4)}@example.com"
+    async with scope_of(sessions)() as db:
+        await accounts.create_user(db, address, secrets.token_urlsafe(12), verified=True)
+    url = cluster.state.url
+    statuses, served = [], set()
+    for n in range(8):
+        # No cookie kept: the balancer deals each attempt to the next instance.
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            response = await client.post(
+                "/api/auth/login",
+                json={"email": address, "password": f"guess-{n}"},
+                headers={"Origin": url, "Accept": "application/json"},
+            )
+        statuses.append(response.status_code)
+        served.add(response.cookies.get("aiusage_instance"))
+    assert served == {"app-1", "app-2"}
+    assert statuses[:5] == [401] * 5 and set(statuses[5:]) == {429}, statuses
+
+
+def test_pages_and_their_websocket_pass_the_balancer(cluster):
+    """The balancer is websocket-aware: Reflex's event socket is upgraded through it."""
+    host, port = "127.0.0.1", cluster.state.lb_port
+    page = httpx.get(f"http://{host}:{port}/", timeout=30)
+    assert page.status_code == 200 and "<html" in page.text.lower()
+    with socket.create_connection((host, port), timeout=30) as sock:
+        sock.sendall(
+            (
+                "GET /_event/?EIO=4&transport=websocket HTTP/1.1\r\n"
+                f"Host: {host}:{port}\r\nOrigin: http://{host}:{port}\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n\r\n"
+            ).encode()
+        )
+        assert sock.recv(4096).split(b"\r\n", 1)[0] == b"HTTP/1.1 101 Switching Protocols"
 
 
 async def test_the_cluster_keeps_its_books_through_faults(cluster, sessions, fake):
