@@ -229,7 +229,8 @@ async def test_the_cluster_keeps_its_books_through_faults(cluster, sessions, fak
             i += 1
             await asyncio.sleep(0.15)
 
-    faults: dict[str, float] = {}
+    faults: dict[str, float] = {}  # when each fault began, and when its part was back
+    repaired: dict[str, float] = {}
     limits = httpx.Limits(max_connections=20, max_keepalive_connections=20)
     async with httpx.AsyncClient(
         base_url=cluster.state.url, timeout=CLIENT_TIMEOUT, limits=limits
@@ -241,6 +242,7 @@ async def test_the_cluster_keeps_its_books_through_faults(cluster, sessions, fak
             await asyncio.sleep(8)
             faults[name] = time.monotonic() - t0
             await asyncio.to_thread(action)
+            repaired[name] = time.monotonic() - t0
 
         try:
             await at("proxy worker SIGKILLed, then started", _kill_and_restart(cluster, "proxy-1"))
@@ -340,8 +342,10 @@ async def test_the_cluster_keeps_its_books_through_faults(cluster, sessions, fak
     # own share of the minute; afterwards they put their hits back into the new Redis).
     allowed = sorted(a.started for a in answers if a.caller == "rpm" and a.status == 200)
     busiest = max(sum(1 for t in allowed if s <= t < s + 60) for s in allowed)
-    redis_down = faults["redis restarted"]
-    alone = sum(1 for t in allowed if redis_down <= t < redis_down + 4)
+    # Away from the stop until the workers' next try after its start (their link waits a
+    # second after a failure), with a second's margin.
+    away = (faults["redis restarted"], repaired["redis restarted"] + 2)
+    alone = sum(1 for t in allowed if away[0] <= t < away[1])
     report["rpm_key"] = {"limit": RPM, "busiest_minute": busiest, "during_redis_restart": alone}
     (ARTIFACTS / "cluster-faults.json").write_text(json.dumps(report, indent=2))
     assert busiest <= RPM + alone + 2 and busiest <= 2 * RPM, report["rpm_key"]
