@@ -30,6 +30,7 @@ from aiusage.models.usage import (
     LATENCY_BUCKETS_MS,
     DeadSettlement,
     Hold,
+    UsageDaily,
     UsageHourly,
     UsageRecord,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "SupportReply",
     "TwoFactor",
     "UTCDateTime",
+    "UsageDaily",
     "UsageHourly",
     "UsageRecord",
     "User",

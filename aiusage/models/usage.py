@@ -108,6 +108,46 @@ class UsageHourly(SQLModel, table=True):
     lat_9: int = Field(default=0, sa_column=count_col())
 
 
+class UsageDaily(SQLModel, table=True):
+    """The hourly rollups summed per UTC day (same columns, `day` at UTC midnight), written in
+    the usage writer's transaction beside them: a long range's whole days are read here, its
+    partial days from `usage_hourly` (see services/usage.py), so a 90-day chart reads about
+    a 24th of the rows."""
+
+    __tablename__ = "usage_daily"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "proxy_key_id", "provider", "model", "day"),
+        sa.Index("ix_usage_daily_user_day", "user_id", "day"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=fk_col("users.id", index=False))
+    proxy_key_id: int = Field(sa_column=Column(sa.Integer(), nullable=False))
+    provider: str = Field(sa_column=Column(sa.String(16), nullable=False))
+    model: str = Field(sa_column=Column(sa.String(100), nullable=False))
+    day: datetime = Field(sa_column=time_col(nullable=False))
+    requests: int = Field(default=0, sa_column=count_col())
+    errors: int = Field(default=0, sa_column=count_col())
+    input_tokens: int = Field(default=0, sa_column=count_col())
+    output_tokens: int = Field(default=0, sa_column=count_col())
+    cache_write_tokens: int = Field(default=0, sa_column=count_col())
+    cache_read_tokens: int = Field(default=0, sa_column=count_col())
+    cost_nano: int = Field(default=0, sa_column=count_col())
+    charged_nano: int = Field(default=0, sa_column=count_col())
+    fee_nano: int = Field(default=0, sa_column=count_col())
+    latency_ms_sum: int = Field(default=0, sa_column=count_col())
+    lat_0: int = Field(default=0, sa_column=count_col())
+    lat_1: int = Field(default=0, sa_column=count_col())
+    lat_2: int = Field(default=0, sa_column=count_col())
+    lat_3: int = Field(default=0, sa_column=count_col())
+    lat_4: int = Field(default=0, sa_column=count_col())
+    lat_5: int = Field(default=0, sa_column=count_col())
+    lat_6: int = Field(default=0, sa_column=count_col())
+    lat_7: int = Field(default=0, sa_column=count_col())
+    lat_8: int = Field(default=0, sa_column=count_col())
+    lat_9: int = Field(default=0, sa_column=count_col())
+
+
 # Upper bounds (ms) of UsageHourly.lat_0 … lat_9; the last catches everything slower.
 LATENCY_BUCKETS_MS = (100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 2**31 - 1)
 
