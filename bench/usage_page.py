@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
-import io
 import os
 import random
 import sqlite3
@@ -198,6 +196,18 @@ def _add_daily(path: Path) -> None:
 _TABLES = ("users", "proxy_keys", "usage", "usage_hourly", "usage_daily")
 
 
+def _from_sqlite(column_type):
+    """A SQLite value → what asyncpg sends for the column (aware UTC times, booleans)."""
+    import sqlalchemy as sa
+
+    python = getattr(column_type, "impl", column_type)
+    if isinstance(python, sa.DateTime):
+        return lambda v: datetime.fromisoformat(v).replace(tzinfo=UTC)
+    if isinstance(python, sa.Boolean):
+        return bool
+    return lambda v: v
+
+
 async def _load_postgres(path: Path, url: str) -> None:
     """Copies the SQLite database's tables into the PostgreSQL database `url` (schema from
     the models), unless it holds them already; then VACUUM ANALYZE, as autovacuum would."""
@@ -211,8 +221,7 @@ async def _load_postgres(path: Path, url: str) -> None:
     async with engine.begin() as connection:
         await connection.run_sync(SQLModel.metadata.create_all)
     await engine.dispose()
-    # Times are copied as text: UTC, whatever the server's own time zone.
-    pg = await asyncpg.connect(url, server_settings={"timezone": "UTC"})
+    pg = await asyncpg.connect(url)
     try:
         if await pg.fetchval("SELECT COUNT(*) FROM usage") == 0:
             source = sqlite3.connect(path)
@@ -220,14 +229,15 @@ async def _load_postgres(path: Path, url: str) -> None:
             for table in tables:
                 cursor = source.execute(f"SELECT * FROM {table}")
                 columns = [d[0] for d in cursor.description]
+                convert = [_from_sqlite(SQLModel.metadata.tables[table].c[c].type) for c in columns]
                 while rows := cursor.fetchmany(100_000):
-                    text = io.StringIO()
-                    csv.writer(text, quoting=csv.QUOTE_NONNUMERIC).writerows(rows)
-                    await pg.copy_to_table(
+                    await pg.copy_records_to_table(
                         table,
-                        source=io.BytesIO(text.getvalue().encode()),
+                        records=[
+                            [v if v is None else f(v) for f, v in zip(convert, row, strict=True)]
+                            for row in rows
+                        ],
                         columns=columns,
-                        format="csv",
                     )
             source.close()
             for table in tables:
