@@ -579,7 +579,8 @@ def test_migration_0015_backfills_the_daily_rollups(pg):
     )
     pg.psql(
         "backfill",
-        "SET session_replication_role = replica;"  # no user row: foreign keys not checked
+        "INSERT INTO users (id, email, created_at, locale, balance_nano, held_nano)"
+        " VALUES (1, 'backfill@example.com', now(), 'en', 0, 0);"
         f" INSERT INTO usage_hourly (user_id, proxy_key_id, provider, model, hour,"
         f" {', '.join(sums)}) VALUES {values}",
     )
