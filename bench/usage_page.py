@@ -168,8 +168,8 @@ _SUMS = (
 
 
 def _add_daily(path: Path) -> None:
-    """The daily rollups from the hourly ones (as migration 0015 backfills them), if the
-    database has the table and it is empty (a database built before it existed gets it)."""
+    """The daily rollups (every phase) from the hourly ones, as migration 0015 backfills them,
+    if the database has the table and it is empty (a database built before it gets them)."""
     import sqlalchemy as sa
     from sqlmodel import SQLModel
 
@@ -182,13 +182,19 @@ def _add_daily(path: Path) -> None:
     engine.dispose()
     db = sqlite3.connect(path)
     if db.execute("SELECT COUNT(*) FROM usage_daily").fetchone()[0] == 0:
-        day = "strftime('%Y-%m-%d 00:00:00.000000', hour)"
+        from aiusage.models import DAILY_PHASES_H
+
         sums = ", ".join(f"SUM({c.strip()})" for c in _SUMS.split(","))
-        db.execute(
-            f"INSERT INTO usage_daily (user_id, proxy_key_id, provider, model, day, {_SUMS})"
-            f" SELECT user_id, proxy_key_id, provider, model, {day}, {sums} FROM usage_hourly"
-            f" GROUP BY user_id, proxy_key_id, provider, model, {day}"
-        )
+        for phase in DAILY_PHASES_H:
+            day = (
+                f"strftime('%Y-%m-%d %H:00:00.000000', hour, '-{phase} hours', 'start of day',"
+                f" '+{phase} hours')"
+            )
+            db.execute(
+                f"INSERT INTO usage_daily (user_id, proxy_key_id, provider, model, day, {_SUMS})"
+                f" SELECT user_id, proxy_key_id, provider, model, {day}, {sums}"
+                f" FROM usage_hourly GROUP BY user_id, proxy_key_id, provider, model, {day}"
+            )
         db.commit()
     db.close()
 

@@ -48,5 +48,14 @@ def test_migration_0015_backfills_the_daily_rollups(tmp_path):
     assert alembic("upgrade", "head", data_dir=tmp_path).returncode == 0
     daily = db.execute("SELECT day, requests, lat_9 FROM usage_daily ORDER BY day").fetchall()
     db.close()
-    # Midnight in the format SQLAlchemy stores (and compares) times in.
-    assert daily == [("2026-03-01 00:00:00.000000", 1, 3), ("2026-03-02 00:00:00.000000", 6, 6)]
+    # Period starts in the format SQLAlchemy stores (and compares) times in.
+    assert daily == [
+        ("2026-03-01 00:00:00.000000", 1, 3),  # the UTC day (phase 0)
+        ("2026-03-01 06:00:00.000000", 3, 6),  # the periods of the other phases
+        ("2026-03-01 12:00:00.000000", 3, 6),
+        ("2026-03-01 18:00:00.000000", 3, 6),
+        ("2026-03-02 00:00:00.000000", 6, 6),
+        ("2026-03-02 06:00:00.000000", 4, 3),
+        ("2026-03-02 12:00:00.000000", 4, 3),
+        ("2026-03-02 18:00:00.000000", 4, 3),
+    ]

@@ -566,7 +566,8 @@ async def test_daily_rollups_give_the_hourly_figures_on_postgres(app_db, session
 
 
 def test_migration_0015_backfills_the_daily_rollups(pg):
-    """Per UTC day, whatever the server's own time zone (Pacific/Chatham here)."""
+    """Per 24-hour period of each phase (UTC), whatever the server's own time zone
+    (Pacific/Chatham here)."""
     url = pg.create_database("backfill")
     run("alembic", "upgrade", "0014", url=url)
     sums = ("requests", "errors", "input_tokens", "output_tokens", "cache_write_tokens")
@@ -590,7 +591,16 @@ def test_migration_0015_backfills_the_daily_rollups(pg):
         "SELECT to_char(day AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), requests, lat_9"
         " FROM usage_daily ORDER BY day",
     )
-    assert daily.splitlines() == ["2026-03-01 00:00|1|3", "2026-03-02 00:00|6|6"]
+    assert daily.splitlines() == [
+        "2026-03-01 00:00|1|3",
+        "2026-03-01 06:00|3|6",
+        "2026-03-01 12:00|3|6",
+        "2026-03-01 18:00|3|6",
+        "2026-03-02 00:00|6|6",
+        "2026-03-02 06:00|4|3",
+        "2026-03-02 12:00|4|3",
+        "2026-03-02 18:00|4|3",
+    ]
 
 
 # --- 4. the ledger's exactly-once references ----------------------------------------------

@@ -27,15 +27,18 @@ from aiusage.models.billing import (
 from aiusage.models.keys import ProviderKey, ProxyKey
 from aiusage.models.support import AssistantConversation, SupportMessage, SupportReply
 from aiusage.models.usage import (
+    DAILY_PHASES_H,
     LATENCY_BUCKETS_MS,
     DeadSettlement,
     Hold,
     UsageDaily,
     UsageHourly,
     UsageRecord,
+    period_starts,
 )
 
 __all__ = [
+    "DAILY_PHASES_H",
     "LATENCY_BUCKETS_MS",
     "AssistantConversation",
     "AuditEntry",
@@ -62,5 +65,6 @@ __all__ = [
     "User",
     "UserIdentity",
     "UserSession",
+    "period_starts",
     "utcnow",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Column, Field, SQLModel
@@ -108,11 +108,27 @@ class UsageHourly(SQLModel, table=True):
     lat_9: int = Field(default=0, sa_column=count_col())
 
 
+# usage_daily sums 24-hour periods starting at each of these UTC hours (each hour is in one
+# period of each phase): whatever the browser's offset, a local day is within 3 hours of the
+# periods of one phase, so a chart per local day reads few hourly rows (services/usage.py).
+DAILY_PHASES_H = (0, 6, 12, 18)
+
+
+def period_starts(hour: datetime) -> list[datetime]:
+    """The starts of the daily periods (one per phase) that hold `hour` (aware UTC)."""
+    return [
+        (hour - timedelta(hours=p)).replace(hour=0, minute=0, second=0, microsecond=0)
+        + timedelta(hours=p)
+        for p in DAILY_PHASES_H
+    ]
+
+
 class UsageDaily(SQLModel, table=True):
-    """The hourly rollups summed per UTC day (same columns, `day` at UTC midnight), written in
-    the usage writer's transaction beside them: a long range's whole days are read here, its
-    partial days from `usage_hourly` (see services/usage.py), so a 90-day chart reads about
-    a 24th of the rows."""
+    """The hourly rollups summed per 24-hour period (same columns; `day`: the period's start,
+    at one of DAILY_PHASES_H UTC, so every hour is counted once per phase), written in the
+    usage writer's transaction beside them: a long range's whole periods are read here, the
+    other hours from `usage_hourly` (see services/usage.py), so a 90-day chart reads about a
+    24th of the rows."""
 
     __tablename__ = "usage_daily"
     __table_args__ = (

@@ -44,6 +44,7 @@ from aiusage.models import (
     UsageHourly,
     UsageRecord,
     User,
+    period_starts,
     utcnow,
 )
 from aiusage.proxy.holds import now_ms
@@ -383,18 +384,19 @@ def rollups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def daily_rollups(hourly: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Hourly rollups summed per UTC day (the `usage_daily` rows), sorted likewise."""
+    """Hourly rollups summed per daily period of each phase (the `usage_daily` rows), sorted
+    likewise."""
     sums: dict[tuple, dict[str, Any]] = {}
     for entry in hourly:
-        day = entry["hour"].astimezone(UTC).replace(hour=0)
-        key = (*(entry[name] for name in _ROLLUP_KEY[:-1]), day)
-        found = sums.get(key)
-        if found is None:
-            sums[key] = {**entry, "day": day}
-            del sums[key]["hour"]
-        else:
-            for name in _ROLLUP_SUMS:
-                found[name] += entry[name]
+        for day in period_starts(entry["hour"].astimezone(UTC)):
+            key = (*(entry[name] for name in _ROLLUP_KEY[:-1]), day)
+            found = sums.get(key)
+            if found is None:
+                sums[key] = {**entry, "day": day}
+                del sums[key]["hour"]
+            else:
+                for name in _ROLLUP_SUMS:
+                    found[name] += entry[name]
     return [sums[key] for key in sorted(sums)]
 
 

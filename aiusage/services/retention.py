@@ -211,9 +211,10 @@ async def _purge_by_id(
 
 def rollup_cutoff(before: datetime) -> datetime:
     """The UTC midnight up to which the rollups are purged for a cut-off `before`: whole
-    days, so the daily rollups and the hourly ones always hold the same hours (a range's
-    whole days are read from the former, its other hours from the latter). The rollups of
-    the day `before` falls in are kept until the next day's purge."""
+    UTC days, so the hourly rollups and the daily ones of phase 0 hold the same hours (the
+    queries read no daily period starting within a day of the retention period's start:
+    services/usage.py _horizon). The rollups of the day `before` falls in are kept until the
+    next day's purge."""
     return (before - timedelta(hours=1)).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
@@ -223,7 +224,7 @@ async def purge_usage_hourly(before: datetime, *, batch_size: int = BATCH_SIZE) 
 
 
 async def purge_usage_daily(before: datetime, *, batch_size: int = BATCH_SIZE) -> int:
-    """Deletes the daily rollups of the days whose hourly rollups purge_usage_hourly deletes."""
+    """Deletes the daily rollups of the periods starting before purge_usage_hourly's cut-off."""
     return await _purge_by_id(UsageDaily, UsageDaily.day < rollup_cutoff(before), batch_size)
 
 

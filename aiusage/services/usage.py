@@ -1,14 +1,15 @@
 """What the dashboard shows about a user's usage: every query takes the user's id.
 
 Charts and totals are aggregated in SQL over the rollups (one row per user, key, model and
-hour in `usage_hourly`, and per UTC day in `usage_daily`, kept current by the proxy's usage
-writer), so they cost the same whether the raw table holds a thousand rows or millions. A
-range's whole UTC days are read from the daily rows and only its partial days from the hourly
-ones; a chart per local day (the browser's offset moves a local day off the UTC day) takes
-each UTC day whole into the local day holding most of its hours and moves the few other hours
-over from the hourly rows (added to their own local day, subtracted from that one: exact
-integers, and identical to summing the hours one by one). The request table and the CSV
-export read the raw `usage` table page by page, newest first, along the
+hour in `usage_hourly`, and per 24-hour period in `usage_daily`, kept current by the proxy's
+usage writer), so they cost the same whether the raw table holds a thousand rows or millions.
+A range's whole UTC days are read from the daily rows and only its other hours from the
+hourly ones; a chart per local day (the browser's offset moves a local day off the UTC day)
+reads the periods of the phase nearest the local days (they start at 00, 06, 12 or 18 UTC),
+each counted whole in the local day holding its middle, and moves the few other hours (at
+most 3 a day) over from the hourly rows (added to their own local day, subtracted from that
+one: exact integers, and identical to summing the hours one by one). The request table and
+the CSV export read the raw `usage` table page by page, newest first, along the
 `ix_usage_user_created` index (keyset paging: the cursor is the last row's (created_at, id)).
 Nothing here loads rows into Python to add them up; Python only turns a handful of aggregated
 numbers into display values.
@@ -28,7 +29,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiusage.config import get_settings
 from aiusage.models import (
+    DAILY_PHASES_H,
     LATENCY_BUCKETS_MS,
     ProxyKey,
     UsageDaily,
@@ -191,11 +194,19 @@ def _floor_day(at: datetime) -> datetime:
     return at.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def _horizon() -> datetime:
+    """The earliest daily period start read from `usage_daily`: a day after the retention
+    purge's cut-off (it deletes rollups of whole UTC days before it, and a period of another
+    phase may straddle it), so every period read still has all its hours in both tables."""
+    retention = timedelta(days=get_settings().usage_retention_days)
+    return _floor_day(datetime.now(UTC) - retention) + _ONE_DAY
+
+
 @dataclass(frozen=True)
 class _Span:
     """The stored hours a filter covers, [first_hour, end_hour) (the hours starting in
-    [start floored to the hour, end)), and the whole UTC days among them, [first_day,
-    end_day) (empty when first_day >= end_day). end_hour None: no end."""
+    [start floored to the hour, end)), and the whole daily periods of one phase among them,
+    [first_day, end_day) (none when first_day >= end_day). end_hour None: no end."""
 
     first_hour: datetime
     end_hour: datetime | None
@@ -206,18 +217,28 @@ class _Span:
     def has_days(self) -> bool:
         return self.end_day is None or self.first_day < self.end_day
 
+    def days(self) -> list[datetime]:
+        """The starts of its whole periods (a bounded span's)."""
+        starts, day = [], self.first_day
+        while self.end_day is not None and day < self.end_day:
+            starts.append(day)
+            day += _ONE_DAY
+        return starts
 
-def _span(start: datetime, end: datetime | None) -> _Span:
+
+def _span(start: datetime, end: datetime | None, phase: int = 0) -> _Span:
     first_hour = start.replace(minute=0, second=0, microsecond=0)
-    first_day = _floor_day(first_hour)
-    if first_day < first_hour:
+    shift = timedelta(hours=phase)
+    earliest = max(first_hour, _horizon())
+    first_day = _floor_day(earliest - shift) + shift
+    if first_day < earliest:
         first_day += _ONE_DAY
     if end is None:
         return _Span(first_hour, None, first_day, None)
     end_hour = end.replace(minute=0, second=0, microsecond=0)
     if end_hour < end:
         end_hour += _HOUR
-    return _Span(first_hour, end_hour, first_day, _floor_day(end_hour))
+    return _Span(first_hour, end_hour, first_day, _floor_day(end_hour - shift) + shift)
 
 
 def _hour_ranges(span: _Span) -> list[tuple[datetime, datetime | None]]:
@@ -234,15 +255,18 @@ def _hour_ranges(span: _Span) -> list[tuple[datetime, datetime | None]]:
 
 def rollup_rows(f: UsageFilter, *names: str, end: bool = True) -> sa.Subquery:
     """The filter's rollup rows, columns `names` (common to both tables): the daily rows of
-    its whole UTC days and the hourly rows of the hours before and after them. The sum of any
-    column over them is its sum over the hourly rows of the filter's hours. `end` False: from
-    the filter's start on, without end."""
+    its whole UTC days (phase 0) and the hourly rows of the hours before and after them. The
+    sum of any column over them is its sum over the hourly rows of the filter's hours. `end`
+    False: from the filter's start on, without end, and the daily rows of every phase (they
+    overlap: for which values occur, not for sums)."""
     span = _span(f.start, f.end if end else None)
     parts = []
     if span.has_days:
-        days = [D.user_id == f.user_id, D.day >= span.first_day, *_narrowing(D, f)]
-        if span.end_day is not None:
-            days.append(D.day < span.end_day)
+        days = [D.user_id == f.user_id, *_narrowing(D, f)]
+        if span.end_day is None:
+            days.append(D.day >= span.first_day)
+        else:
+            days.append(D.day.in_(span.days()))
         parts.append(sa.select(*[D[n] for n in names]).where(*days))
     for lo, hi in _hour_ranges(span):
         hours = [H.user_id == f.user_id, H.hour >= lo, *_narrowing(H, f)]
@@ -275,36 +299,36 @@ async def _per_local_day(
     only those with requests (`names` holds "requests"): exactly the sums of the hourly rows
     whose hour starts in that local day.
 
-    Whole UTC days come from the daily rows, each counted in the local day holding its noon
-    (so, the most of its hours); the hours of a whole day that belong to the local day before
-    or after it (the same hours of every day, fewer than 13) and the hours outside the whole
-    days come from the hourly rows, summed per hour; an hour moved off its day's local day is
-    added to its own and subtracted from that one."""
+    Whole daily periods come from the daily rows, of the phase whose periods are nearest the
+    local days, each period counted in the local day holding its middle (so, the most of its
+    hours); the hours of a period that belong to the local day before or after it (the same
+    hours of every period, at most 3) and the hours outside the whole periods come from the
+    hourly rows, summed per hour; an hour moved off its period's local day is added to its
+    own and subtracted from that one."""
     dialect = _dialect(db)
     minutes = clamp_offset(f.tz_offset_min)
-    span = _span(f.start, f.end)
-    if not span.has_days:
-        moved: list[int] = []
-        shift = 0
-    else:
-        base = datetime(2000, 1, 1)
-        local = [(base + timedelta(hours=i, minutes=minutes)).date() for i in range(24)]
+    base = datetime(2000, 1, 1)
+    options = []
+    for phase in DAILY_PHASES_H:
+        local = [(base + timedelta(hours=phase + i, minutes=minutes)).date() for i in range(24)]
         before = [i for i in range(24) if local[i] < local[12]]
         after = [i for i in range(24) if local[i] > local[12]]
-        moved = before or after
-        shift = 1440 if before else -1440  # moves a moved hour's label to its day's
-    # Every hour read from the hourly rows (index lookups on (user_id, hour)): the partial
-    # days' hours, and the moved hours of each whole day.
+        # (a moved hour's label shifted by a day is its period's label)
+        options.append((len(before or after), phase, before or after, 1440 if before else -1440))
+    _, phase, moved, shift = min(options)
+    span = _span(f.start, f.end, phase)
+    if not span.has_days:
+        moved = []
+    starts = span.days()
+    # Every hour read from the hourly rows (index lookups on (user_id, hour)): the hours
+    # outside the whole periods, and the moved hours of each period.
     hours_read = []
     for lo, hi in _hour_ranges(span):
         while hi is not None and lo < hi:
             hours_read.append(lo)
             lo += _HOUR
-    if moved and span.end_day is not None:
-        day = span.first_day
-        while day < span.end_day:
-            hours_read.extend(day + timedelta(hours=i) for i in moved)
-            day += _ONE_DAY
+    for day in starts:
+        hours_read.extend(day + timedelta(hours=i) for i in moved)
 
     def summed(c, time: str):
         return [c[time].label("t"), *[c[g] for g in group]], [
@@ -327,7 +351,7 @@ async def _per_local_day(
                 *[hours.c[n] for n in names],
             )
         )
-        if moved and span.end_day is not None:
+        if moved:
             parts.append(
                 sa.select(
                     _label(hours.c.t, "day", minutes + shift, dialect).label("label"),
@@ -339,12 +363,7 @@ async def _per_local_day(
         keys, sums = summed(D, "day")
         days = (
             sa.select(*keys, *sums)
-            .where(
-                D.user_id == f.user_id,
-                D.day >= span.first_day,
-                D.day < span.end_day,
-                *_narrowing(D, f),
-            )
+            .where(D.user_id == f.user_id, D.day.in_(starts), *_narrowing(D, f))
             .group_by(*keys)
             .subquery("days")
         )

@@ -1,10 +1,11 @@
-"""usage_daily: the hourly rollups summed per UTC day, so long ranges read whole days
+"""usage_daily: the hourly rollups summed per 24-hour period, so long ranges read whole days
 
 A 90-day chart or total read ~54,000 hourly rows for a busy user (25 keys × models per hour);
-the whole UTC days of a range are now read from `usage_daily` (a 24th of the rows) and only
-the partial days at its edges, or the hours a local day shares with the next UTC day, from
-`usage_hourly`. The usage writer keeps both in one transaction; this backfills the daily rows
-from the hourly ones.
+the whole periods of a range are now read from `usage_daily` (a 24th of the rows) and only
+the hours at its edges, or the few hours a local day does not share with the periods, from
+`usage_hourly`. Periods start at 00, 06, 12 and 18 UTC (each hour is in one period of each
+phase), so any local day is within 3 hours of one phase's periods. The usage writer keeps
+both tables in one transaction; this backfills the daily rows from the hourly ones.
 
 Revision ID: 0015
 Revises: 0014
@@ -23,6 +24,7 @@ down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+_PHASES_H = (0, 6, 12, 18)  # as aiusage.models.DAILY_PHASES_H was when this was written
 _SUMS = (
     "requests",
     "errors",
@@ -54,19 +56,24 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("usage_daily", schema=None) as batch_op:
         batch_op.create_index("ix_usage_daily_user_day", ["user_id", "day"], unique=False)
-    # SQLite keeps times as text in SQLAlchemy's format (compared as text): midnight in it.
-    day = (
-        "strftime('%Y-%m-%d 00:00:00.000000', hour)"
-        if op.get_bind().dialect.name == "sqlite"
-        else "date_trunc('day', hour AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
-    )
+    # The 24-hour periods starting at each phase's UTC hour (aiusage.models.DAILY_PHASES_H);
+    # SQLite keeps times as text in SQLAlchemy's format (compared as text): starts in it.
+    sqlite = op.get_bind().dialect.name == "sqlite"
     sums = ", ".join(_SUMS)
-    op.execute(
-        f"INSERT INTO usage_daily (user_id, proxy_key_id, provider, model, day, {sums})"
-        f" SELECT user_id, proxy_key_id, provider, model, {day},"
-        + ", ".join(f"SUM({name})" for name in _SUMS)
-        + f" FROM usage_hourly GROUP BY user_id, proxy_key_id, provider, model, {day}"
-    )
+    for phase in _PHASES_H:
+        day = (
+            f"strftime('%Y-%m-%d %H:00:00.000000', hour, '-{phase} hours', 'start of day',"
+            f" '+{phase} hours')"
+            if sqlite
+            else f"(date_trunc('day', (hour AT TIME ZONE 'UTC') - interval '{phase} hours')"
+            f" + interval '{phase} hours') AT TIME ZONE 'UTC'"
+        )
+        op.execute(
+            f"INSERT INTO usage_daily (user_id, proxy_key_id, provider, model, day, {sums})"
+            f" SELECT user_id, proxy_key_id, provider, model, {day},"
+            + ", ".join(f"SUM({name})" for name in _SUMS)
+            + f" FROM usage_hourly GROUP BY user_id, proxy_key_id, provider, model, {day}"
+        )
 
 
 def downgrade() -> None:
