@@ -12,8 +12,11 @@ import reflex as rx
 
 from aiusage.state.billing import BillingState
 from aiusage.state.keys import KeysState
+from aiusage.state.security import SecurityState
 from aiusage.state.settings import SettingsState
-from aiusage.state.user import LOG_IN
+from aiusage.state.sign_in_methods import SignInMethodsState
+from aiusage.state.support import SupportState
+from aiusage.state.user import LOG_IN, LOG_IN_AGAIN
 
 FORM = {"key_id": "1", "provider_key": "sk-ant-x", "password": "x", "code": "123456"}
 EVENTS = [
@@ -30,11 +33,18 @@ EVENTS = [
     (KeysState, "check_replacement_key", ("sk-ant-x",), LOG_IN),
     (KeysState, "save_provider_replace", (FORM,), LOG_IN),
     (KeysState, "remove_provider_key", ("1",), LOG_IN),
+    (SecurityState, "start_enrolment", (FORM,), LOG_IN_AGAIN),
+    (SecurityState, "confirm_enrolment", (FORM,), LOG_IN_AGAIN),
+    (SecurityState, "cancel_enrolment", (), LOG_IN_AGAIN),
+    (SecurityState, "disable", (FORM,), LOG_IN_AGAIN),
+    (SecurityState, "revoke_session", ("1",), LOG_IN_AGAIN),
+    (SignInMethodsState, "remove", ("password",), LOG_IN_AGAIN),
     (SettingsState, "request_email_change", (FORM,), LOG_IN),
     (SettingsState, "save_threshold", (FORM,), LOG_IN),
     (SettingsState, "set_marketing", (True,), LOG_IN),
     (BillingState, "save_threshold", (FORM,), LOG_IN),
     (BillingState, "save_auto", (FORM,), LOG_IN),
+    (SupportState, "send", (FORM,), LOG_IN),
 ]
 
 
@@ -71,3 +81,19 @@ async def test_a_signed_out_event_goes_to_log_in(state_cls, name, args, to):
         == list(inspect.signature(handler.fn.__wrapped__).parameters)[1:]
     )
     assert len(handler.get_parameters()) == len(args) + 1
+
+
+async def test_the_security_page_forgets_its_secrets_when_signed_out():
+    state = signed_out(SecurityState)
+    state.enrol_secret, state.enrol_qr = "ABCD EFGH", "data:image/svg+xml;base64,"
+    state.new_backup_codes = ["one", "two"]
+    state.sessions = [{"id": "1"}]
+    state.tf_error = "error.x"
+    await SecurityState.confirm_enrolment.fn(state, FORM)
+    assert (state.enrol_secret, state.enrol_qr, state.new_backup_codes, state.sessions) == (
+        "",
+        "",
+        [],
+        [],
+    )
+    assert state.tf_error == ""
