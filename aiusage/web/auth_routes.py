@@ -147,18 +147,15 @@ async def resend_verification(request: Request) -> Response:
         fields = await site_form(request, "email")
     except ServiceError as error:
         return error_response(request, error, "/login")
-    return _mail_after(
-        ok_response(request, "/login", notice="check_email"),
-        mail_limiter().allow(fields["email"], client_ip(request)),
-        accounts.resend_verification,
-        fields["email"],
-    )
+    response = ok_response(request, "/login", notice="check_email")
+    return _mail_after(request, response, accounts.resend_verification, fields["email"])
 
 
-def _mail_after(response: Response, allowed: bool, job, address: str) -> Response:
-    """The mail (if any, and if the mail limit allows) is prepared after the answer is
-    sent, so neither the answer nor its timing says whether the address has an account."""
-    if allowed:
+def _mail_after(request: Request, response: Response, job, address: str) -> Response:
+    """The mail (if any, and if the mail limit for the address and the client's IP allows)
+    is prepared after the answer is sent, so neither the answer nor its timing says whether
+    the address has an account."""
+    if mail_limiter().allow(address, client_ip(request)):
 
         async def run() -> None:
             try:
@@ -177,12 +174,8 @@ async def forgot_password(request: Request) -> Response:
         accounts.normalize_email(fields["email"])  # a typo deserves an error; unknown does not
     except ServiceError as error:
         return error_response(request, error, "/forgot-password")
-    return _mail_after(
-        ok_response(request, "/login", notice="reset_sent"),
-        mail_limiter().allow(fields["email"], client_ip(request)),
-        accounts.request_password_reset,
-        fields["email"],
-    )
+    response = ok_response(request, "/login", notice="reset_sent")
+    return _mail_after(request, response, accounts.request_password_reset, fields["email"])
 
 
 async def reset_password(request: Request) -> Response:
