@@ -30,13 +30,13 @@ async def measure(n: int) -> dict[str, float]:
     grant = KeyGrant(1, user_id, None, None, {})
     holds = Holds()
     await holds.start()
-    loop = asyncio.get_running_loop()
 
     def balance_only(db: sqlite3.Connection) -> None:
         db.execute(_HOLD_BALANCE, (1_000, user_id, 1_000))
 
     async def before() -> None:
-        await loop.run_in_executor(holds._thread, balance_only, holds._sqlite)
+        assert holds.lane is not None
+        await holds.lane.call(balance_only)
 
     async def now() -> None:
         ticket = HoldTicket(

@@ -12,29 +12,29 @@ owner process and a lease. Invariants:
 - The owner renews its leases every third of the lease; a lease that runs out means the owner
   died (a crash, `kill -9`), and any live instance books the request as interrupted.
 
-On SQLite the hold runs on a plain sqlite3 connection in a thread of its own: the statements
-of one hold make a single hop off the event loop (the benchmark measured the ORM path at
-0.7 ms of CPU; this one is a fraction of that)."""
+On SQLite the hold runs on a plain sqlite3 connection in the lane's thread (`lane.py`, where
+the usage writer's batches run too): the statements of one hold make a single hop off the
+event loop (the benchmark measured the ORM path at 0.7 ms of CPU; this one is a fraction of
+that)."""
 
 from __future__ import annotations
 
-import asyncio
 import math
 import secrets
 import sqlite3
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, text, update
 
 from aiusage.config import get_settings
-from aiusage.db import get_engine, sqlite_pragmas, write_lock
+from aiusage.db import get_engine, write_lock
 from aiusage.models import Hold, User
 from aiusage.money import format_usd
 from aiusage.proxy.auth import KeyGrant
 from aiusage.proxy.errors import ProxyError
+from aiusage.proxy.lane import SqliteLane
 from aiusage.services import key_rules
 
 _HOLD_BALANCE = (
@@ -133,28 +133,22 @@ class Holds:
 
     def __init__(self) -> None:
         self.owner = _new_owner()
-        self._sqlite: sqlite3.Connection | None = None
-        self._thread: ThreadPoolExecutor | None = None
+        self.lane: SqliteLane | None = None  # on SQLite, from start to stop
 
     async def start(self) -> None:
         # Named at start, not at import: server workers forked from one parent must not
         # share a name (a dead worker's holds would be renewed by its live siblings).
         self.owner = _new_owner()
         settings = get_settings()
-        if settings.is_sqlite and self._thread is None:
-            path = settings.async_database_url.split(":///", 1)[1]
-            self._thread = ThreadPoolExecutor(1, thread_name_prefix="aiusage-holds")
-            self._sqlite = await asyncio.get_running_loop().run_in_executor(
-                self._thread, _connect_sqlite, path
-            )
+        if settings.is_sqlite and self.lane is None:
+            lane = SqliteLane(settings.async_database_url.split(":///", 1)[1])
+            await lane.start()
+            self.lane = lane
 
     async def stop(self) -> None:
-        if self._thread is not None:
-            connection, self._sqlite = self._sqlite, None
-            if connection is not None:
-                await asyncio.get_running_loop().run_in_executor(self._thread, connection.close)
-            self._thread.shutdown(wait=True)
-            self._thread = None
+        lane, self.lane = self.lane, None
+        if lane is not None:
+            await lane.stop()
 
     def lease_until(self) -> int:
         return now_ms() + int(get_settings().hold_lease_seconds * 1000)
@@ -181,10 +175,8 @@ class Holds:
             ticket.request_bytes,
         )
         async with write_lock():
-            if self._sqlite is not None:
-                outcome = await asyncio.get_running_loop().run_in_executor(
-                    self._thread, _place_sqlite, self._sqlite, grant, row, now
-                )
+            if self.lane is not None:
+                outcome = await self.lane.call(_place_sqlite, grant, row, now)
                 if isinstance(outcome, ProxyError):
                     raise outcome
                 return outcome
@@ -194,10 +186,8 @@ class Holds:
         """Extends the lease of every hold this process owns (one statement)."""
         until = self.lease_until()
         async with write_lock():
-            if self._sqlite is not None:
-                await asyncio.get_running_loop().run_in_executor(
-                    self._thread, _renew_sqlite, self._sqlite, until, self.owner
-                )
+            if self.lane is not None:
+                await self.lane.call(_renew_sqlite, until, self.owner)
                 return
             async with get_engine().begin() as connection:
                 await connection.execute(
@@ -207,12 +197,6 @@ class Holds:
 
 def _new_owner() -> str:
     return "p-" + secrets.token_hex(8)
-
-
-def _connect_sqlite(path: str) -> sqlite3.Connection:
-    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    sqlite_pragmas(connection)
-    return connection
 
 
 def _key_terms(grant: KeyGrant, amount: int, now: datetime) -> dict[str, object]:

@@ -45,7 +45,9 @@ from aiusage.models import (
     User,
     utcnow,
 )
+from aiusage.proxy import sqlite_batch
 from aiusage.proxy.holds import now_ms
+from aiusage.proxy.lane import SqliteLane
 from aiusage.services import alerts, billing, key_alerts, key_rules, topups
 from aiusage.services.pricing import TokenCounts, fee_nano
 
@@ -124,6 +126,7 @@ class UsageWriter:
         self._idle.set()
         self._writing: list[Settlement] = []  # the batch being booked now
         self.dead_count = 0  # settlements set aside by this process
+        self.lane: SqliteLane | None = None  # where batches are written on SQLite
 
     @property
     def pending(self) -> int:
@@ -134,7 +137,9 @@ class UsageWriter:
         self._idle.clear()
         self._queue.put_nowait(settlement)
 
-    def start(self) -> None:
+    def start(self, lane: SqliteLane | None = None) -> None:
+        """`lane`: the holds' SQLite lane, to write the batches in (else on the engine)."""
+        self.lane = lane
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="aiusage-usage-writer")
             for settlement in load_spilled():
@@ -207,7 +212,7 @@ class UsageWriter:
         attempts = 0
         while True:
             try:
-                await write_batch(batch)
+                await write_batch(batch, self.lane)
                 return
             except Exception as error:
                 attempts += 1
@@ -416,84 +421,95 @@ async def claim_holds(session: AsyncSession, batch: list[Settlement]) -> list[Se
     return kept
 
 
-async def write_batch(batch: list[Settlement]) -> None:
-    """One transaction for the whole batch, with set-based statements: the hold rows, the
-    usage rows, their rollups, the ledger rows with their balance changes and hold releases,
-    the keys' spend, and the operator's loss lines."""
-    now = utcnow()
-    due: set[int] = set()
-    async with write_lock(), session_scope() as session:
-        batch = await claim_holds(session, batch)
-        if not batch:
-            return
-        covered = await billing.cover_charges(
-            session, [billing.DueCharge(s.user_id, s.hold_nano, s.charge_nano) for s in batch]
-        )
-        rows = [
-            {"user_id": s.user_id, "proxy_key_id": s.key_id, **s.usage, "charged_nano": charged}
-            for s, charged in zip(batch, covered, strict=True)
-        ]
-        usage_ids = (
-            (
-                await session.execute(
-                    sa_insert(UsageRecord).returning(UsageRecord.id, sort_by_parameter_order=True),
-                    rows,
-                )
-            )
-            .scalars()
-            .all()
-        )
-        await add_rollups(session, rows)
-        await billing.book_usage(
-            session,
-            [
-                billing.UsageCharge(
-                    s.user_id,
-                    charged,
-                    s.hold_nano,
-                    usage_id,
-                    f"{row['provider']} {row['model']}",
-                )
-                for s, row, usage_id, charged in zip(batch, rows, usage_ids, covered, strict=True)
-            ],
-        )
-        await billing.book_losses(
-            session,
-            [
-                (s.user_id, s.request_id, s.charge_nano - charged)
-                for s, charged in zip(batch, covered, strict=True)
-            ],
-            "beyond_balance",
-        )
-        per_key: dict[int, list[int]] = {}
-        for s, charged in zip(batch, covered, strict=True):
-            spent_and_held = per_key.setdefault(s.key_id, [0, 0])
-            spent_and_held[0] += charged
-            spent_and_held[1] += s.key_hold_nano
-        period = current_period_ms(now)
-        for key_id, (spent, held) in sorted(per_key.items()):
-            await session.execute(
-                update(ProxyKey)
-                .where(ProxyKey.id == key_id)
-                .values(
-                    last_used_at=now,
-                    spent_nano=ProxyKey.spent_nano + spent,
-                    held_nano=ProxyKey.held_nano - held,
-                    # Booked in the period current now (a booking may start it, as a hold does).
-                    period_spent_nano=case(
-                        (ProxyKey.period_start_ms < period, spent),
-                        else_=ProxyKey.period_spent_nano + spent,
-                    ),
-                    period_start_ms=case(
-                        (ProxyKey.period_start_ms < period, period),
-                        else_=ProxyKey.period_start_ms,
-                    ),
-                )
-            )
-        await key_alerts.after_key_charges(
-            session, {s.key_id for s in batch if s.key_budgeted and s.charge_nano}, now
-        )
-        # Low-balance mails in this transaction; auto top-ups start after it commits.
-        due = await alerts.after_charges(session, {s.user_id for s in batch if s.charge_nano})
+async def write_batch(batch: list[Settlement], lane: SqliteLane | None = None) -> None:
+    """Books the batch in one transaction (`book_batch`): in the SQLite lane's thread when
+    given one (a single hop; holds wait behind it only for its statements), else on the
+    engine."""
+    async with write_lock():
+        if lane is not None and lane.open:
+            due = await lane.transaction(sqlite_batch.book_batch, batch)
+        else:
+            async with session_scope() as session:
+                due = await book_batch(session, batch)
     if due:
         topups.schedule_auto_topups(due)  # Stripe calls: never inside the usage transaction
+
+
+async def book_batch(session: AsyncSession, batch: list[Settlement]) -> set[int]:
+    """One transaction for the whole batch, with set-based statements: the hold rows, the
+    usage rows, their rollups, the ledger rows with their balance changes and hold releases,
+    the keys' spend, and the operator's loss lines. Returns the users due an auto top-up
+    (started by the caller once this has committed)."""
+    now = utcnow()
+    batch = await claim_holds(session, batch)
+    if not batch:
+        return set()
+    covered = await billing.cover_charges(
+        session, [billing.DueCharge(s.user_id, s.hold_nano, s.charge_nano) for s in batch]
+    )
+    rows = [
+        {"user_id": s.user_id, "proxy_key_id": s.key_id, **s.usage, "charged_nano": charged}
+        for s, charged in zip(batch, covered, strict=True)
+    ]
+    usage_ids = (
+        (
+            await session.execute(
+                sa_insert(UsageRecord).returning(UsageRecord.id, sort_by_parameter_order=True),
+                rows,
+            )
+        )
+        .scalars()
+        .all()
+    )
+    await add_rollups(session, rows)
+    await billing.book_usage(
+        session,
+        [
+            billing.UsageCharge(
+                s.user_id,
+                charged,
+                s.hold_nano,
+                usage_id,
+                f"{row['provider']} {row['model']}",
+            )
+            for s, row, usage_id, charged in zip(batch, rows, usage_ids, covered, strict=True)
+        ],
+    )
+    await billing.book_losses(
+        session,
+        [
+            (s.user_id, s.request_id, s.charge_nano - charged)
+            for s, charged in zip(batch, covered, strict=True)
+        ],
+        "beyond_balance",
+    )
+    per_key: dict[int, list[int]] = {}
+    for s, charged in zip(batch, covered, strict=True):
+        spent_and_held = per_key.setdefault(s.key_id, [0, 0])
+        spent_and_held[0] += charged
+        spent_and_held[1] += s.key_hold_nano
+    period = current_period_ms(now)
+    for key_id, (spent, held) in sorted(per_key.items()):
+        await session.execute(
+            update(ProxyKey)
+            .where(ProxyKey.id == key_id)
+            .values(
+                last_used_at=now,
+                spent_nano=ProxyKey.spent_nano + spent,
+                held_nano=ProxyKey.held_nano - held,
+                # Booked in the period current now (a booking may start it, as a hold does).
+                period_spent_nano=case(
+                    (ProxyKey.period_start_ms < period, spent),
+                    else_=ProxyKey.period_spent_nano + spent,
+                ),
+                period_start_ms=case(
+                    (ProxyKey.period_start_ms < period, period),
+                    else_=ProxyKey.period_start_ms,
+                ),
+            )
+        )
+    await key_alerts.after_key_charges(
+        session, {s.key_id for s in batch if s.key_budgeted and s.charge_nano}, now
+    )
+    # Low-balance mails in this transaction; auto top-ups start after it commits.
+    return await alerts.after_charges(session, {s.user_id for s in batch if s.charge_nano})
