@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import functools
 import json
 import logging
 import os
@@ -26,8 +27,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, text, update
-from sqlalchemy import insert as sa_insert
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -99,6 +111,29 @@ def counted_columns(counts: TokenCounts) -> dict[str, Any]:
         "code_interpreter_containers": counts.code_interpreter_containers,
         "tokens_estimated": counts.estimated,
     }
+
+
+_usage = UsageRecord.__table__.c
+_USAGE_INSERT = insert(UsageRecord.__table__).returning(_usage.id, sort_by_parameter_order=True)
+_USAGE_NULLS = {c.name: None for c in UsageRecord.__table__.c if c.nullable}
+_users = User.__table__.c
+# Users a low-balance mail or an auto top-up may be due: a superset of what
+# `alerts.after_charges` acts on (it checks again, exactly), in one cheap statement.
+_MAYBE_ALERTED = select(_users.id).where(
+    _users.id.in_(bindparam("ids", expanding=True)),
+    or_(
+        and_(
+            _users.low_balance_alerted_at.is_(None),
+            _users.closed_at.is_(None),
+            _users.balance_nano
+            < func.coalesce(_users.low_balance_threshold_nano, bindparam("default")),
+        ),
+        and_(
+            _users.auto_topup_enabled.is_(True),
+            _users.balance_nano < _users.auto_topup_below_nano,
+        ),
+    ),
+)
 
 
 def current_period_ms(now: datetime) -> ColumnElement[int]:
@@ -386,19 +421,23 @@ def rollups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [sums[key] for key in sorted(sums)]
 
 
+@functools.cache
+def _rollup_upsert(dialect: str) -> Any:
+    """One statement per dialect, executed with the batch's rows as parameters: compiled
+    once (built with `.values(rows)` it was built, keyed and compiled anew every batch)."""
+    upsert = sqlite_insert if dialect == "sqlite" else postgres_insert
+    statement = upsert(UsageHourly.__table__)
+    table = UsageHourly.__table__.c
+    return statement.on_conflict_do_update(
+        index_elements=list(_ROLLUP_KEY),
+        set_={name: table[name] + statement.excluded[name] for name in _ROLLUP_SUMS},
+    )
+
+
 async def add_rollups(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     values = rollups(rows)
-    if not values:
-        return
-    insert = sqlite_insert if session.bind.dialect.name == "sqlite" else postgres_insert
-    statement = insert(UsageHourly).values(values)
-    table = UsageHourly.__table__.c
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=list(_ROLLUP_KEY),
-            set_={name: table[name] + statement.excluded[name] for name in _ROLLUP_SUMS},
-        )
-    )
+    if values:
+        await session.execute(_rollup_upsert(session.bind.dialect.name), values)
 
 
 async def claim_holds(session: AsyncSession, batch: list[Settlement]) -> list[Settlement]:
@@ -454,8 +493,8 @@ async def book_batch(session: AsyncSession, batch: list[Settlement]) -> set[int]
     usage_ids = (
         (
             await session.execute(
-                sa_insert(UsageRecord).returning(UsageRecord.id, sort_by_parameter_order=True),
-                rows,
+                _USAGE_INSERT,
+                [{**_USAGE_NULLS, **row} for row in rows],  # every row the same columns
             )
         )
         .scalars()
@@ -489,27 +528,35 @@ async def book_batch(session: AsyncSession, batch: list[Settlement]) -> set[int]
         spent_and_held[0] += charged
         spent_and_held[1] += s.key_hold_nano
     period = current_period_ms(now)
+    keys = ProxyKey.__table__.c  # Core, not ORM-enabled DML
     for key_id, (spent, held) in sorted(per_key.items()):
         await session.execute(
-            update(ProxyKey)
-            .where(ProxyKey.id == key_id)
+            update(ProxyKey.__table__)
+            .where(keys.id == key_id)
             .values(
                 last_used_at=now,
-                spent_nano=ProxyKey.spent_nano + spent,
-                held_nano=ProxyKey.held_nano - held,
+                spent_nano=keys.spent_nano + spent,
+                held_nano=keys.held_nano - held,
                 # Booked in the period current now (a booking may start it, as a hold does).
                 period_spent_nano=case(
-                    (ProxyKey.period_start_ms < period, spent),
-                    else_=ProxyKey.period_spent_nano + spent,
+                    (keys.period_start_ms < period, spent),
+                    else_=keys.period_spent_nano + spent,
                 ),
                 period_start_ms=case(
-                    (ProxyKey.period_start_ms < period, period),
-                    else_=ProxyKey.period_start_ms,
+                    (keys.period_start_ms < period, period),
+                    else_=keys.period_start_ms,
                 ),
             )
         )
     await key_alerts.after_key_charges(
         session, {s.key_id for s in batch if s.key_budgeted and s.charge_nano}, now
     )
+    charged = sorted({s.user_id for s in batch if s.charge_nano})
+    if not charged:
+        return set()
+    params = {"ids": charged, "default": alerts.default_threshold_nano()}
+    maybe = set((await session.execute(_MAYBE_ALERTED, params)).scalars())
+    if not maybe:
+        return set()
     # Low-balance mails in this transaction; auto top-ups start after it commits.
-    return await alerts.after_charges(session, {s.user_id for s in batch if s.charge_nano})
+    return await alerts.after_charges(session, maybe)

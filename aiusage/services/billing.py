@@ -167,15 +167,16 @@ async def book_usage(session: AsyncSession, charges: list[UsageCharge]) -> None:
     now = utcnow()
     for user_id, items in sorted(per_user.items()):  # one lock order across writers
         total = sum(item.charge_nano for item in items)
+        users = User.__table__.c  # Core, not ORM-enabled DML: once per user and batch
         final = (
             await session.execute(
-                update(User)
-                .where(User.id == user_id)
+                update(User.__table__)
+                .where(users.id == user_id)
                 .values(
-                    balance_nano=User.balance_nano - total,
-                    held_nano=User.held_nano - sum(item.hold_nano for item in items),
+                    balance_nano=users.balance_nano - total,
+                    held_nano=users.held_nano - sum(item.hold_nano for item in items),
                 )
-                .returning(User.balance_nano)
+                .returning(users.balance_nano)
             )
         ).scalar_one()
         ledger_rows.extend(usage_ledger_rows(user_id, final, items, now))
