@@ -502,6 +502,40 @@ async def usage_count(user_id: int) -> int:
         ).scalar_one()
 
 
+async def test_a_hold_waits_off_the_event_loop_while_another_process_writes(
+    app_server, make_account
+):
+    """On SQLite a hold is placed on the event loop's own connection, which never waits for
+    the lock: while another connection holds SQLite's write lock the hold waits in the
+    lane's thread (the loop stays free), then is placed once the lock is released."""
+    import sqlite3
+
+    from aiusage.config import get_settings
+    from aiusage.proxy.holds import Holds
+
+    account = await make_account(usd="1")
+    holds = Holds()
+    await holds.start()
+    locker = sqlite3.connect(get_settings().data_dir / "aiusage.db", isolation_level=None)
+    try:
+        locker.execute("BEGIN IMMEDIATE")  # nobody else can write now
+        placing = asyncio.ensure_future(held_settlement(account, holds, f"req_wait_{account.id}"))
+        ticks = 0
+        for _ in range(20):  # the loop keeps running while the hold waits
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert ticks == 20 and not placing.done()
+        locker.execute("ROLLBACK")
+        await asyncio.wait_for(placing, 10)
+    finally:
+        if locker.in_transaction:
+            locker.execute("ROLLBACK")
+        locker.close()
+        await holds.stop()
+    assert await hold_rows(account.id) == 1
+    assert (await money_state(account.id))[1] == 50_000_000
+
+
 async def test_a_stop_that_cannot_finish_keeps_the_rest_for_the_next_start(
     app_server, make_account
 ):
