@@ -602,7 +602,7 @@ def print_row(row: dict[str, Any]) -> None:
 def print_threads(rows: list[dict[str, Any]]) -> None:
     print(
         f"\nproxy CPU ms/request by thread: {'event loop':>10} {'granian':>8} {'other':>6}"
-        f" | {'kernel':>6}   (other: aiosqlite threads; kernel: the system-time part of all)"
+        f" | {'kernel':>6}   (other: the SQLite lane, aiosqlite; kernel: system time of all)"
     )
     for row in rows:
         t = row["proxy"]["proxy_thread_cpu_ms_per_request"]
