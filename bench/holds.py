@@ -1,6 +1,7 @@
 """What a crash-safe hold costs: CPU per hold with its row (`Holds.place`: the balance UPDATE
-and the hold row INSERT in one transaction, one hop to the holds thread) against the hold as
-it was before hold rows (the balance UPDATE alone, same thread and connection).
+and the hold row INSERT in one transaction, on the event loop's own SQLite connection)
+against the hold as it was before hold rows (the balance UPDATE alone, with the hop to the
+SQLite lane's thread every hold made until bce4d02).
 
     .venv/bin/python -m bench.holds --n 5000
 
