@@ -22,6 +22,7 @@ import functools
 import json
 import logging
 import os
+import sqlite3
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -291,10 +292,11 @@ class UsageWriter:
 
 def _transient(error: Exception) -> bool:
     """The database's trouble, not the data's: locked, gone, or this transaction chosen as a
-    deadlock victim."""
-    return isinstance(error, OperationalError | InterfaceError) or (
-        isinstance(error, DBAPIError) and error.connection_invalidated
-    )
+    deadlock victim. On SQLite the lane's batch raises the driver's own errors (plain SQL):
+    its OperationalError is what SQLAlchemy's wraps (locked past the busy timeout)."""
+    return isinstance(
+        error, OperationalError | InterfaceError | sqlite3.OperationalError | sqlite3.InterfaceError
+    ) or (isinstance(error, DBAPIError) and error.connection_invalidated)
 
 
 async def database_answers() -> bool:
