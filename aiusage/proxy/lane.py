@@ -175,7 +175,7 @@ class SqliteLane:
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(raw_connection, *args)` in the lane's thread."""
         if self._pool is None:
-            raise RuntimeError("the SQLite lane is stopped")
+            raise _stopped()
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, self.raw, *args)
 
     async def transaction(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
@@ -183,7 +183,7 @@ class SqliteLane:
         thread: `connection` is the sqlite3 connection under the session, for plain SQL in
         the same transaction. Committed if `fn` returns, rolled back if it raises."""
         if self._pool is None:
-            raise RuntimeError("the SQLite lane is stopped")
+            raise _stopped()
         return await asyncio.get_running_loop().run_in_executor(
             self._pool, self._run_transaction, fn, args
         )
@@ -210,6 +210,12 @@ class SqliteLane:
                     db.rollback()
                 raise
         return result
+
+
+def _stopped() -> sqlite3.OperationalError:
+    # The database's trouble for the usage writer (it retries, then writes on the engine),
+    # never a reason to set a settlement aside.
+    return sqlite3.OperationalError("the SQLite lane is stopped")
 
 
 def connect(path: str, isolation_level: str | None = "") -> sqlite3.Connection:
