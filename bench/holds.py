@@ -1,6 +1,7 @@
 """What a crash-safe hold costs: CPU per hold with its row (`Holds.place`: the balance UPDATE
-and the hold row INSERT in one transaction, one hop to the holds thread) against the hold as
-it was before hold rows (the balance UPDATE alone, same thread and connection).
+and the hold row INSERT in one transaction, on the event loop's own SQLite connection)
+against the hold as it was before hold rows (the balance UPDATE alone, with the hop to the
+SQLite lane's thread every hold made until bce4d02).
 
     .venv/bin/python -m bench.holds --n 5000
 
@@ -30,13 +31,13 @@ async def measure(n: int) -> dict[str, float]:
     grant = KeyGrant(1, user_id, None, None, {})
     holds = Holds()
     await holds.start()
-    loop = asyncio.get_running_loop()
 
     def balance_only(db: sqlite3.Connection) -> None:
         db.execute(_HOLD_BALANCE, (1_000, user_id, 1_000))
 
     async def before() -> None:
-        await loop.run_in_executor(holds._thread, balance_only, holds._sqlite)
+        assert holds.lane is not None
+        await holds.lane.call(balance_only)
 
     async def now() -> None:
         ticket = HoldTicket(

@@ -2,7 +2,9 @@
 
     .venv/bin/python -m bench.proxy --requests 2000
 
-It makes a throw-away data directory and secrets, migrates a fresh SQLite database, creates
+It makes a throw-away data directory and secrets, migrates a fresh SQLite database (or, with
+`--database postgres`, a throw-away PostgreSQL server from Debian's packages, as the tests
+start one: tests/pg.py), creates
 an account with plenty of credit and a proxy key, starts the fake upstream
 (tests.fakes.upstream) and the standalone proxy (`aiusage proxy serve`, granian), then for
 each provider, streaming and not, at each concurrency, runs the same load generator
@@ -138,6 +140,8 @@ class Rig:
     fake: subprocess.Popen[str] | None = None
     proxy: subprocess.Popen[str] | None = None
     proxied: int = 0  # requests sent through the proxy so far (warm-ups included)
+    db_url: str = ""  # PostgreSQL's (psycopg) when not on SQLite
+    db_pid: int = 0  # PostgreSQL's postmaster, whose CPU is read like the proxy's
     logs: list[IO[str]] = field(default_factory=list)
 
     @property
@@ -218,18 +222,29 @@ class Rig:
         for handle in self.logs:
             handle.close()
 
-    # Database checks, read straight from the SQLite file (WAL: readers never block writers).
-    def usage_rows(self) -> int:
+    # Database checks, read straight from the SQLite file (WAL: readers never block writers)
+    # or from PostgreSQL.
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        if self.db_url:
+            import psycopg
+
+            with psycopg.connect(self.db_url, autocommit=True) as pg:
+                return list(pg.execute(sql.replace("?", "%s"), params).fetchall())
         with contextlib.closing(sqlite3.connect(self.db_path, timeout=30)) as db:
-            return int(db.execute("SELECT count(*) FROM usage").fetchone()[0])
+            return db.execute(sql, params).fetchall()
+
+    def usage_rows(self) -> int:
+        return int(self._query("SELECT count(*) FROM usage")[0][0])
 
     def account(self) -> dict[str, int]:
-        with contextlib.closing(sqlite3.connect(self.db_path, timeout=30)) as db:
-            balance, held = db.execute(
-                "SELECT balance_nano, held_nano FROM users WHERE id = ?", (self.user_id,)
-            ).fetchone()
-            statuses = dict(db.execute("SELECT status, count(*) FROM usage GROUP BY status"))
+        ((balance, held),) = self._query(
+            "SELECT balance_nano, held_nano FROM users WHERE id = ?", (self.user_id,)
+        )
+        statuses = dict(self._query("SELECT status, count(*) FROM usage GROUP BY status"))
         return {"balance_nano": balance, "held_nano": held, "usage_statuses": statuses}
+
+    def db_cpu(self) -> float:
+        return procs.sample(self.db_pid).cpu_s if self.db_pid else 0.0
 
     def drain(self, timeout: float = 120) -> float:
         """Waits until the proxy wrote a usage row for every request it got; returns the wait."""
@@ -299,7 +314,7 @@ class Rig:
         assert gen.stdin is not None and gen.stdout is not None
         result: dict[str, Any] | None = None
         before = after = None
-        fake_before = busy_before = t_before = 0.0
+        fake_before = busy_before = t_before = db_before = 0.0
         busy_cpus = self.placement.proxy or set(os.sched_getaffinity(0))
         for line in gen.stdout:
             if line.startswith("READY"):
@@ -307,6 +322,7 @@ class Rig:
                     self.proxied += warmup
                     self.drain()
                 before, fake_before = self.proxy_sample(), self.fake_cpu()
+                db_before = self.db_cpu()
                 busy_before = procs.cpu_busy_seconds(busy_cpus)
                 t_before = time.monotonic()
                 if on_ready:
@@ -339,6 +355,8 @@ class Rig:
             wall * len(busy_cpus)
         )
         result["fake_cpu_ms_per_request"] = (fake_after - fake_before) * 1000 / done
+        if self.db_pid:  # PostgreSQL's processes (on the rig's CPU)
+            result["db_cpu_ms_per_request"] = (self.db_cpu() - db_before) * 1000 / done
         result["proxy_rss_mib"] = after.rss_total / 2**20
         return result
 
@@ -584,7 +602,7 @@ def print_row(row: dict[str, Any]) -> None:
 def print_threads(rows: list[dict[str, Any]]) -> None:
     print(
         f"\nproxy CPU ms/request by thread: {'event loop':>10} {'granian':>8} {'other':>6}"
-        f" | {'kernel':>6}   (other: aiosqlite threads; kernel: the system-time part of all)"
+        f" | {'kernel':>6}   (other: the SQLite lane, aiosqlite; kernel: system time of all)"
     )
     for row in rows:
         t = row["proxy"]["proxy_thread_cpu_ms_per_request"]
@@ -592,6 +610,11 @@ def print_threads(rows: list[dict[str, Any]]) -> None:
             f"  {row['kind']:<18}c={row['concurrency']:<4}         {t.get('main', 0):10.2f} "
             f"{t.get('tokio', 0):8.2f} {t.get('other', 0):6.2f} | "
             f"{row['proxy']['proxy_sys_cpu_ms_per_request']:6.2f}"
+            + (
+                f"   PostgreSQL {row['proxy']['db_cpu_ms_per_request']:.2f}"
+                if "db_cpu_ms_per_request" in row["proxy"]
+                else ""
+            )
         )
 
 
@@ -699,6 +722,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--workers", type=int, default=1, help="granian workers")
     p.add_argument(
+        "--database",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="postgres: a throw-away server of Debian's postgresql (as tests/pg.py), on the"
+        " rig's CPU",
+    )
+    p.add_argument(
         "--key-source",
         choices=("byok", "platform"),
         default="byok",
@@ -761,6 +791,22 @@ def workdir(keep: bool) -> Iterator[Path]:
             shutil.rmtree(path, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def postgres(wanted: bool) -> Iterator[Any]:
+    """A throw-away PostgreSQL server (tests/pg.py: its own data directory, fsync off), or
+    None."""
+    if not wanted:
+        yield None
+        return
+    from tests.pg import PostgresServer
+
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def _terminate(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)  # unwinds through the finally blocks: servers are stopped
 
@@ -785,10 +831,14 @@ def main(argv: list[str] | None = None) -> int:
             "rig_cpus": sorted(placement.rig or []),
         },
     }
-    with workdir(args.keep) as wd:
+    with workdir(args.keep) as wd, postgres(args.database == "postgres") as pg:
         env = make_env(wd, args.key_source)
-        os.environ.update(env)  # this process creates the account through the services
         rig = Rig(args, placement, wd, env)
+        if pg is not None:
+            rig.db_url = pg.create_database("bench")
+            env["AIUSAGE_DATABASE_URL"] = rig.db_url
+            rig.db_pid = int((pg.data / "postmaster.pid").read_text().split()[0])
+        os.environ.update(env)  # this process creates the account through the services
         try:
             rig.start()
             assert rig.proxy is not None
@@ -853,7 +903,7 @@ def main(argv: list[str] | None = None) -> int:
         f"({'OK' if u['equal'] else 'MISMATCH'}); held after drain: {u['held_nano']} nano-USD"
     )
     if checks:
-        print("\ntargets (one worker, SQLite):")
+        print(f"\ntargets ({args.workers} worker(s), {args.database}):")
         for c in checks:
             print(
                 f"  {'met ' if c['met'] else 'MISS'}  {c['target']:<44} "

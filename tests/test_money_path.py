@@ -502,6 +502,78 @@ async def usage_count(user_id: int) -> int:
         ).scalar_one()
 
 
+async def test_a_batch_locked_out_past_the_busy_timeout_is_retried_not_set_aside(
+    app_server, make_account
+):
+    """On SQLite the writer's batch runs as plain SQL in the lane: locked out longer than
+    SQLite's busy timeout (10 s) it gets the driver's own OperationalError, which is the
+    database's trouble, not the row's: retried until the lock is gone, never set aside."""
+    import sqlite3
+
+    from aiusage.config import get_settings
+    from aiusage.proxy.holds import Holds
+    from aiusage.proxy.usage_writer import UsageWriter
+
+    account = await make_account(usd="1")
+    holds, writer = Holds(), UsageWriter()
+    await holds.start()
+    writer.start(holds.lane)
+    locker = sqlite3.connect(get_settings().data_dir / "aiusage.db", isolation_level=None)
+    try:
+        settlement = await held_settlement(account, holds, f"req_locked_{account.id}")
+        locker.execute("BEGIN IMMEDIATE")  # nobody else can write now
+        writer.submit(settlement)
+        await asyncio.sleep(11)  # past the lane connection's busy timeout
+        locker.execute("ROLLBACK")
+        await asyncio.wait_for(writer.flushed(), 15)
+    finally:
+        if locker.in_transaction:
+            locker.execute("ROLLBACK")
+        locker.close()
+        await asyncio.wait_for(writer.stop(), 15)
+        await holds.stop()
+    assert writer.dead_count == 0
+    (row,) = await wait_usage(account.id, 1)
+    assert row.request_id == settlement.request_id
+    assert await hold_rows(account.id) == 0
+    balance, ledger = await settled_money(account.id)
+    assert balance == ledger == 1_000_000_000 - row.charged_nano
+
+
+async def test_a_hold_waits_off_the_event_loop_while_another_process_writes(
+    app_server, make_account
+):
+    """On SQLite a hold is placed on the event loop's own connection, which never waits for
+    the lock: while another connection holds SQLite's write lock the hold waits in the
+    lane's thread (the loop stays free), then is placed once the lock is released."""
+    import sqlite3
+
+    from aiusage.config import get_settings
+    from aiusage.proxy.holds import Holds
+
+    account = await make_account(usd="1")
+    holds = Holds()
+    await holds.start()
+    locker = sqlite3.connect(get_settings().data_dir / "aiusage.db", isolation_level=None)
+    try:
+        locker.execute("BEGIN IMMEDIATE")  # nobody else can write now
+        placing = asyncio.ensure_future(held_settlement(account, holds, f"req_wait_{account.id}"))
+        ticks = 0
+        for _ in range(20):  # the loop keeps running while the hold waits
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert ticks == 20 and not placing.done()
+        locker.execute("ROLLBACK")
+        await asyncio.wait_for(placing, 10)
+    finally:
+        if locker.in_transaction:
+            locker.execute("ROLLBACK")
+        locker.close()
+        await holds.stop()
+    assert await hold_rows(account.id) == 1
+    assert (await money_state(account.id))[1] == 50_000_000
+
+
 async def test_a_stop_that_cannot_finish_keeps_the_rest_for_the_next_start(
     app_server, make_account
 ):

@@ -42,7 +42,7 @@ class ProxyRuntime:
         if self.client is None:
             self.client = UpstreamClient()
             await self.holds.start()
-            self.writer.start()
+            self.writer.start(self.holds.lane)
             self._leases = asyncio.create_task(
                 run_leases(self.holds, self.writer, PriceBook()), name="aiusage-hold-leases"
             )

@@ -18,16 +18,29 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import functools
 import json
 import logging
 import os
+import sqlite3
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, text, update
-from sqlalchemy import insert as sa_insert
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -47,7 +60,9 @@ from aiusage.models import (
     period_starts,
     utcnow,
 )
+from aiusage.proxy import sqlite_batch
 from aiusage.proxy.holds import now_ms
+from aiusage.proxy.lane import SqliteLane
 from aiusage.services import alerts, billing, key_alerts, key_rules, topups
 from aiusage.services.pricing import TokenCounts, fee_nano
 
@@ -101,6 +116,29 @@ def counted_columns(counts: TokenCounts) -> dict[str, Any]:
     }
 
 
+_usage = UsageRecord.__table__.c
+_USAGE_INSERT = insert(UsageRecord.__table__).returning(_usage.id, sort_by_parameter_order=True)
+_USAGE_NULLS = {c.name: None for c in UsageRecord.__table__.c if c.nullable}
+_users = User.__table__.c
+# Users a low-balance mail or an auto top-up may be due: a superset of what
+# `alerts.after_charges` acts on (it checks again, exactly), in one cheap statement.
+_MAYBE_ALERTED = select(_users.id).where(
+    _users.id.in_(bindparam("ids", expanding=True)),
+    or_(
+        and_(
+            _users.low_balance_alerted_at.is_(None),
+            _users.closed_at.is_(None),
+            _users.balance_nano
+            < func.coalesce(_users.low_balance_threshold_nano, bindparam("default")),
+        ),
+        and_(
+            _users.auto_topup_enabled.is_(True),
+            _users.balance_nano < _users.auto_topup_below_nano,
+        ),
+    ),
+)
+
+
 def current_period_ms(now: datetime) -> ColumnElement[int]:
     """Each key's current budget period start (ms), from its own period (0 without one)."""
     return case(
@@ -126,6 +164,7 @@ class UsageWriter:
         self._idle.set()
         self._writing: list[Settlement] = []  # the batch being booked now
         self.dead_count = 0  # settlements set aside by this process
+        self.lane: SqliteLane | None = None  # where batches are written on SQLite
 
     @property
     def pending(self) -> int:
@@ -136,7 +175,9 @@ class UsageWriter:
         self._idle.clear()
         self._queue.put_nowait(settlement)
 
-    def start(self) -> None:
+    def start(self, lane: SqliteLane | None = None) -> None:
+        """`lane`: the holds' SQLite lane, to write the batches in (else on the engine)."""
+        self.lane = lane
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="aiusage-usage-writer")
             for settlement in load_spilled():
@@ -209,7 +250,7 @@ class UsageWriter:
         attempts = 0
         while True:
             try:
-                await write_batch(batch)
+                await write_batch(batch, self.lane)
                 return
             except Exception as error:
                 attempts += 1
@@ -253,10 +294,11 @@ class UsageWriter:
 
 def _transient(error: Exception) -> bool:
     """The database's trouble, not the data's: locked, gone, or this transaction chosen as a
-    deadlock victim."""
-    return isinstance(error, OperationalError | InterfaceError) or (
-        isinstance(error, DBAPIError) and error.connection_invalidated
-    )
+    deadlock victim. On SQLite the lane's batch raises the driver's own errors (plain SQL):
+    its OperationalError is what SQLAlchemy's wraps (locked past the busy timeout)."""
+    return isinstance(
+        error, OperationalError | InterfaceError | sqlite3.OperationalError | sqlite3.InterfaceError
+    ) or (isinstance(error, DBAPIError) and error.connection_invalidated)
 
 
 async def database_answers() -> bool:
@@ -400,26 +442,29 @@ def daily_rollups(hourly: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [sums[key] for key in sorted(sums)]
 
 
+@functools.cache
+def _rollup_upsert(dialect: str, period: str) -> Any:
+    """One statement per dialect and rollup table, executed with the batch's rows as
+    parameters (executemany): compiled once. Built with `.values(rows)` it was built, keyed
+    and compiled anew every batch (measured on SQLite, 300 rollup rows: 320 ms against
+    27 ms, in the event loop), and the daily rows are 4 per hourly one."""
+    model = UsageHourly if period == "hour" else UsageDaily
+    upsert = sqlite_insert if dialect == "sqlite" else postgres_insert
+    statement = upsert(model.__table__)
+    table = model.__table__.c
+    return statement.on_conflict_do_update(
+        index_elements=[*_ROLLUP_KEY[:-1], period],
+        set_={name: table[name] + statement.excluded[name] for name in _ROLLUP_SUMS},
+    )
+
+
 async def add_rollups(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Adds the rows to their hourly and daily rollups (in the caller's transaction)."""
     values = rollups(rows)
-    if not values:
-        return
-    insert = sqlite_insert if session.bind.dialect.name == "sqlite" else postgres_insert
-    for model, entries, period in (
-        (UsageHourly, values, "hour"),
-        (UsageDaily, daily_rollups(values), "day"),
-    ):
-        statement = insert(model)
-        table = model.__table__.c
-        statement = statement.on_conflict_do_update(
-            index_elements=[*_ROLLUP_KEY[:-1], period],
-            set_={name: table[name] + statement.excluded[name] for name in _ROLLUP_SUMS},
-        )
-        # One upsert executed per row (executemany), compiled once and cached: a multi-row
-        # VALUES was compiled anew for every batch (measured on SQLite, 300 rollup rows:
-        # 320 ms against 27 ms, in the event loop), and the daily rows are 4 per hourly one.
-        await session.execute(statement, entries)
+    if values:
+        dialect = session.bind.dialect.name
+        await session.execute(_rollup_upsert(dialect, "hour"), values)
+        await session.execute(_rollup_upsert(dialect, "day"), daily_rollups(values))
 
 
 async def claim_holds(session: AsyncSession, batch: list[Settlement]) -> list[Settlement]:
@@ -442,84 +487,103 @@ async def claim_holds(session: AsyncSession, batch: list[Settlement]) -> list[Se
     return kept
 
 
-async def write_batch(batch: list[Settlement]) -> None:
-    """One transaction for the whole batch, with set-based statements: the hold rows, the
-    usage rows, their rollups, the ledger rows with their balance changes and hold releases,
-    the keys' spend, and the operator's loss lines."""
-    now = utcnow()
-    due: set[int] = set()
-    async with write_lock(), session_scope() as session:
-        batch = await claim_holds(session, batch)
-        if not batch:
-            return
-        covered = await billing.cover_charges(
-            session, [billing.DueCharge(s.user_id, s.hold_nano, s.charge_nano) for s in batch]
-        )
-        rows = [
-            {"user_id": s.user_id, "proxy_key_id": s.key_id, **s.usage, "charged_nano": charged}
-            for s, charged in zip(batch, covered, strict=True)
-        ]
-        usage_ids = (
-            (
-                await session.execute(
-                    sa_insert(UsageRecord).returning(UsageRecord.id, sort_by_parameter_order=True),
-                    rows,
-                )
-            )
-            .scalars()
-            .all()
-        )
-        await add_rollups(session, rows)
-        await billing.book_usage(
-            session,
-            [
-                billing.UsageCharge(
-                    s.user_id,
-                    charged,
-                    s.hold_nano,
-                    usage_id,
-                    f"{row['provider']} {row['model']}",
-                )
-                for s, row, usage_id, charged in zip(batch, rows, usage_ids, covered, strict=True)
-            ],
-        )
-        await billing.book_losses(
-            session,
-            [
-                (s.user_id, s.request_id, s.charge_nano - charged)
-                for s, charged in zip(batch, covered, strict=True)
-            ],
-            "beyond_balance",
-        )
-        per_key: dict[int, list[int]] = {}
-        for s, charged in zip(batch, covered, strict=True):
-            spent_and_held = per_key.setdefault(s.key_id, [0, 0])
-            spent_and_held[0] += charged
-            spent_and_held[1] += s.key_hold_nano
-        period = current_period_ms(now)
-        for key_id, (spent, held) in sorted(per_key.items()):
-            await session.execute(
-                update(ProxyKey)
-                .where(ProxyKey.id == key_id)
-                .values(
-                    last_used_at=now,
-                    spent_nano=ProxyKey.spent_nano + spent,
-                    held_nano=ProxyKey.held_nano - held,
-                    # Booked in the period current now (a booking may start it, as a hold does).
-                    period_spent_nano=case(
-                        (ProxyKey.period_start_ms < period, spent),
-                        else_=ProxyKey.period_spent_nano + spent,
-                    ),
-                    period_start_ms=case(
-                        (ProxyKey.period_start_ms < period, period),
-                        else_=ProxyKey.period_start_ms,
-                    ),
-                )
-            )
-        await key_alerts.after_key_charges(
-            session, {s.key_id for s in batch if s.key_budgeted and s.charge_nano}, now
-        )
-        # Low-balance mails in this transaction; auto top-ups start after it commits.
-        due = await alerts.after_charges(session, {s.user_id for s in batch if s.charge_nano})
+async def write_batch(batch: list[Settlement], lane: SqliteLane | None = None) -> None:
+    """Books the batch in one transaction (`book_batch`): in the SQLite lane's thread when
+    given one (a single hop; holds wait behind it only for its statements), else on the
+    engine."""
+    async with write_lock():
+        if lane is not None and lane.open:
+            due = await lane.transaction(sqlite_batch.book_batch, batch)
+        else:
+            async with session_scope() as session:
+                due = await book_batch(session, batch)
     if due:
         topups.schedule_auto_topups(due)  # Stripe calls: never inside the usage transaction
+
+
+async def book_batch(session: AsyncSession, batch: list[Settlement]) -> set[int]:
+    """One transaction for the whole batch, with set-based statements: the hold rows, the
+    usage rows, their rollups, the ledger rows with their balance changes and hold releases,
+    the keys' spend, and the operator's loss lines. Returns the users due an auto top-up
+    (started by the caller once this has committed)."""
+    now = utcnow()
+    batch = await claim_holds(session, batch)
+    if not batch:
+        return set()
+    covered = await billing.cover_charges(
+        session, [billing.DueCharge(s.user_id, s.hold_nano, s.charge_nano) for s in batch]
+    )
+    rows = [
+        {"user_id": s.user_id, "proxy_key_id": s.key_id, **s.usage, "charged_nano": charged}
+        for s, charged in zip(batch, covered, strict=True)
+    ]
+    usage_ids = (
+        (
+            await session.execute(
+                _USAGE_INSERT,
+                [{**_USAGE_NULLS, **row} for row in rows],  # every row the same columns
+            )
+        )
+        .scalars()
+        .all()
+    )
+    await add_rollups(session, rows)
+    await billing.book_usage(
+        session,
+        [
+            billing.UsageCharge(
+                s.user_id,
+                charged,
+                s.hold_nano,
+                usage_id,
+                f"{row['provider']} {row['model']}",
+            )
+            for s, row, usage_id, charged in zip(batch, rows, usage_ids, covered, strict=True)
+        ],
+    )
+    await billing.book_losses(
+        session,
+        [
+            (s.user_id, s.request_id, s.charge_nano - charged)
+            for s, charged in zip(batch, covered, strict=True)
+        ],
+        "beyond_balance",
+    )
+    per_key: dict[int, list[int]] = {}
+    for s, charged in zip(batch, covered, strict=True):
+        spent_and_held = per_key.setdefault(s.key_id, [0, 0])
+        spent_and_held[0] += charged
+        spent_and_held[1] += s.key_hold_nano
+    period = current_period_ms(now)
+    keys = ProxyKey.__table__.c  # Core, not ORM-enabled DML
+    for key_id, (spent, held) in sorted(per_key.items()):
+        await session.execute(
+            update(ProxyKey.__table__)
+            .where(keys.id == key_id)
+            .values(
+                last_used_at=now,
+                spent_nano=keys.spent_nano + spent,
+                held_nano=keys.held_nano - held,
+                # Booked in the period current now (a booking may start it, as a hold does).
+                period_spent_nano=case(
+                    (keys.period_start_ms < period, spent),
+                    else_=keys.period_spent_nano + spent,
+                ),
+                period_start_ms=case(
+                    (keys.period_start_ms < period, period),
+                    else_=keys.period_start_ms,
+                ),
+            )
+        )
+    await key_alerts.after_key_charges(
+        session, {s.key_id for s in batch if s.key_budgeted and s.charge_nano}, now
+    )
+    charged = sorted({s.user_id for s in batch if s.charge_nano})
+    if not charged:
+        return set()
+    params = {"ids": charged, "default": alerts.default_threshold_nano()}
+    maybe = set((await session.execute(_MAYBE_ALERTED, params)).scalars())
+    if not maybe:
+        return set()
+    # Low-balance mails in this transaction; auto top-ups start after it commits.
+    return await alerts.after_charges(session, maybe)

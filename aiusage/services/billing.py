@@ -9,6 +9,7 @@ the free balance cover is booked as an operator loss (see `cover_charges`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -113,7 +114,12 @@ async def cover_charges(session: AsyncSession, due: list[DueCharge]) -> list[int
         .order_by(users.id)
         .with_for_update()
     )
-    state = {user_id: [balance, held] for user_id, balance, held in rows}
+    return cover({user_id: (balance, held) for user_id, balance, held in rows}, due)
+
+
+def cover(balances: dict[int, tuple[int, int]], due: list[DueCharge]) -> list[int]:
+    """`cover_charges`' amounts from the users' (balance, held) as read in the transaction."""
+    state = {user_id: list(pair) for user_id, pair in balances.items()}
     covered: list[int] = []
     for item in due:
         balance_and_held = state.get(item.user_id)
@@ -161,35 +167,46 @@ async def book_usage(session: AsyncSession, charges: list[UsageCharge]) -> None:
     now = utcnow()
     for user_id, items in sorted(per_user.items()):  # one lock order across writers
         total = sum(item.charge_nano for item in items)
+        users = User.__table__.c  # Core, not ORM-enabled DML: once per user and batch
         final = (
             await session.execute(
-                update(User)
-                .where(User.id == user_id)
+                update(User.__table__)
+                .where(users.id == user_id)
                 .values(
-                    balance_nano=User.balance_nano - total,
-                    held_nano=User.held_nano - sum(item.hold_nano for item in items),
+                    balance_nano=users.balance_nano - total,
+                    held_nano=users.held_nano - sum(item.hold_nano for item in items),
                 )
-                .returning(User.balance_nano)
+                .returning(users.balance_nano)
             )
         ).scalar_one()
-        balance = final + total  # walk forward from the balance before the batch
-        for item in items:
-            if not item.charge_nano:
-                continue
-            balance -= item.charge_nano
-            ledger_rows.append(
-                {
-                    "user_id": user_id,
-                    "created_at": now,
-                    "kind": USAGE,
-                    "amount_nano": -item.charge_nano,
-                    "balance_after_nano": balance,
-                    "description": item.description[:255],
-                    "usage_id": item.usage_id,
-                }
-            )
+        ledger_rows.extend(usage_ledger_rows(user_id, final, items, now))
     if ledger_rows:
         await session.execute(insert(LedgerEntry), ledger_rows)
+
+
+def usage_ledger_rows(
+    user_id: int, final_balance: int, items: list[UsageCharge], now: datetime
+) -> list[dict[str, Any]]:
+    """The ledger rows of one user's charges in a batch, given the balance after the batch's
+    single update: each row's balance-after walks forward from the balance before it."""
+    rows = []
+    balance = final_balance + sum(item.charge_nano for item in items)
+    for item in items:
+        if not item.charge_nano:
+            continue
+        balance -= item.charge_nano
+        rows.append(
+            {
+                "user_id": user_id,
+                "created_at": now,
+                "kind": USAGE,
+                "amount_nano": -item.charge_nano,
+                "balance_after_nano": balance,
+                "description": item.description[:255],
+                "usage_id": item.usage_id,
+            }
+        )
+    return rows
 
 
 async def grant(
