@@ -337,18 +337,24 @@ async def test_the_cluster_keeps_its_books_through_faults(cluster, sessions, fak
     assert all(a.ended - a.started < CLIENT_TIMEOUT + 1 for a in answers)
     assert health.status_code == 200
 
-    # The rpm key, across both workers: at most RPM in any minute, plus the slack of the
-    # Redis restart: what the workers allowed on their own while it was away (each from its
-    # own share of the minute; afterwards they put their hits back into the new Redis).
+    # The rpm key, across both workers. Until Redis restarts (the first ~20 s: one minute),
+    # exactly its limit, the SIGKILL included. Over the run: the limit plus at most one
+    # window's slack for the restart: the hits the workers allowed on their own while Redis
+    # was away, and those the killed worker had counted (its copy died with it, so it cannot
+    # put them back into the new Redis).
     allowed = sorted(a.started for a in answers if a.caller == "rpm" and a.status == 200)
+    before = sum(1 for t in allowed if t < faults["redis restarted"])
     busiest = max(sum(1 for t in allowed if s <= t < s + 60) for s in allowed)
-    # Away from the stop until the workers' next try after its start (their link waits a
-    # second after a failure), with a second's margin.
     away = (faults["redis restarted"], repaired["redis restarted"] + 2)
     alone = sum(1 for t in allowed if away[0] <= t < away[1])
-    report["rpm_key"] = {"limit": RPM, "busiest_minute": busiest, "during_redis_restart": alone}
+    report["rpm_key"] = {
+        "limit": RPM,
+        "before_redis_restart": before,
+        "busiest_minute": busiest,
+        "allowed_while_redis_was_away": alone,
+    }
     (ARTIFACTS / "cluster-faults.json").write_text(json.dumps(report, indent=2))
-    assert busiest <= RPM + alone + 2 and busiest <= 2 * RPM, report["rpm_key"]
+    assert before <= RPM and busiest <= 2 * RPM, report["rpm_key"]
     assert any(a.caller == "rpm" and a.status == 429 for a in answers)
     assert any(a.caller == "capped" and a.status == 402 for a in answers)
 

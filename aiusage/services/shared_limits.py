@@ -24,13 +24,18 @@ from aiusage.services.ratelimit import TokenWindow
 from aiusage.services.redis_link import PREFIX, RedisLink, shared_redis
 
 # KEYS[1]: the window, KEYS[2]: this Redis's boot marker; ARGV: limit, window ms, a unique
-# member, a new marker. Counts the hit if under the limit; answers {wait, marker}. The marker
-# (set by the first script to find none) changes when Redis lost its data: a restart.
+# member, a new marker, the marker the caller last saw ('' for none). Counts the hit if under
+# the limit; answers {wait, marker}. The marker (set by the first script to find none)
+# changes when Redis lost its data (a restart): then the answer is {-2, marker}, nothing
+# counted, for the caller to put its hits back first.
 _TRY_HIT = """
 local marker = redis.call('GET', KEYS[2])
 if not marker then
   redis.call('SET', KEYS[2], ARGV[4])
   marker = ARGV[4]
+end
+if ARGV[5] ~= '' and ARGV[5] ~= marker then
+  return {-2, marker}
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -193,27 +198,44 @@ class SharedSlidingWindow(_Shared):
     async def try_hit(self, key: str, limit: int) -> int:
         """Counts a hit if allowed and returns 0; otherwise returns seconds to wait."""
         member, now_ms = _unique(), _now_ms()
-        answer = await self._run(
-            _TRY_HIT, [key, BOOT_MARKER], limit, self.window_ms, member, _unique()
-        )
         link = self.link
-        if answer is None or link is None:
+        synced = self._synced.get(key)
+        # This process counted alone for a while (an outage it saw): its hits go back first.
+        if (
+            link is not None
+            and (not link.up or (synced is not None and synced[1] != link.epoch))
+            and not await self._put_back(key, now_ms)
+        ):
             return self.local.try_hit(key, limit, now_ms, member)
-        wait, marker = int(answer[0]), _text(answer[1])
-        seen = (marker, link.epoch)
-        synced = self._synced.get(key) == seen
-        if not synced:
-            # Redis restarted (new marker) or this process counted alone for a while (new
-            # epoch): its own hits of the window go back, so the limit holds across all.
-            hits = [part for hit in self.local.live(key, now_ms) for part in hit]
-            synced = not hits or await self._run(_PUT_BACK, [key], self.window_ms, *hits) == 0
+        known = synced[0] if synced is not None else ""
+        for _ in range(2):
+            answer = await self._run(
+                _TRY_HIT, [key, BOOT_MARKER], limit, self.window_ms, member, _unique(), known
+            )
+            if answer is None or link is None:
+                return self.local.try_hit(key, limit, now_ms, member)
+            wait, known = int(answer[0]), _text(answer[1])
+            if wait != _PUT_BACK_FIRST:
+                break
+            # Redis restarted and forgot the window: this process's hits go back first.
+            if not await self._put_back(key, now_ms):
+                return self.local.try_hit(key, limit, now_ms, member)
+        else:
+            return self.local.try_hit(key, limit, now_ms, member)
+        if len(self._synced) >= self.local.max_keys:
+            self._synced.clear()
+        self._synced[key] = (known, link.epoch)
         if wait == 0:
             self.local.add(key, now_ms, member)
-        if synced:  # else Redis went away again: put back on a later try
-            if len(self._synced) >= self.local.max_keys:
-                self._synced.clear()
-            self._synced[key] = seen
         return wait
+
+    async def _put_back(self, key: str, now_ms: int) -> bool:
+        """This process's hits of the window into Redis (each once, however often sent)."""
+        hits = [part for hit in self.local.live(key, now_ms) for part in hit]
+        return not hits or await self._run(_PUT_BACK, [key], self.window_ms, *hits) == 0
+
+
+_PUT_BACK_FIRST = -2
 
 
 def _text(value: Any) -> str:
