@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 from aiusage.cli.registry import command, email_arg, user_by_email
 from aiusage.db import session_scope
@@ -40,7 +41,9 @@ async def admin_revoke(args: argparse.Namespace) -> None:
 async def admin_list(_args: argparse.Namespace) -> None:
     async with session_scope() as db:
         rows = await db.execute(
-            sa.select(User.email, User.role).where(User.role.is_not(None)).order_by(User.email)
+            sa.select(col(User.email), col(User.role))
+            .where(col(User.role).is_not(None))
+            .order_by(col(User.email))
         )
         for email, role in rows:
             print(f"{role}\t{email}")

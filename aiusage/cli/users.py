@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from aiusage.cli.keys import key_summary
 from aiusage.cli.registry import command, email_arg, print_json, user_by_email
@@ -38,7 +39,9 @@ async def user_show(args: argparse.Namespace) -> None:
         provider_keys = await keys.list_provider_keys(session, user.id)
         usage_count = (
             await session.execute(
-                select(func.count()).select_from(UsageRecord).where(UsageRecord.user_id == user.id)
+                select(func.count())
+                .select_from(UsageRecord)
+                .where(col(UsageRecord.user_id) == user.id)
             )
         ).scalar_one()
     print_json(

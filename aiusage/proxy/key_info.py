@@ -22,6 +22,7 @@ from urllib.parse import parse_qs
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 from starlette.types import Receive, Scope, Send
 
 from aiusage.config import get_settings
@@ -85,12 +86,12 @@ def _live_key(grant: KeyGrant, *columns: Any) -> sa.Select[Any]:
     """`columns` of the grant's key while it is unrevoked and its account open."""
     return (
         sa.select(*columns)
-        .select_from(ProxyKey.__table__.join(User.__table__, User.id == K.user_id))
+        .select_from(ProxyKey.__table__.join(User.__table__, col(User.id) == K.user_id))
         .where(
             K.id == grant.key_id,
             K.user_id == grant.user_id,
             K.revoked_at.is_(None),
-            User.closed_at.is_(None),
+            col(User.closed_at).is_(None),
         )
     )
 
@@ -109,8 +110,8 @@ async def key_summary(session: AsyncSession, grant: KeyGrant, now: datetime) -> 
     statement (one snapshot). `held_usd`: what the key's requests in flight hold on the
     balance (its hold rows), whether or not the key has a limit of its own."""
     held_on_key = (
-        sa.select(sa.func.coalesce(sa.func.sum(Hold.amount_nano), 0))
-        .where(Hold.user_id == grant.user_id, Hold.proxy_key_id == grant.key_id)
+        sa.select(sa.func.coalesce(sa.func.sum(col(Hold.amount_nano)), 0))
+        .where(col(Hold.user_id) == grant.user_id, col(Hold.proxy_key_id) == grant.key_id)
         .scalar_subquery()
     )
     key = _refuse_unless_usable(
@@ -119,8 +120,8 @@ async def key_summary(session: AsyncSession, grant: KeyGrant, now: datetime) -> 
                 _live_key(
                     grant,
                     *_KEY_COLUMNS,
-                    User.balance_nano.label("balance_nano"),
-                    User.held_nano.label("user_held_nano"),
+                    col(User.balance_nano).label("balance_nano"),
+                    col(User.held_nano).label("user_held_nano"),
                     held_on_key.label("key_held_nano"),
                 )
             )

@@ -16,6 +16,7 @@ import random
 import time
 
 from sqlalchemy import update
+from sqlmodel import col
 
 from aiusage.config import get_settings
 from aiusage.db import session_scope
@@ -111,11 +112,11 @@ async def _record_failure(key_id: int, status: int, cooldown_ms: int) -> None:
         async with session_scope() as session:
             await session.execute(
                 update(ProviderKey)
-                .where(ProviderKey.id == key_id)
+                .where(col(ProviderKey.id) == key_id)
                 .values(
-                    failures=ProviderKey.failures + 1,
+                    failures=col(ProviderKey.failures) + 1,
                     last_error=f"HTTP {status}",
-                    invalid_at=utcnow() if status == 401 else ProviderKey.invalid_at,
+                    invalid_at=utcnow() if status == 401 else col(ProviderKey.invalid_at),
                     unhealthy_until_ms=_cooling_after_failure(now_ms + cooldown_ms),
                 )
             )
@@ -127,8 +128,8 @@ def _cooling_after_failure(until_ms: int) -> object:
     from sqlalchemy import case
 
     return case(
-        (ProviderKey.failures + 1 >= FAILURES_BEFORE_COOLDOWN, until_ms),
-        else_=ProviderKey.unhealthy_until_ms,
+        (col(ProviderKey.failures) + 1 >= FAILURES_BEFORE_COOLDOWN, until_ms),
+        else_=col(ProviderKey.unhealthy_until_ms),
     )
 
 
@@ -137,7 +138,7 @@ async def _record_success(key_id: int) -> None:
         async with session_scope() as session:
             await session.execute(
                 update(ProviderKey)
-                .where(ProviderKey.id == key_id)
+                .where(col(ProviderKey.id) == key_id)
                 .values(failures=0, unhealthy_until_ms=0)
             )
     except Exception:

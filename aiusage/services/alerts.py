@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from aiusage.config import get_settings
 from aiusage.i18n import t
@@ -51,15 +52,15 @@ async def after_charges(
     transaction has committed (`topups.schedule_auto_topups`), never inside it."""
     if not user_ids:
         return set()
-    threshold = func.coalesce(User.low_balance_threshold_nano, default_threshold_nano())
+    threshold = func.coalesce(col(User.low_balance_threshold_nano), default_threshold_nano())
     fallen = (
         await session.execute(
             select(User).where(
-                User.id.in_(user_ids),
-                User.closed_at.is_(None),
-                User.low_balance_alerted_at.is_(None),
+                col(User.id).in_(user_ids),
+                col(User.closed_at).is_(None),
+                col(User.low_balance_alerted_at).is_(None),
                 threshold > 0,
-                User.balance_nano < threshold,
+                col(User.balance_nano) < threshold,
             )
         )
     ).scalars()
@@ -67,7 +68,7 @@ async def after_charges(
     for user in list(fallen):
         claimed = await session.execute(
             update(User)
-            .where(User.id == user.id, User.low_balance_alerted_at.is_(None))
+            .where(col(User.id) == user.id, col(User.low_balance_alerted_at).is_(None))
             .values(low_balance_alerted_at=now)
         )
         if claimed.rowcount == 1:
@@ -76,10 +77,10 @@ async def after_charges(
         due = set(
             (
                 await session.execute(
-                    select(User.id).where(
-                        User.id.in_(user_ids),
-                        User.auto_topup_enabled.is_(True),
-                        User.balance_nano < User.auto_topup_below_nano,
+                    select(col(User.id)).where(
+                        col(User.id).in_(user_ids),
+                        col(User.auto_topup_enabled).is_(True),
+                        col(User.balance_nano) < col(User.auto_topup_below_nano),
                     )
                 )
             ).scalars()
@@ -105,7 +106,7 @@ async def rearm_if_clear(session: AsyncSession, user: User) -> None:
         threshold_nano(user)
     ):
         await session.execute(
-            update(User).where(User.id == user.id).values(low_balance_alerted_at=None)
+            update(User).where(col(User.id) == user.id).values(low_balance_alerted_at=None)
         )
         user.low_balance_alerted_at = None
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from aiusage.db import session_scope, write_lock
 from aiusage.models import CheckoutSession, LedgerEntry, OperatorLoss, StripeEvent, User, utcnow
@@ -35,10 +36,10 @@ async def place_hold(session: AsyncSession, user_id: int, amount_nano: int) -> b
     result = await session.execute(
         update(User)
         .where(
-            User.id == user_id,
-            User.balance_nano - User.held_nano >= max(amount_nano, 1),
+            col(User.id) == user_id,
+            col(User.balance_nano) - col(User.held_nano) >= max(amount_nano, 1),
         )
-        .values(held_nano=User.held_nano + amount_nano)
+        .values(held_nano=col(User.held_nano) + amount_nano)
     )
     return result.rowcount == 1
 
@@ -46,7 +47,9 @@ async def place_hold(session: AsyncSession, user_id: int, amount_nano: int) -> b
 async def release_hold(session: AsyncSession, user_id: int, amount_nano: int) -> None:
     if amount_nano:
         await session.execute(
-            update(User).where(User.id == user_id).values(held_nano=User.held_nano - amount_nano)
+            update(User)
+            .where(col(User.id) == user_id)
+            .values(held_nano=col(User.held_nano) - amount_nano)
         )
 
 
@@ -68,12 +71,12 @@ async def book(
     balance_after = (
         await session.execute(
             update(User)
-            .where(User.id == user_id)
+            .where(col(User.id) == user_id)
             .values(
-                balance_nano=User.balance_nano + amount_nano,
-                held_nano=User.held_nano - release_nano,
+                balance_nano=col(User.balance_nano) + amount_nano,
+                held_nano=col(User.held_nano) - release_nano,
             )
-            .returning(User.balance_nano)
+            .returning(col(User.balance_nano))
         )
     ).scalar_one_or_none()
     if balance_after is None:
@@ -164,12 +167,12 @@ async def book_usage(session: AsyncSession, charges: list[UsageCharge]) -> None:
         final = (
             await session.execute(
                 update(User)
-                .where(User.id == user_id)
+                .where(col(User.id) == user_id)
                 .values(
-                    balance_nano=User.balance_nano - total,
-                    held_nano=User.held_nano - sum(item.hold_nano for item in items),
+                    balance_nano=col(User.balance_nano) - total,
+                    held_nano=col(User.held_nano) - sum(item.hold_nano for item in items),
                 )
-                .returning(User.balance_nano)
+                .returning(col(User.balance_nano))
             )
         ).scalar_one()
         balance = final + total  # walk forward from the balance before the batch
@@ -209,8 +212,8 @@ async def grant(
 async def ledger_sum(session: AsyncSession, user_id: int) -> int:
     return (
         await session.execute(
-            select(func.coalesce(func.sum(LedgerEntry.amount_nano), 0)).where(
-                LedgerEntry.user_id == user_id
+            select(func.coalesce(func.sum(col(LedgerEntry.amount_nano)), 0)).where(
+                col(LedgerEntry.user_id) == user_id
             )
         )
     ).scalar_one()
@@ -219,7 +222,9 @@ async def ledger_sum(session: AsyncSession, user_id: int) -> int:
 async def balance(session: AsyncSession, user_id: int) -> tuple[int, int]:
     """(balance, held) in nano-USD."""
     row = (
-        await session.execute(select(User.balance_nano, User.held_nano).where(User.id == user_id))
+        await session.execute(
+            select(col(User.balance_nano), col(User.held_nano)).where(col(User.id) == user_id)
+        )
     ).one_or_none()
     if row is None:
         raise NotFound("user_not_found", "No such account.")
@@ -276,7 +281,9 @@ async def record_event(db: Any, event: dict[str, Any] | None) -> None:
 
 
 async def reference_exists(db: Any, reference: str) -> bool:
-    found = await db.execute(select(LedgerEntry.id).where(LedgerEntry.reference == reference))
+    found = await db.execute(
+        select(col(LedgerEntry.id)).where(col(LedgerEntry.reference) == reference)
+    )
     return found.first() is not None
 
 
@@ -300,7 +307,7 @@ async def credit_topup(
             if card is not None:
                 await db.execute(
                     update(User)
-                    .where(User.id == user_id)
+                    .where(col(User.id) == user_id)
                     .values(
                         stripe_payment_method_id=card.payment_method_id or None,
                         card_brand=card.brand,
@@ -321,7 +328,7 @@ async def credit_topup(
             if checkout_session_id is not None:
                 await db.execute(
                     update(CheckoutSession)
-                    .where(CheckoutSession.stripe_session_id == checkout_session_id)
+                    .where(col(CheckoutSession.stripe_session_id) == checkout_session_id)
                     .values(status="paid", credited_at=now)
                 )
             await db.refresh(user)
@@ -349,7 +356,7 @@ async def debit(
             await book(db, user_id, -amount_nano, REFUND, description, reference=reference)
             if stop_auto_topup:
                 await db.execute(
-                    update(User).where(User.id == user_id).values(auto_topup_enabled=False)
+                    update(User).where(col(User.id) == user_id).values(auto_topup_enabled=False)
                 )
             await alerts.after_charges(db, {user_id}, auto_topup=False)
     except IntegrityError:

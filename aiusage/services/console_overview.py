@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from aiusage.models import LedgerEntry, OperatorLoss, UsageHourly, User, utcnow
 from aiusage.services import billing
@@ -95,8 +96,8 @@ async def overview(db: AsyncSession, period: str = "30d") -> Overview:
 
     def ledger_sum(*kinds: str) -> sa.ScalarSelect:
         return (
-            sa.select(coalesce(sa.func.sum(LedgerEntry.amount_nano), 0))
-            .where(LedgerEntry.kind.in_(kinds), LedgerEntry.created_at >= start)
+            sa.select(coalesce(sa.func.sum(col(LedgerEntry.amount_nano)), 0))
+            .where(col(LedgerEntry.kind).in_(kinds), col(LedgerEntry.created_at) >= start)
             .scalar_subquery()
         )
 
@@ -105,8 +106,8 @@ async def overview(db: AsyncSession, period: str = "30d") -> Overview:
             sa.select(
                 ledger_sum(billing.TOPUP),
                 ledger_sum(billing.REFUND),  # refunds and disputes (won ones give back)
-                sa.select(coalesce(sa.func.sum(OperatorLoss.amount_nano), 0))
-                .where(OperatorLoss.created_at >= start)
+                sa.select(coalesce(sa.func.sum(col(OperatorLoss.amount_nano)), 0))
+                .where(col(OperatorLoss.created_at) >= start)
                 .scalar_subquery(),
             )
         )
@@ -157,8 +158,8 @@ async def overview(db: AsyncSession, period: str = "30d") -> Overview:
     top_users = [
         TopUser(int(user_id), email, int(n), int(charged_))
         for user_id, email, n, charged_ in await db.execute(
-            sa.select(spend.c.user_id, User.email, spend.c.requests, spend.c.charged)
-            .join(User, User.id == spend.c.user_id)
+            sa.select(spend.c.user_id, col(User.email), spend.c.requests, spend.c.charged)
+            .join(User, col(User.id) == spend.c.user_id)
             .order_by(spend.c.charged.desc(), spend.c.user_id)
             .limit(TOP_USERS)
         )
@@ -179,12 +180,12 @@ async def overview(db: AsyncSession, period: str = "30d") -> Overview:
             .group_by(day)
         )
     }
-    ledger_day = bucket_label(LedgerEntry.created_at, "day", 0, dialect).label("day")
+    ledger_day = bucket_label(col(LedgerEntry.created_at), "day", 0, dialect).label("day")
     topup_days = {
         d: int(total)
         for d, total in await db.execute(
-            sa.select(ledger_day, sa.func.sum(LedgerEntry.amount_nano))
-            .where(LedgerEntry.kind == billing.TOPUP, LedgerEntry.created_at >= start)
+            sa.select(ledger_day, sa.func.sum(col(LedgerEntry.amount_nano)))
+            .where(col(LedgerEntry.kind) == billing.TOPUP, col(LedgerEntry.created_at) >= start)
             .group_by(ledger_day)
         )
     }

@@ -14,6 +14,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 import stripe
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from aiusage.models import Hold, LedgerEntry, ProxyKey, SupportMessage, UsageHourly, User, utcnow
 from aiusage.money import parse_dollars
@@ -62,14 +63,14 @@ async def search(db: AsyncSession, query: str) -> list[UserSummary]:
     """Accounts whose email contains `query` (case-insensitive), or the one with that id;
     the newest first. An empty query lists the newest accounts."""
     query = " ".join((query or "").split())[:320]
-    statement = sa.select(User).order_by(User.id.desc()).limit(SEARCH_LIMIT)
+    statement = sa.select(User).order_by(col(User.id).desc()).limit(SEARCH_LIMIT)
     if query.isascii() and query.isdigit() and len(query) <= 18:
         statement = statement.where(
-            sa.or_(User.id == int(query), User.email.contains(query, autoescape=True))
+            sa.or_(col(User.id) == int(query), col(User.email).contains(query, autoescape=True))
         )
     elif query:
         statement = statement.where(
-            sa.func.lower(User.email).contains(query.lower(), autoescape=True)
+            sa.func.lower(col(User.email)).contains(query.lower(), autoescape=True)
         )
     return [_summary(user) for user in (await db.execute(statement)).scalars()]
 
@@ -104,9 +105,9 @@ async def detail(db: AsyncSession, user_id: int) -> UserDetail:
     requests, charged = (
         await db.execute(
             sa.select(
-                sa.func.coalesce(sa.func.sum(UsageHourly.requests), 0),
-                sa.func.coalesce(sa.func.sum(UsageHourly.charged_nano), 0),
-            ).where(UsageHourly.user_id == user_id, UsageHourly.hour >= since)
+                sa.func.coalesce(sa.func.sum(col(UsageHourly.requests)), 0),
+                sa.func.coalesce(sa.func.sum(col(UsageHourly.charged_nano)), 0),
+            ).where(col(UsageHourly.user_id) == user_id, col(UsageHourly.hour) >= since)
         )
     ).one()
 
@@ -120,12 +121,12 @@ async def detail(db: AsyncSession, user_id: int) -> UserDetail:
         user.email_verified_at is not None,
         await twofactor.is_enabled(db, user_id),
         user.held_nano,
-        await rows(Hold, Hold.request_id),
-        await rows(LedgerEntry, LedgerEntry.id.desc()),
+        await rows(Hold, col(Hold.request_id)),
+        await rows(LedgerEntry, col(LedgerEntry.id).desc()),
         await keys.list_proxy_keys(db, user_id),
         await keys.list_provider_keys(db, user_id),
         await sessions.list_sessions(db, user_id),
-        await rows(SupportMessage, SupportMessage.id.desc(), 20),
+        await rows(SupportMessage, col(SupportMessage.id).desc(), 20),
         int(requests),
         int(charged),
     )

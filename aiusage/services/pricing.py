@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from aiusage.config import get_settings
 from aiusage.models import ModelPrice, utcnow
@@ -320,7 +321,9 @@ async def set_price(
     values.update({f"long_{name}_micro": long.get(name) for name in RATES})
     row = (
         await session.execute(
-            select(ModelPrice).where(ModelPrice.provider == provider, ModelPrice.model == model)
+            select(ModelPrice).where(
+                col(ModelPrice.provider) == provider, col(ModelPrice.model) == model
+            )
         )
     ).scalar_one_or_none()
     if row is None:
@@ -336,6 +339,6 @@ async def set_price(
 
 async def list_prices(session: AsyncSession) -> list[ModelPrice]:
     result = await session.execute(
-        select(ModelPrice).order_by(ModelPrice.provider, ModelPrice.model)
+        select(ModelPrice).order_by(col(ModelPrice.provider), col(ModelPrice.model))
     )
     return list(result.scalars())

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from aiusage.config import get_settings
 from aiusage.models import User, utcnow
@@ -95,7 +96,7 @@ async def set_low_balance_threshold(session: AsyncSession, user_id: int, raw: st
     # A new threshold re-arms the alert.
     await session.execute(
         update(User)
-        .where(User.id == user_id)
+        .where(col(User.id) == user_id)
         .values(low_balance_threshold_nano=nano, low_balance_alerted_at=None)
     )
     return nano
@@ -103,5 +104,5 @@ async def set_low_balance_threshold(session: AsyncSession, user_id: int, raw: st
 
 async def set_marketing_opt_out(session: AsyncSession, user_id: int, opt_out: bool) -> None:
     await session.execute(
-        update(User).where(User.id == user_id).values(marketing_opt_out=bool(opt_out))
+        update(User).where(col(User.id) == user_id).values(marketing_opt_out=bool(opt_out))
     )

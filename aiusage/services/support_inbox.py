@@ -18,6 +18,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from aiusage.config import get_settings
 from aiusage.i18n import LANGUAGES
@@ -79,15 +80,15 @@ async def messages(
     actor.require("support")
     status = _status_filter(status)
     statement = (
-        sa.select(SupportMessage, User.locale)
-        .outerjoin(User, User.id == SupportMessage.user_id)
-        .order_by(SupportMessage.id.desc())
+        sa.select(SupportMessage, col(User.locale))
+        .outerjoin(User, col(User.id) == col(SupportMessage.user_id))
+        .order_by(col(SupportMessage.id).desc())
         .limit(max(1, min(limit, 200)))
     )
     if status != ALL:
-        statement = statement.where(SupportMessage.status == status)
+        statement = statement.where(col(SupportMessage.status) == status)
     if before_id is not None:
-        statement = statement.where(SupportMessage.id < before_id)
+        statement = statement.where(col(SupportMessage.id) < before_id)
     rows = (await db.execute(statement)).all()
     ids = [message.id for message, _ in rows]
     replies: dict[int, list[ReplyView]] = defaultdict(list)
@@ -95,9 +96,9 @@ async def messages(
         author = aliased(User)
         found = await db.execute(
             sa.select(SupportReply, author.email)
-            .outerjoin(author, author.id == SupportReply.author_id)
-            .where(SupportReply.message_id.in_(ids))
-            .order_by(SupportReply.id)
+            .outerjoin(author, author.id == col(SupportReply.author_id))
+            .where(col(SupportReply.message_id).in_(ids))
+            .order_by(col(SupportReply.id))
         )
         for reply, author_email in found.all():
             replies[reply.message_id].append(
@@ -187,7 +188,7 @@ async def set_closed(db: AsyncSession, actor: Operator, message_id: int, closed:
     target, closed_at = (CLOSED, utcnow()) if closed else (OPEN, None)
     changed = await db.execute(
         sa.update(SupportMessage)
-        .where(SupportMessage.id == message.id, SupportMessage.status != target)
+        .where(col(SupportMessage.id) == message.id, col(SupportMessage.status) != target)
         .values(status=target, closed_at=closed_at)
         .execution_options(synchronize_session=False)
     )

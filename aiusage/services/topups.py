@@ -14,6 +14,7 @@ from typing import Any
 import stripe
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from aiusage.config import get_settings
 from aiusage.db import session_scope, write_lock
@@ -69,7 +70,7 @@ async def set_auto_topup(
             raise ServiceError("no_card", "Top up once by card first.")
     await session.execute(
         update(User)
-        .where(User.id == user.id)
+        .where(col(User.id) == user.id)
         .values(
             auto_topup_enabled=enabled,
             auto_topup_below_nano=below or None,
@@ -98,11 +99,11 @@ async def ensure_customer(user_id: int) -> str:
     async with write_lock(), session_scope() as db:
         await db.execute(
             update(User)
-            .where(User.id == user_id, User.stripe_customer_id.is_(None))
+            .where(col(User.id) == user_id, col(User.stripe_customer_id).is_(None))
             .values(stripe_customer_id=customer["id"])
         )
         stored = (
-            await db.execute(select(User.stripe_customer_id).where(User.id == user_id))
+            await db.execute(select(col(User.stripe_customer_id)).where(col(User.id) == user_id))
         ).scalar_one()
     return stored
 
@@ -162,8 +163,8 @@ async def checkout_status(user_id: int, stripe_session_id: str) -> str | None:
         row = (
             await db.execute(
                 select(CheckoutSession).where(
-                    CheckoutSession.stripe_session_id == stripe_session_id,
-                    CheckoutSession.user_id == user_id,
+                    col(CheckoutSession.stripe_session_id) == stripe_session_id,
+                    col(CheckoutSession.user_id) == user_id,
                 )
             )
         ).scalar_one_or_none()
@@ -200,20 +201,23 @@ async def auto_topup(user_id: int) -> str:
             await db.execute(
                 update(User)
                 .where(
-                    User.id == user_id,
-                    User.closed_at.is_(None),
-                    User.auto_topup_enabled.is_(True),
-                    User.stripe_customer_id.is_not(None),
-                    User.stripe_payment_method_id.is_not(None),
-                    User.auto_topup_amount_nano.is_not(None),
-                    User.balance_nano < User.auto_topup_below_nano,
-                    or_(User.auto_topup_last_at.is_(None), User.auto_topup_last_at <= cutoff),
+                    col(User.id) == user_id,
+                    col(User.closed_at).is_(None),
+                    col(User.auto_topup_enabled).is_(True),
+                    col(User.stripe_customer_id).is_not(None),
+                    col(User.stripe_payment_method_id).is_not(None),
+                    col(User.auto_topup_amount_nano).is_not(None),
+                    col(User.balance_nano) < col(User.auto_topup_below_nano),
+                    or_(
+                        col(User.auto_topup_last_at).is_(None),
+                        col(User.auto_topup_last_at) <= cutoff,
+                    ),
                 )
                 .values(auto_topup_last_at=now)
                 .returning(
-                    User.stripe_customer_id,
-                    User.stripe_payment_method_id,
-                    User.auto_topup_amount_nano,
+                    col(User.stripe_customer_id),
+                    col(User.stripe_payment_method_id),
+                    col(User.auto_topup_amount_nano),
                 )
             )
         ).one_or_none()
@@ -253,7 +257,9 @@ async def auto_topup(user_id: int) -> str:
 
 async def _auto_topup_failed(user_id: int, reason: str) -> None:
     async with write_lock(), session_scope() as db:
-        await db.execute(update(User).where(User.id == user_id).values(auto_topup_enabled=False))
+        await db.execute(
+            update(User).where(col(User.id) == user_id).values(auto_topup_enabled=False)
+        )
         user = await db.get(User, user_id)
         if user is not None:
             await alerts.auto_topup_declined(db, user, reason)

@@ -30,6 +30,7 @@ import pyotp
 import segno
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from aiusage.config import get_settings
 from aiusage.models import BackupCode, SignInChallenge, TwoFactor, User, utcnow
@@ -105,7 +106,7 @@ def format_backup(code: str) -> str:
 
 async def _row(db: AsyncSession, user_id: int) -> TwoFactor | None:
     return (
-        await db.execute(select(TwoFactor).where(TwoFactor.user_id == user_id))
+        await db.execute(select(TwoFactor).where(col(TwoFactor.user_id) == user_id))
     ).scalar_one_or_none()
 
 
@@ -122,7 +123,7 @@ async def status(db: AsyncSession, user_id: int) -> Status:
         await db.execute(
             select(func.count())
             .select_from(BackupCode)
-            .where(BackupCode.user_id == user_id, BackupCode.used_at.is_(None))
+            .where(col(BackupCode.user_id) == user_id, col(BackupCode.used_at).is_(None))
         )
     ).scalar_one()
     return Status(True, row.enabled_at, left)
@@ -142,7 +143,7 @@ async def begin_enrolment(db: AsyncSession, user: User) -> Enrolment:
         raise ServiceError("two_factor_already_on", "Two-factor sign-in is already on.", status=409)
     secret = pyotp.random_base32(32)  # 160 bits, as RFC 4226 recommends
     sealed = crypto.seal_with(secret, _aad(user.id))
-    await db.execute(delete(TwoFactor).where(TwoFactor.user_id == user.id))
+    await db.execute(delete(TwoFactor).where(col(TwoFactor.user_id) == user.id))
     db.add(
         TwoFactor(
             user_id=user.id,
@@ -170,7 +171,7 @@ async def confirm_enrolment(db: AsyncSession, user: User, code: str) -> list[str
         raise wrong_code()
     await db.execute(
         update(TwoFactor)
-        .where(TwoFactor.id == row.id, TwoFactor.enabled_at.is_(None))
+        .where(col(TwoFactor.id) == row.id, col(TwoFactor.enabled_at).is_(None))
         .values(enabled_at=utcnow(), failed_count=0, failed_since=None)
     )
     return await _new_backup_codes(db, user.id)
@@ -179,12 +180,14 @@ async def confirm_enrolment(db: AsyncSession, user: User, code: str) -> list[str
 async def cancel_enrolment(db: AsyncSession, user_id: int) -> None:
     """Drops an enrolment not yet confirmed (never an enabled second factor)."""
     await db.execute(
-        delete(TwoFactor).where(TwoFactor.user_id == user_id, TwoFactor.enabled_at.is_(None))
+        delete(TwoFactor).where(
+            col(TwoFactor.user_id) == user_id, col(TwoFactor.enabled_at).is_(None)
+        )
     )
 
 
 async def _new_backup_codes(db: AsyncSession, user_id: int) -> list[str]:
-    await db.execute(delete(BackupCode).where(BackupCode.user_id == user_id))
+    await db.execute(delete(BackupCode).where(col(BackupCode.user_id) == user_id))
     codes = [
         "".join(secrets.choice(BACKUP_ALPHABET) for _ in range(BACKUP_CODE_LENGTH))
         for _ in range(BACKUP_CODE_COUNT)
@@ -211,8 +214,8 @@ async def _accept_totp(db: AsyncSession, row: TwoFactor, code: str) -> bool:
             result = await db.execute(
                 update(TwoFactor)
                 .where(
-                    TwoFactor.id == row.id,
-                    or_(TwoFactor.last_step.is_(None), TwoFactor.last_step < step),
+                    col(TwoFactor.id) == row.id,
+                    or_(col(TwoFactor.last_step).is_(None), col(TwoFactor.last_step) < step),
                 )
                 .values(last_step=step)
             )
@@ -227,9 +230,9 @@ async def _accept_backup(db: AsyncSession, user_id: int, code: str) -> bool:
     result = await db.execute(
         update(BackupCode)
         .where(
-            BackupCode.user_id == user_id,
-            BackupCode.code_hash == _backup_hash(user_id, normalized),
-            BackupCode.used_at.is_(None),
+            col(BackupCode.user_id) == user_id,
+            col(BackupCode.code_hash) == _backup_hash(user_id, normalized),
+            col(BackupCode.used_at).is_(None),
         )
         .values(used_at=utcnow())
     )
@@ -256,16 +259,16 @@ async def _verify(db: AsyncSession, row: TwoFactor, code: str) -> None:
         if row.failed_count:
             await db.execute(
                 update(TwoFactor)
-                .where(TwoFactor.id == row.id)
+                .where(col(TwoFactor.id) == row.id)
                 .values(failed_count=0, failed_since=None)
             )
         return
     counted = (
-        {"failed_count": TwoFactor.failed_count + 1}
+        {"failed_count": col(TwoFactor.failed_count) + 1}
         if window_open
         else {"failed_count": 1, "failed_since": now}
     )
-    await db.execute(update(TwoFactor).where(TwoFactor.id == row.id).values(**counted))
+    await db.execute(update(TwoFactor).where(col(TwoFactor.id) == row.id).values(**counted))
     raise wrong_code()
 
 
@@ -292,9 +295,9 @@ async def forget(db: AsyncSession, user_id: int) -> bool:
     """Removes the user's second factor, backup codes and pending sign-ins (turning it off,
     an operator's reset, a closed account). True if it was on."""
     was_on = await is_enabled(db, user_id)
-    await db.execute(delete(SignInChallenge).where(SignInChallenge.user_id == user_id))
-    await db.execute(delete(BackupCode).where(BackupCode.user_id == user_id))
-    await db.execute(delete(TwoFactor).where(TwoFactor.user_id == user_id))
+    await db.execute(delete(SignInChallenge).where(col(SignInChallenge.user_id) == user_id))
+    await db.execute(delete(BackupCode).where(col(BackupCode.user_id) == user_id))
+    await db.execute(delete(TwoFactor).where(col(TwoFactor.user_id) == user_id))
     return was_on
 
 
@@ -307,7 +310,7 @@ async def start_challenge(db: AsyncSession, user: User) -> str | None:
     if not await is_enabled(db, user.id):
         return None
     now = utcnow()
-    await db.execute(delete(SignInChallenge).where(SignInChallenge.expires_at <= now))
+    await db.execute(delete(SignInChallenge).where(col(SignInChallenge.expires_at) <= now))
     token = new_token()
     db.add(
         SignInChallenge(
@@ -325,13 +328,13 @@ async def finish_challenge(db: AsyncSession, token: str | None, code: str) -> Us
         raise expired()
     challenge = (
         await db.execute(
-            select(SignInChallenge).where(SignInChallenge.token_hash == token_hash(token))
+            select(SignInChallenge).where(col(SignInChallenge.token_hash) == token_hash(token))
         )
     ).scalar_one_or_none()
     if challenge is None:
         raise expired()
     if challenge.expires_at <= utcnow() or challenge.attempts >= CHALLENGE_MAX_ATTEMPTS:
-        await db.execute(delete(SignInChallenge).where(SignInChallenge.id == challenge.id))
+        await db.execute(delete(SignInChallenge).where(col(SignInChallenge.id) == challenge.id))
         await db.commit()
         raise expired()
     user = await db.get(User, challenge.user_id)
@@ -344,7 +347,7 @@ async def finish_challenge(db: AsyncSession, token: str | None, code: str) -> Us
         or row.enabled_at is None
     ):
         # Closed, or the second factor was reset meanwhile: start again from the password.
-        await db.execute(delete(SignInChallenge).where(SignInChallenge.id == challenge.id))
+        await db.execute(delete(SignInChallenge).where(col(SignInChallenge.id) == challenge.id))
         await db.commit()
         raise expired()
     try:
@@ -352,7 +355,9 @@ async def finish_challenge(db: AsyncSession, token: str | None, code: str) -> Us
     except ServiceError as error:
         if error.code == "two_factor_wrong_code":
             if challenge.attempts + 1 >= CHALLENGE_MAX_ATTEMPTS:
-                await db.execute(delete(SignInChallenge).where(SignInChallenge.id == challenge.id))
+                await db.execute(
+                    delete(SignInChallenge).where(col(SignInChallenge.id) == challenge.id)
+                )
                 error = ServiceError(
                     "two_factor_too_many",
                     "Too many wrong codes. Sign in again.",
@@ -361,12 +366,12 @@ async def finish_challenge(db: AsyncSession, token: str | None, code: str) -> Us
             else:
                 await db.execute(
                     update(SignInChallenge)
-                    .where(SignInChallenge.id == challenge.id)
-                    .values(attempts=SignInChallenge.attempts + 1)
+                    .where(col(SignInChallenge.id) == challenge.id)
+                    .values(attempts=col(SignInChallenge.attempts) + 1)
                 )
         await db.commit()
         raise error from None
-    used = await db.execute(delete(SignInChallenge).where(SignInChallenge.id == challenge.id))
+    used = await db.execute(delete(SignInChallenge).where(col(SignInChallenge.id) == challenge.id))
     if used.rowcount != 1:  # another request with the same cookie got there first
         raise expired()
     return user
@@ -379,7 +384,7 @@ async def rotate_master_key(db: AsyncSession) -> int:
     """Re-seals every TOTP secret with the active master key; returns how many changed."""
     active = get_settings().active_key_id
     rows = (
-        (await db.execute(select(TwoFactor).where(TwoFactor.master_key_id != active)))
+        (await db.execute(select(TwoFactor).where(col(TwoFactor.master_key_id) != active)))
         .scalars()
         .all()
     )

@@ -6,6 +6,7 @@ lease)."""
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -22,12 +23,14 @@ async def health(_request: Request) -> JSONResponse:
                 await connection.execute(
                     select(func.count())
                     .select_from(DeadSettlement)
-                    .where(DeadSettlement.resolved_at.is_(None))
+                    .where(col(DeadSettlement.resolved_at).is_(None))
                 )
             ).scalar_one()
             expired = (
                 await connection.execute(
-                    select(func.count()).select_from(Hold).where(Hold.lease_until_ms < now_ms())
+                    select(func.count())
+                    .select_from(Hold)
+                    .where(col(Hold.lease_until_ms) < now_ms())
                 )
             ).scalar_one()
     except Exception as error:  # the health check reports, it never raises

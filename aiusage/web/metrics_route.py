@@ -13,6 +13,7 @@ import hmac
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from sqlalchemy import case, func, select
+from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -53,14 +54,14 @@ async def database_gauges() -> list[Metric]:
                 await connection.execute(
                     select(func.count())
                     .select_from(DeadSettlement)
-                    .where(DeadSettlement.resolved_at.is_(None))
+                    .where(col(DeadSettlement.resolved_at).is_(None))
                 )
             ).scalar_one()
             unsent = (
                 await connection.execute(
                     select(func.count())
                     .select_from(OutboxEmail)
-                    .where(OutboxEmail.sent_at.is_(None), OutboxEmail.body_text != "")
+                    .where(col(OutboxEmail.sent_at).is_(None), col(OutboxEmail.body_text) != "")
                 )
             ).scalar_one()
     except Exception:  # a scrape reports; the database's trouble is a figure, not a 500
