@@ -10,6 +10,7 @@ from sqlmodel import col
 from aiusage.cli.registry import command, email_arg, user_by_email
 from aiusage.db import session_scope
 from aiusage.models import User
+from aiusage.models.base import id_of
 from aiusage.services import roles, twofactor
 
 
@@ -23,7 +24,7 @@ async def admin_grant(args: argparse.Namespace) -> None:
     async with session_scope() as db:
         user = await user_by_email(db, args.email)
         await roles.set_role(db, roles.CLI, user, args.role)
-        two_factor = await twofactor.is_enabled(db, user.id)
+        two_factor = await twofactor.is_enabled(db, id_of(user))
     print(f"{user.email}: {args.role}")
     if not two_factor:
         print("the console opens once this account turns on two-factor sign-in")

@@ -14,6 +14,8 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Coroutine
+from typing import Any, Protocol
 
 from sqlalchemy import update
 from sqlmodel import col
@@ -90,8 +92,8 @@ class PoolHealth:
     def _cooldown_ms() -> int:
         return int(get_settings().provider_key_cooldown_seconds * 1000)
 
-    def _spawn(self, work: object) -> None:
-        task = asyncio.ensure_future(work)  # type: ignore[arg-type]
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -100,9 +102,15 @@ class PoolHealth:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-def _weighted_shuffle(keys: list[PoolKey], draw: random.Random | object) -> list[PoolKey]:
+class _Draw(Protocol):
+    """random.Random, or the random module itself."""
+
+    def random(self) -> float: ...
+
+
+def _weighted_shuffle(keys: list[PoolKey], draw: _Draw) -> list[PoolKey]:
     """Keys in a random order where a key of weight w comes first w times as often."""
-    rand = draw.random  # type: ignore[attr-defined]
+    rand = draw.random
     return sorted(keys, key=lambda k: -(rand() ** (1.0 / k.weight)))
 
 

@@ -12,9 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from aiusage.config import get_settings
+from aiusage.db import rowcount
 from aiusage.i18n import DEFAULT as DEFAULT_LANGUAGE
 from aiusage.i18n import LANGUAGES
 from aiusage.models import EmailToken, User, UserSession, utcnow
+from aiusage.models.base import id_of
 from aiusage.services import email
 from aiusage.services.errors import ServiceError
 from aiusage.services.security import hash_password, new_token, token_hash, verify_password
@@ -86,7 +88,7 @@ async def create_user(
 
 async def _issue_token(session: AsyncSession, user: User, purpose: str, ttl: timedelta) -> str:
     token = new_token()
-    issue_email_token(session, user.id, purpose, ttl, token_hash(token))
+    issue_email_token(session, id_of(user), purpose, ttl, token_hash(token))
     return token
 
 
@@ -124,7 +126,7 @@ async def consume_email_token(session: AsyncSession, digest: str, purpose: str) 
         .where(col(EmailToken.id) == row.id, col(EmailToken.used_at).is_(None))
         .values(used_at=utcnow())
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise invalid
     user = await session.get(User, row.user_id)
     if user is None or user.closed_at is not None:

@@ -6,11 +6,14 @@ clearly above the threshold (`rearm_level`) and it has fallen again."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from aiusage.config import get_settings
+from aiusage.db import rowcount
 from aiusage.i18n import t
 from aiusage.i18n.formatting import format_datetime, format_money
 from aiusage.models import LedgerEntry, User, utcnow
@@ -71,7 +74,7 @@ async def after_charges(
             .where(col(User.id) == user.id, col(User.low_balance_alerted_at).is_(None))
             .values(low_balance_alerted_at=now)
         )
-        if claimed.rowcount == 1:
+        if rowcount(claimed) == 1:
             await _low_balance_mail(session, user)
     if auto_topup:
         due = set(
@@ -85,7 +88,7 @@ async def after_charges(
                 )
             ).scalars()
         )
-        return due
+        return cast("set[int]", due)  # primary keys: never NULL
     return set()
 
 

@@ -107,7 +107,9 @@ async def find(
     return conversation
 
 
-async def transcript(session: AsyncSession, handle: str, user_id: int | None) -> list[dict]:
+async def transcript(
+    session: AsyncSession, handle: str, user_id: int | None
+) -> list[dict[str, str]]:
     conversation = await find(session, handle, user_id)
     return turns_of(conversation) if conversation is not None else []
 

@@ -16,8 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from aiusage.db import session_scope, write_lock
+from aiusage.db import rowcount, session_scope, write_lock
 from aiusage.models import CheckoutSession, LedgerEntry, OperatorLoss, StripeEvent, User, utcnow
+from aiusage.models.base import table_of
 from aiusage.services import alerts
 from aiusage.services.errors import NotFound, ServiceError
 from aiusage.services.text import checked_text
@@ -41,7 +42,7 @@ async def place_hold(session: AsyncSession, user_id: int, amount_nano: int) -> b
         )
         .values(held_nano=col(User.held_nano) + amount_nano)
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 async def release_hold(session: AsyncSession, user_id: int, amount_nano: int) -> None:
@@ -109,7 +110,7 @@ async def cover_charges(session: AsyncSession, due: list[DueCharge]) -> list[int
     ends, so the amounts stay true until they are booked; on SQLite the caller's transaction
     must already hold the write lock."""
     user_ids = sorted({item.user_id for item in due})
-    users = User.__table__.c  # Core: this runs once per usage batch on the proxy's path
+    users = table_of(User).c  # Core: this runs once per usage batch on the proxy's path
     rows = await session.execute(
         select(users.id, users.balance_nano, users.held_nano)
         .where(users.id.in_(user_ids))
@@ -160,7 +161,7 @@ async def book_usage(session: AsyncSession, charges: list[UsageCharge]) -> None:
     per_user: dict[int, list[UsageCharge]] = {}
     for charge in charges:
         per_user.setdefault(charge.user_id, []).append(charge)
-    ledger_rows: list[dict] = []
+    ledger_rows: list[dict[str, Any]] = []
     now = utcnow()
     for user_id, items in sorted(per_user.items()):  # one lock order across writers
         total = sum(item.charge_nano for item in items)
@@ -331,6 +332,7 @@ async def credit_topup(
                     .where(col(CheckoutSession.stripe_session_id) == checkout_session_id)
                     .values(status="paid", credited_at=now)
                 )
+            assert user is not None  # the account the credit above was booked to
             await db.refresh(user)
             await alerts.after_topup(db, user, entry, card_last4=last4, automatic=automatic)
     except IntegrityError:

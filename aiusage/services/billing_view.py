@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from aiusage.db import dialect_name
 from aiusage.models import LedgerEntry, User
 from aiusage.services import billing, stripe_client
 from aiusage.services.usage import bucket_label, clamp_offset
@@ -61,7 +62,7 @@ async def history(
         for e in others
     ]
     day = bucket_label(
-        col(LedgerEntry.created_at), "day", clamp_offset(tz_offset_min), db.bind.dialect.name
+        col(LedgerEntry.created_at), "day", clamp_offset(tz_offset_min), dialect_name(db)
     )
     days = (
         await db.execute(

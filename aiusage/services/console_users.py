@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 import stripe
@@ -111,8 +112,12 @@ async def detail(db: AsyncSession, user_id: int) -> UserDetail:
         )
     ).one()
 
-    async def rows(model: type, order: sa.ColumnElement, limit: int = LEDGER_ROWS) -> list:
-        statement = sa.select(model).where(model.user_id == user_id)  # type: ignore[attr-defined]
+    async def rows(
+        model: type[Hold] | type[LedgerEntry] | type[SupportMessage],
+        order: sa.SQLColumnExpression[Any] | sa.UnaryExpression[Any],
+        limit: int = LEDGER_ROWS,
+    ) -> list[Any]:
+        statement = sa.select(model).where(col(model.user_id) == user_id)
         return list((await db.execute(statement.order_by(order).limit(limit))).scalars())
 
     return UserDetail(

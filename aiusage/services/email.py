@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from aiusage.config import Settings, get_settings
-from aiusage.db import get_engine, session_scope, write_lock
+from aiusage.db import get_engine, rowcount, session_scope, write_lock
 from aiusage.i18n import t
 from aiusage.models import OutboxEmail, utcnow
 
@@ -205,7 +205,7 @@ async def _claim(mail_id: int | None) -> bool:
             )
             .values(sent_at=utcnow(), attempts=col(OutboxEmail.attempts) + 1, body_text="")
         )
-        return result.rowcount == 1
+        return rowcount(result) == 1
 
 
 async def _release(mail: OutboxEmail, error: str) -> None:

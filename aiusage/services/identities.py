@@ -19,6 +19,7 @@ from sqlmodel import col
 from aiusage.i18n import DEFAULT as DEFAULT_LANGUAGE
 from aiusage.i18n import LANGUAGES
 from aiusage.models import User, UserIdentity, utcnow
+from aiusage.models.base import id_of
 from aiusage.services import accounts, sessions
 from aiusage.services.errors import NotFound, ServiceError
 
@@ -97,7 +98,7 @@ async def sign_in_with_provider(
             # hand the owner's account to them (pre-account-takeover).
             user.password_hash = None
             user.email_verified_at = utcnow()
-            await sessions.end_all_sessions(session, user.id)
+            await sessions.end_all_sessions(session, id_of(user))
     else:
         user = User(
             email=address,
@@ -120,7 +121,7 @@ async def link_identity(
     session: AsyncSession, user: User, provider: str, subject: str, address: str = ""
 ) -> UserIdentity:
     identity = UserIdentity(
-        user_id=user.id, provider=provider, subject=subject, email=address[:320]
+        user_id=id_of(user), provider=provider, subject=subject, email=address[:320]
     )
     session.add(identity)
     try:

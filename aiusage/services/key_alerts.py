@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from aiusage.config import get_settings
+from aiusage.db import rowcount
 from aiusage.i18n import t
 from aiusage.i18n.formatting import format_money
 from aiusage.models import ProxyKey, User
@@ -64,7 +65,7 @@ async def after_key_charges(session: AsyncSession, key_ids: set[int], now: datet
             .values(budget_alerted_percent=percent, budget_alerted_period_ms=period)
             .execution_options(synchronize_session=False)
         )
-        if claimed.rowcount == 1:
+        if rowcount(claimed) == 1:
             await _mail(session, key, user, percent, now)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from aiusage.config import get_settings
+from aiusage.db import rowcount
 from aiusage.models import ProviderKey, ProxyKey, UsageRecord, User, utcnow
 from aiusage.services import crypto, key_events, key_rules
 from aiusage.services.errors import NotFound, ServiceError
@@ -200,7 +201,7 @@ async def revoke_proxy_key(session: AsyncSession, user_id: int, key_id: int) -> 
         )
         .values(revoked_at=utcnow())
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise NotFound("key_not_found", "No such active key.")
     key_events.changed(session, user_id)
 

@@ -12,6 +12,7 @@ from sqlmodel import col
 
 from aiusage.config import get_settings
 from aiusage.models import User, utcnow
+from aiusage.models.base import id_of
 from aiusage.money import nano_to_usd, parse_dollars, usd_to_nano
 from aiusage.services import accounts, email
 from aiusage.services.errors import ServiceError
@@ -38,7 +39,7 @@ async def request_email_change(session: AsyncSession, user: User, new_address: s
     token = new_token()
     accounts.issue_email_token(
         session,
-        user.id,
+        id_of(user),
         EMAIL_CHANGE,
         timedelta(hours=settings.verification_ttl_hours),
         _change_hash(token, new_email),

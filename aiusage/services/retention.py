@@ -29,8 +29,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import and_, case, delete, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -52,6 +53,7 @@ from aiusage.models import (
     UserSession,
     utcnow,
 )
+from aiusage.models.base import id_of
 from aiusage.services import email, key_events, sessions, support, twofactor
 from aiusage.services.errors import ServiceError
 
@@ -92,17 +94,17 @@ async def close_account(session: AsyncSession, user: User, confirm_email: str) -
             marketing_opt_out=True,
         )
     )
-    await sessions.end_all_sessions(session, user.id)
+    await sessions.end_all_sessions(session, id_of(user))
     await session.execute(
         update(ProxyKey)
         .where(col(ProxyKey.user_id) == user.id, col(ProxyKey.revoked_at).is_(None))
         .values(revoked_at=now)
     )
     await session.execute(delete(ProviderKey).where(col(ProviderKey.user_id) == user.id))
-    key_events.changed(session, user.id)
+    key_events.changed(session, id_of(user))
     await session.execute(delete(UserIdentity).where(col(UserIdentity.user_id) == user.id))
     await session.execute(delete(EmailToken).where(col(EmailToken.user_id) == user.id))
-    await twofactor.forget(session, user.id)  # the TOTP secret, backup codes, pending sign-ins
+    await twofactor.forget(session, id_of(user))  # the TOTP secret, backup codes, pending sign-ins
     settings = get_settings()
     await email.enqueue_translated(
         session,
@@ -163,15 +165,18 @@ async def purge_usage(before: datetime, *, batch_size: int = BATCH_SIZE) -> int:
     total = 0
     while True:
         async with write_lock(), email.erasing_session() as session:
-            ids = list(
-                (
-                    await session.execute(
-                        select(col(UsageRecord.id))
-                        .where(col(UsageRecord.created_at) < before)
-                        .order_by(col(UsageRecord.created_at))
-                        .limit(batch_size)
-                    )
-                ).scalars()
+            ids = cast(
+                "list[int]",  # primary keys: never NULL
+                list(
+                    (
+                        await session.execute(
+                            select(col(UsageRecord.id))
+                            .where(col(UsageRecord.created_at) < before)
+                            .order_by(col(UsageRecord.created_at))
+                            .limit(batch_size)
+                        )
+                    ).scalars()
+                ),
             )
             if ids:
                 await _delete_usage(ids, session)
@@ -182,10 +187,10 @@ async def purge_usage(before: datetime, *, batch_size: int = BATCH_SIZE) -> int:
 
 
 async def _purge_by_id(
-    model,
-    condition,
+    model: Any,  # a table model with an integer primary key `id`
+    condition: ColumnElement[bool],
     batch_size: int,
-    values: dict | None = None,
+    values: dict[str, Any] | None = None,
     dependents: Callable[[list[int], AsyncSession], Awaitable[None]] | None = None,
 ) -> int:
     """Deletes the rows matching `condition` (or, given `values`, updates them), a batch per
@@ -205,7 +210,7 @@ async def _purge_by_id(
                 if dependents is not None:
                     await dependents(ids, session)
                 await session.execute(delete(model).where(model.id.in_(ids)))
-            elif ids:
+            elif ids and values is not None:
                 await session.execute(update(model).where(model.id.in_(ids)).values(values))
         total += len(ids)
         if len(ids) < batch_size:
@@ -307,15 +312,18 @@ async def anonymise_account(user_id: int, *, batch_size: int = BATCH_SIZE) -> bo
     # The usage metadata first (batched: there may be a lot of it), then everything else.
     while True:
         async with write_lock(), email.erasing_session() as session:
-            ids = list(
-                (
-                    await session.execute(
-                        select(col(UsageRecord.id))
-                        .where(col(UsageRecord.user_id) == user_id)
-                        .order_by(col(UsageRecord.id))
-                        .limit(batch_size)
-                    )
-                ).scalars()
+            ids = cast(
+                "list[int]",  # primary keys: never NULL
+                list(
+                    (
+                        await session.execute(
+                            select(col(UsageRecord.id))
+                            .where(col(UsageRecord.user_id) == user_id)
+                            .order_by(col(UsageRecord.id))
+                            .limit(batch_size)
+                        )
+                    ).scalars()
+                ),
             )
             if ids:
                 await _delete_usage(ids, session)
@@ -374,18 +382,21 @@ async def anonymise_account(user_id: int, *, batch_size: int = BATCH_SIZE) -> bo
 
 async def due_accounts(now: datetime) -> list[int]:
     async with session_scope() as session:
-        return list(
-            (
-                await session.execute(
-                    select(col(User.id))
-                    .where(
-                        col(User.purge_after).is_not(None),
-                        col(User.purge_after) <= now,
-                        col(User.closed_at).is_not(None),
+        return cast(  # primary keys: never NULL
+            "list[int]",
+            list(
+                (
+                    await session.execute(
+                        select(col(User.id))
+                        .where(
+                            col(User.purge_after).is_not(None),
+                            col(User.purge_after) <= now,
+                            col(User.closed_at).is_not(None),
+                        )
+                        .order_by(col(User.id))
                     )
-                    .order_by(col(User.id))
-                )
-            ).scalars()
+                ).scalars()
+            ),
         )
 
 

@@ -13,6 +13,7 @@ from sqlmodel import col
 
 from aiusage.config import get_settings
 from aiusage.models import User, UserSession, utcnow
+from aiusage.models.base import id_of
 from aiusage.services.errors import NotFound
 from aiusage.services.security import ip_hash, new_token, token_hash
 
@@ -30,7 +31,7 @@ async def create_session(
     now = utcnow()
     session.add(
         UserSession(
-            user_id=user.id,
+            user_id=id_of(user),
             token_hash=token_hash(token),
             created_at=now,
             last_used_at=now,
@@ -113,7 +114,7 @@ async def list_sessions(
     ).scalars()
     found = [
         SessionInfo(
-            row.id,
+            id_of(row),
             row.created_at,
             row.last_used_at,
             row.user_agent,

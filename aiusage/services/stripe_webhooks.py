@@ -50,6 +50,7 @@ from sqlmodel import col
 from aiusage.config import get_settings
 from aiusage.db import session_scope, write_lock
 from aiusage.models import CheckoutSession, LedgerEntry, StripeEvent, User
+from aiusage.models.base import id_of
 from aiusage.money import format_usd
 from aiusage.services import alerts, billing
 from aiusage.services.billing import card_of, credit_topup
@@ -201,7 +202,7 @@ async def _payment_intent_succeeded(event: dict[str, Any]) -> str:
     if str(live.get("currency", "")).lower() != get_settings().currency:
         raise Reject(f"payment intent {obj['id']} in another currency")
     credited = await credit_topup(
-        user.id,
+        id_of(user),
         int(live["amount"]) * NANO_PER_CENT,
         f"pi:{live['id']}",
         event=event,
@@ -295,7 +296,7 @@ async def _charge_state(charge_id: str, dispute: dict[str, Any] | None = None) -
     if dispute is not None and dispute["id"] not in {d.get("id") for d in disputes}:
         disputes.insert(0, dispute)  # a list may lag behind the object itself
     state = _Charge(
-        charge_id, user.id, _cents(live.get("amount"), "charge") * NANO_PER_CENT, [], []
+        charge_id, id_of(user), _cents(live.get("amount"), "charge") * NANO_PER_CENT, [], []
     )
     for refund in reversed(refunds):  # Stripe lists newest first
         refund_id, nano = _part_of_charge(refund, charge_id, currency, "refund")
@@ -402,6 +403,7 @@ async def _settle_charge(charge: _Charge, event: dict[str, Any], *, dispute_open
                 booked: dict[str, int] = {}
                 legacy = 0
                 for reference, amount in rows:
+                    assert reference is not None  # matched by its prefix above
                     if reference.startswith(legacy_prefix):
                         legacy -= amount
                     else:

@@ -21,8 +21,10 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from aiusage.config import get_settings
+from aiusage.db import rowcount
 from aiusage.i18n import LANGUAGES
 from aiusage.models import SupportMessage, SupportReply, User, utcnow
+from aiusage.models.base import id_of
 from aiusage.services import audit, email
 from aiusage.services.errors import ServiceError
 from aiusage.services.roles import Operator
@@ -95,8 +97,8 @@ async def messages(
     if ids:
         author = aliased(User)
         found = await db.execute(
-            sa.select(SupportReply, author.email)
-            .outerjoin(author, author.id == col(SupportReply.author_id))
+            sa.select(SupportReply, col(author.email))
+            .outerjoin(author, col(author.id) == col(SupportReply.author_id))
             .where(col(SupportReply.message_id).in_(ids))
             .order_by(col(SupportReply.id))
         )
@@ -153,7 +155,7 @@ async def reply(db: AsyncSession, actor: Operator, message_id: int, body: object
     # The account's address now (it may have changed since it wrote), else the message's.
     to = user.email if user is not None else message.email
     lang = user.locale if user is not None and user.locale in LANGUAGES else "en"
-    saved = SupportReply(message_id=message.id, author_id=actor.id, body=text)
+    saved = SupportReply(message_id=id_of(message), author_id=id_of(actor), body=text)
     db.add(saved)
     await db.flush()
     await email.enqueue_translated(
@@ -192,7 +194,7 @@ async def set_closed(db: AsyncSession, actor: Operator, message_id: int, closed:
         .values(status=target, closed_at=closed_at)
         .execution_options(synchronize_session=False)
     )
-    if changed.rowcount != 1:
+    if rowcount(changed) != 1:
         return False
     await db.refresh(message)
     await audit.record(

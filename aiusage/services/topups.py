@@ -105,6 +105,7 @@ async def ensure_customer(user_id: int) -> str:
         stored = (
             await db.execute(select(col(User.stripe_customer_id)).where(col(User.id) == user_id))
         ).scalar_one()
+    assert stored is not None  # set just now, or by a concurrent first top-up
     return stored
 
 
@@ -154,7 +155,8 @@ async def start_checkout(user_id: int, amount_text: str) -> str:
                 currency=settings.currency,
             )
         )
-    return session["url"]
+    url: str = session["url"]
+    return url
 
 
 async def checkout_status(user_id: int, stripe_session_id: str) -> str | None:
@@ -224,6 +226,7 @@ async def auto_topup(user_id: int) -> str:
     if claimed is None:
         return "skipped"
     customer, payment_method, amount_nano = claimed
+    assert amount_nano is not None  # the claim above only matches accounts that set one
     cents = amount_nano // NANO_PER_CENT
     try:
         intent = await call(

@@ -33,7 +33,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from aiusage.config import get_settings
+from aiusage.db import rowcount
 from aiusage.models import BackupCode, SignInChallenge, TwoFactor, User, utcnow
+from aiusage.models.base import id_of
 from aiusage.services import crypto
 from aiusage.services.errors import ServiceError
 from aiusage.services.security import new_token, token_hash
@@ -139,14 +141,14 @@ def qr_data_url(uri: str) -> str:
 async def begin_enrolment(db: AsyncSession, user: User) -> Enrolment:
     """A new secret, pending until confirmed with a code. Replaces an unconfirmed one. The
     caller has asked the password again (services/reauth.py)."""
-    if await is_enabled(db, user.id):
+    if await is_enabled(db, id_of(user)):
         raise ServiceError("two_factor_already_on", "Two-factor sign-in is already on.", status=409)
     secret = pyotp.random_base32(32)  # 160 bits, as RFC 4226 recommends
-    sealed = crypto.seal_with(secret, _aad(user.id))
+    sealed = crypto.seal_with(secret, _aad(id_of(user)))
     await db.execute(delete(TwoFactor).where(col(TwoFactor.user_id) == user.id))
     db.add(
         TwoFactor(
-            user_id=user.id,
+            user_id=id_of(user),
             master_key_id=sealed.key_id,
             nonce=sealed.nonce,
             ciphertext=sealed.ciphertext,
@@ -160,7 +162,7 @@ async def begin_enrolment(db: AsyncSession, user: User) -> Enrolment:
 async def confirm_enrolment(db: AsyncSession, user: User, code: str) -> list[str]:
     """Turns two-factor sign-in on if `code` is current for the pending secret; returns the
     backup codes (shown once, only their hashes kept)."""
-    row = await _row(db, user.id)
+    row = await _row(db, id_of(user))
     if row is None or row.enabled_at is not None or row.created_at + ENROL_TTL <= utcnow():
         raise ServiceError(
             "two_factor_enrolment_expired",
@@ -174,7 +176,7 @@ async def confirm_enrolment(db: AsyncSession, user: User, code: str) -> list[str
         .where(col(TwoFactor.id) == row.id, col(TwoFactor.enabled_at).is_(None))
         .values(enabled_at=utcnow(), failed_count=0, failed_since=None)
     )
-    return await _new_backup_codes(db, user.id)
+    return await _new_backup_codes(db, id_of(user))
 
 
 async def cancel_enrolment(db: AsyncSession, user_id: int) -> None:
@@ -219,7 +221,7 @@ async def _accept_totp(db: AsyncSession, row: TwoFactor, code: str) -> bool:
                 )
                 .values(last_step=step)
             )
-            return result.rowcount == 1
+            return rowcount(result) == 1
     return False
 
 
@@ -236,7 +238,7 @@ async def _accept_backup(db: AsyncSession, user_id: int, code: str) -> bool:
         )
         .values(used_at=utcnow())
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 async def _verify(db: AsyncSession, row: TwoFactor, code: str) -> None:
@@ -282,13 +284,13 @@ async def _enabled_row(db: AsyncSession, user_id: int) -> TwoFactor:
 async def disable(db: AsyncSession, user: User, code: str) -> None:
     """Turns it off with a current or backup code (the caller has asked the password again).
     A wrong code is committed as a failure before the error is raised."""
-    row = await _enabled_row(db, user.id)
+    row = await _enabled_row(db, id_of(user))
     try:
         await _verify(db, row, code)
     except ServiceError:
         await db.commit()
         raise
-    await forget(db, user.id)
+    await forget(db, id_of(user))
 
 
 async def forget(db: AsyncSession, user_id: int) -> bool:
@@ -307,14 +309,14 @@ async def forget(db: AsyncSession, user_id: int) -> bool:
 async def start_challenge(db: AsyncSession, user: User) -> str | None:
     """After a right password (or Google): None when the account has no second factor (sign
     in now); else the token for the pending-step cookie (only its hash is stored)."""
-    if not await is_enabled(db, user.id):
+    if not await is_enabled(db, id_of(user)):
         return None
     now = utcnow()
     await db.execute(delete(SignInChallenge).where(col(SignInChallenge.expires_at) <= now))
     token = new_token()
     db.add(
         SignInChallenge(
-            user_id=user.id, token_hash=token_hash(token), expires_at=now + CHALLENGE_TTL
+            user_id=id_of(user), token_hash=token_hash(token), expires_at=now + CHALLENGE_TTL
         )
     )
     return token
@@ -372,7 +374,7 @@ async def finish_challenge(db: AsyncSession, token: str | None, code: str) -> Us
         await db.commit()
         raise error from None
     used = await db.execute(delete(SignInChallenge).where(col(SignInChallenge.id) == challenge.id))
-    if used.rowcount != 1:  # another request with the same cookie got there first
+    if rowcount(used) != 1:  # another request with the same cookie got there first
         raise expired()
     return user
 

@@ -23,6 +23,7 @@ from aiusage import routes
 from aiusage.db import session_scope
 from aiusage.i18n import catalog
 from aiusage.models import ProxyKey, utcnow
+from aiusage.models.base import id_of
 from aiusage.services import key_forms, keys, provider_check, usage_breakdown
 from aiusage.services.errors import NotFound, ServiceError
 from aiusage.state.key_rows import PROVIDER_LABELS, key_row, pool_row, spend_row
@@ -105,10 +106,10 @@ class KeysState(LocalTimes, Outcome, rx.State):
             return
         now = utcnow()
         async with session_scope() as db:
-            proxy = await keys.list_proxy_keys(db, user.id)
-            provider = await keys.list_provider_keys(db, user.id)
+            proxy = await keys.list_proxy_keys(db, id_of(user))
+            provider = await keys.list_provider_keys(db, id_of(user))
             spend = await usage_breakdown.spend_by_provider_key(
-                db, user.id, now - timedelta(days=SPEND_DAYS)
+                db, id_of(user), now - timedelta(days=SPEND_DAYS)
             )
         tz = self.tz_offset
         lang = await page_lang(self)
@@ -132,7 +133,9 @@ class KeysState(LocalTimes, Outcome, rx.State):
         try:
             rules = key_forms.parsed_rules(fields)
             async with session_scope() as db:
-                _key, plaintext = await keys.create_proxy_key(db, user.id, fields["name"], **rules)
+                _key, plaintext = await keys.create_proxy_key(
+                    db, id_of(user), fields["name"], **rules
+                )
         except ServiceError as error:
             self.error = _error_key(error)
             return None
@@ -174,7 +177,7 @@ class KeysState(LocalTimes, Outcome, rx.State):
         if user is None:
             return rx.redirect("/login")
         try:
-            key = await self._own_key(user.id, key_id)
+            key = await self._own_key(id_of(user), key_id)
         except ServiceError as error:
             self.error = _error_key(error)
             return None
@@ -196,15 +199,15 @@ class KeysState(LocalTimes, Outcome, rx.State):
             return rx.redirect("/login")
         fields = key_forms.submitted(form)
         try:
-            key = await self._own_key(user.id, form.get("key_id"))
+            key = await self._own_key(id_of(user), form.get("key_id"))
             before = key_forms.form_values(key)
             changed = key_forms.changed(fields, before)
             rules = key_forms.parsed_rules(fields, changed)
             async with session_scope() as db:
                 await keys.update_proxy_key(
                     db,
-                    user.id,
-                    key.id,
+                    id_of(user),
+                    id_of(key),
                     name=fields["name"] if "name" in changed else None,
                     **rules,
                 )
@@ -225,7 +228,7 @@ class KeysState(LocalTimes, Outcome, rx.State):
         try:
             key_id = int(key_id)
             async with session_scope() as db:
-                await keys.set_key_enabled(db, user.id, key_id, bool(enabled))
+                await keys.set_key_enabled(db, id_of(user), key_id, bool(enabled))
         except (TypeError, ValueError):
             self.error = "keys.error.key_not_found"
             return None
@@ -245,7 +248,7 @@ class KeysState(LocalTimes, Outcome, rx.State):
         try:
             key_id = int(key_id)
             async with session_scope() as db:
-                await keys.revoke_proxy_key(db, user.id, key_id)
+                await keys.revoke_proxy_key(db, id_of(user), key_id)
         except (TypeError, ValueError):
             self.error = "keys.error.key_not_found"
             return None
@@ -299,7 +302,7 @@ class KeysState(LocalTimes, Outcome, rx.State):
         self.provider_busy = True
         yield
         try:
-            check = await _checked_upstream(self.provider_choice, str(plaintext or ""), user.id)
+            check = await _checked_upstream(self.provider_choice, str(plaintext or ""), id_of(user))
             self.provider_check = f"keys.check.{check.outcome}"
         except ServiceError as error:
             self.provider_error = _error_key(error)
@@ -321,14 +324,14 @@ class KeysState(LocalTimes, Outcome, rx.State):
         yield
         try:
             priority = key_forms.pool_number(form.get("priority"), "bad_priority")
-            check = await _checked_upstream(provider, secret, user.id)
+            check = await _checked_upstream(provider, secret, id_of(user))
             if check.outcome == "refused":
                 self.provider_error = "keys.error.provider_refused"
                 return
             async with session_scope() as db:
                 await keys.add_provider_key(
                     db,
-                    user.id,
+                    id_of(user),
                     provider,
                     secret,
                     label=str(form.get("label") or ""),
@@ -359,7 +362,7 @@ class KeysState(LocalTimes, Outcome, rx.State):
         if user is None:
             return rx.redirect("/login")
         try:
-            info = await self._own_provider_key(user.id, key_id)
+            info = await self._own_provider_key(id_of(user), key_id)
         except ServiceError as error:
             self.provider_error = _error_key(error)
             return None
@@ -395,7 +398,7 @@ class KeysState(LocalTimes, Outcome, rx.State):
             async with session_scope() as db:
                 await keys.update_provider_key(
                     db,
-                    user.id,
+                    id_of(user),
                     key_id,
                     label=str(form.get("label") or ""),
                     priority=priority,
@@ -418,7 +421,7 @@ class KeysState(LocalTimes, Outcome, rx.State):
         if user is None:
             return rx.redirect("/login")
         try:
-            info = await self._own_provider_key(user.id, key_id)
+            info = await self._own_provider_key(id_of(user), key_id)
         except ServiceError as error:
             self.provider_error = _error_key(error)
             return None
@@ -448,7 +451,9 @@ class KeysState(LocalTimes, Outcome, rx.State):
         self.provider_busy = True
         yield
         try:
-            check = await _checked_upstream(self.replace_provider, str(plaintext or ""), user.id)
+            check = await _checked_upstream(
+                self.replace_provider, str(plaintext or ""), id_of(user)
+            )
             self.replace_check = f"keys.check.{check.outcome}"
         except ServiceError as error:
             self.replace_error = _error_key(error)
@@ -469,13 +474,13 @@ class KeysState(LocalTimes, Outcome, rx.State):
         yield
         try:
             # The key id the form sent, as the user's own key (its provider from the store).
-            info = await self._own_provider_key(user.id, form.get("key_id"))
-            check = await _checked_upstream(info.provider, secret, user.id)
+            info = await self._own_provider_key(id_of(user), form.get("key_id"))
+            check = await _checked_upstream(info.provider, secret, id_of(user))
             if check.outcome == "refused":
                 self.replace_error = "keys.error.provider_refused"
                 return
             async with session_scope() as db:
-                await keys.update_provider_key(db, user.id, info.id, plaintext=secret)
+                await keys.update_provider_key(db, id_of(user), info.id, plaintext=secret)
         except ServiceError as error:
             self.replace_error = _error_key(error)
             return
@@ -503,7 +508,7 @@ class KeysState(LocalTimes, Outcome, rx.State):
             return None
         try:
             async with session_scope() as db:
-                await keys.delete_provider_key_by_id(db, user.id, wanted)
+                await keys.delete_provider_key_by_id(db, id_of(user), wanted)
         except ServiceError as error:
             self.provider_error = _error_key(error)
             return None

@@ -10,6 +10,7 @@ import reflex as rx
 from aiusage import routes
 from aiusage.db import session_scope, write_lock
 from aiusage.i18n.formatting import format_date
+from aiusage.models.base import id_of
 from aiusage.services import identities
 from aiusage.services.errors import ServiceError
 from aiusage.state.locale import page_lang, relocalize_on
@@ -53,14 +54,14 @@ class SignInMethodsState(Outcome, rx.State):
             self.methods = []
             # load_private, before this, sends a signed-out visitor to log in and back.
             return None
-        await self._refresh(user.id)
+        await self._refresh(id_of(user))
         return None
 
     @rx.event
     async def relocalize(self):
         user = await signed_in_user(self)
         if user is not None:
-            await self._refresh(user.id)
+            await self._refresh(id_of(user))
 
     @rx.event
     async def remove(self, method_id: str):
@@ -71,12 +72,12 @@ class SignInMethodsState(Outcome, rx.State):
             return rx.redirect("/login?error=signed_out")
         try:
             async with write_lock(), session_scope() as db:
-                await identities.remove_method(db, user.id, str(method_id))
+                await identities.remove_method(db, id_of(user), str(method_id))
         except ServiceError as error:
             self.error = f"error.{error.code}"
         else:
             self.notice = "identity.methods.removed"
-        await self._refresh(user.id)
+        await self._refresh(id_of(user))
         return None
 
 

@@ -7,6 +7,7 @@ import reflex as rx
 from aiusage import routes
 from aiusage.db import session_scope
 from aiusage.i18n.formatting import format_datetime
+from aiusage.models.base import id_of
 from aiusage.services import support
 from aiusage.services.errors import ServiceError
 from aiusage.state.locale import page_lang, relocalize_on
@@ -37,13 +38,13 @@ class SupportState(rx.State):
         self.message, self.failed = "", False
         user = await signed_in_user(self)
         if user is not None:
-            await self._refresh(user.id)
+            await self._refresh(id_of(user))
 
     @rx.event
     async def relocalize(self):
         user = await signed_in_user(self)
         if user is not None:
-            await self._refresh(user.id)
+            await self._refresh(id_of(user))
 
     @rx.event
     async def send(self, form: dict):
@@ -59,7 +60,7 @@ class SupportState(rx.State):
             self.message, self.failed = _error_key(error), True
             return None
         self.message, self.failed = "support.sent", False
-        await self._refresh(user.id)
+        await self._refresh(id_of(user))
         return None
 
 

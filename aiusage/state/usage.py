@@ -24,6 +24,7 @@ from aiusage.i18n.formatting import (
     format_percent_bps,
     format_tokens,
 )
+from aiusage.models.base import id_of
 from aiusage.services import usage, usage_breakdown
 from aiusage.state.dashboard import count, local_time, row_view, usd, usd_fine
 from aiusage.state.figures import empty_figure, usage_figures
@@ -258,7 +259,7 @@ class UsageState(LocalTimes, rx.State):
         if user is None or not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
             return
         async with session_scope() as db:
-            found = await usage_breakdown.request_detail(db, user.id, int(raw))
+            found = await usage_breakdown.request_detail(db, id_of(user), int(raw))
         if found is None:
             return
         self.detail = detail_view(found, self.tz_offset, await page_lang(self))
@@ -283,7 +284,7 @@ class UsageState(LocalTimes, rx.State):
         if user is None:
             self.rows, self.has_next = [], False
             return
-        flt, _ = usage.filter_from_params(user.id, self._params())
+        flt, _ = usage.filter_from_params(id_of(user), self._params())
         cursors = self._cursors if self._cursors else [None]
         number = max(1, min(number, len(cursors)))
         async with session_scope() as db:
@@ -298,11 +299,11 @@ class UsageState(LocalTimes, rx.State):
         if user is None:
             self.loading = False
             return
-        flt, rng = usage.filter_from_params(user.id, self._params())
+        flt, rng = usage.filter_from_params(id_of(user), self._params())
         labels = usage.bucket_labels(rng)
         lang = await page_lang(self)
         async with session_scope() as db:
-            options = await usage.filter_options(db, user.id, flt.start)
+            options = await usage.filter_options(db, id_of(user), flt.start)
             totals = await usage.totals(db, flt)
             by_model = await usage_breakdown.totals_by(db, flt, "model")
             by_key = await usage_breakdown.totals_by(db, flt, "key")

@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 
 from aiusage.db import session_scope
 from aiusage.models import utcnow
+from aiusage.models.base import id_of
 from aiusage.services import export, profile, retention, sessions
 from aiusage.services.errors import ServiceError
 from aiusage.services.ratelimit import SlidingWindow
@@ -137,7 +138,7 @@ async def sign_out_everywhere(request: Request) -> Response:
     async with session_scope() as db:
         user = await sessions.user_for_token(db, request.cookies.get(sessions.COOKIE_NAME))
         if user is not None:
-            await sessions.end_all_sessions(db, user.id)
+            await sessions.end_all_sessions(db, id_of(user))
     response = ok_response(request, "/login", notice="signed_out_everywhere")
     clear_session_cookie(response)
     return response

@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from aiusage.db import session_scope
+from aiusage.models.base import id_of
 from aiusage.services import sessions, stripe_webhooks, topups
 from aiusage.services.errors import ServiceError
 from aiusage.web.http import error_response, read_fields, same_origin, wants_json
@@ -50,7 +51,7 @@ async def checkout(request: Request) -> Response:
         if user is None:
             raise ServiceError("signed_out", "Sign in again.", status=401)
         amount = fields["custom_amount"].strip() or fields["amount"]
-        url = await topups.start_checkout(user.id, amount)
+        url = await topups.start_checkout(id_of(user), amount)
     except ServiceError as error:
         back_to = "/login" if error.code == "signed_out" else BILLING_PAGE
         return error_response(request, error, back_to)
