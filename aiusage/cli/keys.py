@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 
 from aiusage.cli.registry import command, email_arg, print_json, user_by_email
@@ -38,7 +39,7 @@ def _whole(value: str, what: str) -> int:
 
 def _apikey_rules(args: argparse.Namespace) -> dict[str, object]:
     """The options given, as `keys.checked_rules` takes them ('' clears a rule)."""
-    given = {
+    given: dict[str, tuple[str | None, Callable[[str], object]]] = {
         "spend_limit_nano": (args.spend_limit_usd, usd_to_nano),
         "rpm_limit": (args.rpm, lambda v: _whole(v, "--rpm")),
         "tpm_limit": (args.tpm, lambda v: _whole(v, "--tpm")),

@@ -199,7 +199,7 @@ class KeysState(LocalTimes, Outcome, rx.State):
             return rx.redirect("/login")
         fields = key_forms.submitted(form)
         try:
-            key = await self._own_key(id_of(user), form.get("key_id"))
+            key = await self._own_key(id_of(user), form.get("key_id", ""))  # "": not found
             before = key_forms.form_values(key)
             changed = key_forms.changed(fields, before)
             rules = key_forms.parsed_rules(fields, changed)

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 import plotly.graph_objects as go
 import reflex as rx
+from reflex_base.event import EventSpec
 
 from aiusage import routes
 from aiusage.db import session_scope
@@ -155,7 +156,7 @@ class UsageState(LocalTimes, rx.State):
     def csv_url(self) -> str:
         return "/api/usage/export.csv?" + urlencode(self._params())
 
-    def _address_event(self) -> rx.event.EventSpec:
+    def _address_event(self) -> EventSpec:
         """Puts the filters into the page's address without a navigation (no tz: the
         reader's own browser supplies it)."""
         query = urlencode({k: v for k, v in self._params().items() if k != "tz"})
@@ -191,7 +192,7 @@ class UsageState(LocalTimes, rx.State):
         self._take_address(self.router.url.query_parameters)
         return self._ask_tz()
 
-    async def _redraw(self, *, language: bool) -> rx.event.EventSpec | None:
+    async def _redraw(self, *, language: bool) -> EventSpec | None:
         """The browser's offset: the filters' first page, and the filters in the address;
         a language switch: the same filters and page, formatted anew."""
         await self._reload(keep_page=language)
@@ -285,7 +286,7 @@ class UsageState(LocalTimes, rx.State):
             self.rows, self.has_next = [], False
             return
         flt, _ = usage.filter_from_params(id_of(user), self._params())
-        cursors = self._cursors if self._cursors else [None]
+        cursors: list[tuple[datetime, int] | None] = self._cursors if self._cursors else [None]
         number = max(1, min(number, len(cursors)))
         async with session_scope() as db:
             rows, following = await usage.page(db, flt, cursors[number - 1])

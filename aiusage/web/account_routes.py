@@ -86,7 +86,7 @@ async def export_data(request: Request) -> Response:
         user = await sessions.user_for_token(db, request.cookies.get(sessions.COOKIE_NAME))
         if user is None:
             return _signed_out(request)
-        user_id = user.id
+        user_id = id_of(user)
     started = _exports_running.get(user_id)
     if started is not None and time.monotonic() - started < EXPORT_SLOT_SECONDS:
         return _too_many(EXPORT_BUSY, EXPORT_BUSY_RETRY_AFTER)
