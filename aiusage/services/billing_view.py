@@ -15,6 +15,7 @@ from sqlmodel import col
 
 from aiusage.db import dialect_name
 from aiusage.models import LedgerEntry, User
+from aiusage.models.base import table_of
 from aiusage.services import billing, stripe_client
 from aiusage.services.usage import bucket_label, clamp_offset
 
@@ -62,7 +63,7 @@ async def history(
         for e in others
     ]
     day = bucket_label(
-        col(LedgerEntry.created_at), "day", clamp_offset(tz_offset_min), dialect_name(db)
+        table_of(LedgerEntry).c.created_at, "day", clamp_offset(tz_offset_min), dialect_name(db)
     )
     days = (
         await db.execute(

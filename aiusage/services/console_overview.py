@@ -16,6 +16,7 @@ from sqlmodel import col
 
 from aiusage.db import dialect_name
 from aiusage.models import LedgerEntry, OperatorLoss, UsageHourly, User, utcnow
+from aiusage.models.base import table_of
 from aiusage.services import billing
 from aiusage.services.usage import bucket_label
 
@@ -167,7 +168,7 @@ async def overview(db: AsyncSession, period: str = "30d") -> Overview:
         )
     ]
 
-    day = bucket_label(col(H.hour), "day", 0, dialect).label("day")
+    day = bucket_label(table_of(H).c.hour, "day", 0, dialect).label("day")
     usage_days = {
         d: (int(c), int(f), int(n), int(e))
         for d, c, f, n, e in await db.execute(
@@ -182,7 +183,7 @@ async def overview(db: AsyncSession, period: str = "30d") -> Overview:
             .group_by(day)
         )
     }
-    ledger_day = bucket_label(col(LedgerEntry.created_at), "day", 0, dialect).label("day")
+    ledger_day = bucket_label(table_of(LedgerEntry).c.created_at, "day", 0, dialect).label("day")
     topup_days = {
         d: int(total)
         for d, total in await db.execute(

@@ -100,9 +100,10 @@ class _Shared:
         async def run(client: Redis) -> Any:
             # By digest (the script is not resent each time); loaded on a Redis that lacks it.
             try:
-                return await client.evalsha(_DIGESTS[script], 1, name, *args)
+                # (redis-py types the asyncio client's commands as `Awaitable[T] | T`.)
+                return await client.evalsha(_DIGESTS[script], 1, name, *args)  # type: ignore[misc]
             except NoScriptError:
-                return await client.eval(script, 1, name, *args)
+                return await client.eval(script, 1, name, *args)  # type: ignore[misc]
 
         result = await link.call(run)
         return None if result is None else int(result)
