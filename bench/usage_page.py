@@ -1,13 +1,18 @@
 """Benchmark of the usage page's queries on a big database.
 
 Builds a SQLite database (schema from the models) holding 2,000,000 usage rows over the last
-90 days, 500,000 of them belonging to one user, plus their hourly rollups (computed with one
-INSERT … SELECT … GROUP BY, as the proxy's writer would have kept them), then times each query
-the usage page and the overview run, through the same service functions the pages call,
+90 days, 500,000 of them belonging to one user, plus their hourly and daily rollups (computed
+with INSERT … SELECT … GROUP BY, as the proxy's writer would have kept them), then times each
+query the usage page and the overview run, through the same service functions the pages call,
 on the app's async engine. Prints p50/p95 per query.
+
+With `--database postgres` the same rows are copied into a throwaway PostgreSQL server
+(tests/pg.py: Debian's postgresql, its own temp directory, deleted at the end) and timed
+there; `--postgres-url URL` times an existing database instead (loaded first if empty).
 
     .venv/bin/python -m bench.usage_page [--rows 2000000] [--user-rows 500000] [--runs 30]
                                           [--db PATH (kept; reused if it exists)]
+                                          [--database sqlite|postgres] [--postgres-url URL]
 """
 
 from __future__ import annotations
@@ -152,6 +157,99 @@ def _build(path: Path, rows: int, user_rows: int) -> None:
     )
     db.commit()
     db.close()
+    _add_daily(path)
+
+
+_SUMS = (
+    "requests, errors, input_tokens, output_tokens, cache_write_tokens, cache_read_tokens,"
+    " cost_nano, charged_nano, fee_nano, latency_ms_sum, "
+    + ", ".join(f"lat_{i}" for i in range(10))
+)
+
+
+def _add_daily(path: Path) -> None:
+    """The daily rollups (every phase) from the hourly ones, as migration 0015 backfills them,
+    if the database has the table and it is empty (a database built before it gets them)."""
+    import sqlalchemy as sa
+    from sqlmodel import SQLModel
+
+    import aiusage.models  # noqa: F401
+
+    if "usage_daily" not in SQLModel.metadata.tables:
+        return  # an older checkout of the app (timing the code before the daily rollups)
+    engine = sa.create_engine(f"sqlite:///{path}")
+    SQLModel.metadata.create_all(engine)  # only the tables missing
+    engine.dispose()
+    db = sqlite3.connect(path)
+    if db.execute("SELECT COUNT(*) FROM usage_daily").fetchone()[0] == 0:
+        from aiusage.models import DAILY_PHASES_H
+
+        sums = ", ".join(f"SUM({c.strip()})" for c in _SUMS.split(","))
+        for phase in DAILY_PHASES_H:
+            day = (
+                f"strftime('%Y-%m-%d %H:00:00.000000', hour, '-{phase} hours', 'start of day',"
+                f" '+{phase} hours')"
+            )
+            db.execute(
+                f"INSERT INTO usage_daily (user_id, proxy_key_id, provider, model, day, {_SUMS})"
+                f" SELECT user_id, proxy_key_id, provider, model, {day}, {sums}"
+                f" FROM usage_hourly GROUP BY user_id, proxy_key_id, provider, model, {day}"
+            )
+        db.commit()
+    db.close()
+
+
+_TABLES = ("users", "proxy_keys", "usage", "usage_hourly", "usage_daily")
+
+
+def _from_sqlite(column_type):
+    """A SQLite value → what asyncpg sends for the column (aware UTC times, booleans)."""
+    import sqlalchemy as sa
+
+    python = getattr(column_type, "impl", column_type)
+    if isinstance(python, sa.DateTime):
+        return lambda v: datetime.fromisoformat(v).replace(tzinfo=UTC)
+    if isinstance(python, sa.Boolean):
+        return bool
+    return lambda v: v
+
+
+async def _load_postgres(path: Path, url: str) -> None:
+    """Copies the SQLite database's tables into the PostgreSQL database `url` (schema from
+    the models), unless it holds them already; then VACUUM ANALYZE, as autovacuum would."""
+    import asyncpg
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlmodel import SQLModel
+
+    import aiusage.models  # noqa: F401
+
+    engine = create_async_engine("postgresql+asyncpg://" + url.split("://", 1)[1])
+    async with engine.begin() as connection:
+        await connection.run_sync(SQLModel.metadata.create_all)
+    await engine.dispose()
+    pg = await asyncpg.connect(url)
+    try:
+        if await pg.fetchval("SELECT COUNT(*) FROM usage") == 0:
+            source = sqlite3.connect(path)
+            tables = [t for t in _TABLES if t in SQLModel.metadata.tables]
+            for table in tables:
+                cursor = source.execute(f"SELECT * FROM {table}")
+                columns = [d[0] for d in cursor.description]
+                convert = [_from_sqlite(SQLModel.metadata.tables[table].c[c].type) for c in columns]
+                while rows := cursor.fetchmany(100_000):
+                    await pg.copy_records_to_table(
+                        table,
+                        records=[
+                            [v if v is None else f(v) for f, v in zip(convert, row, strict=True)]
+                            for row in rows
+                        ],
+                        columns=columns,
+                    )
+            source.close()
+            for table in tables:
+                await pg.execute(f"VACUUM ANALYZE {table}")
+    finally:
+        await pg.close()
 
 
 async def _time(label: str, runs: int, make) -> tuple[str, float, float, str]:
@@ -182,6 +280,27 @@ def _describe(result) -> str:
     return ""
 
 
+async def _by_model_and_key(db, flt):
+    from aiusage.services import usage_breakdown
+
+    return (
+        await usage_breakdown.totals_by(db, flt, "model"),
+        await usage_breakdown.totals_by(db, flt, "key"),
+    )
+
+
+async def _usage_page(db, flt):
+    """What the usage page's load runs for its figures (aiusage/state/usage.py), in order."""
+    from aiusage.services import usage
+
+    await usage.filter_options(db, flt.user_id, flt.start)
+    result = await usage.totals(db, flt)
+    await _by_model_and_key(db, flt)
+    await usage.spend_by_model(db, flt, "day")
+    await usage.series(db, flt, "day")
+    return result
+
+
 async def _run(runs: int, tz: int) -> list[tuple[str, float, float, str]]:
     from aiusage.db import dispose_engine
     from aiusage.services import usage
@@ -208,6 +327,9 @@ async def _run(runs: int, tz: int) -> list[tuple[str, float, float, str]]:
         ("30d key+model filter: first page", lambda db: usage.page(db, model_flt)),
         ("90d chart: spend by model/day", lambda db: usage.spend_by_model(db, flt90, "day")),
         ("90d totals", lambda db: usage.totals(db, flt90)),
+        ("90d chart: tokens/requests/latency per day", lambda db: usage.series(db, flt90, "day")),
+        ("90d per model and per key", lambda db: _by_model_and_key(db, flt90)),
+        ("90d page: all its queries", lambda db: _usage_page(db, flt90)),
         ("today chart: per hour", lambda db: usage.series(db, today, rng_today.bucket)),
         ("overview (balance, today/7d/30d)", lambda db: usage.overview(db, 1, tz)),
     ]
@@ -223,6 +345,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--tz", type=int, default=120, help="browser offset, minutes east")
     parser.add_argument("--db", type=Path, default=None)
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--postgres-url", default=None, help="an existing database's URL")
     args = parser.parse_args()
 
     path = args.db or Path(tempfile.mkdtemp(prefix="aiusage-bench-usage-")) / "bench.db"
@@ -232,6 +356,29 @@ def main() -> None:
         began = time.perf_counter()
         _build(path, args.rows, args.user_rows)
         print(f"built {path} in {time.perf_counter() - began:.1f}s")
+    else:
+        _add_daily(path)
+    server = None
+    if args.database == "postgres" or args.postgres_url:
+        url = args.postgres_url
+        if url is None:
+            from tests.pg import PostgresServer
+
+            server = PostgresServer().start()
+            url = server.create_database("bench")
+        os.environ["AIUSAGE_DATABASE_URL"] = url
+    try:
+        _bench(path, args, os.environ["AIUSAGE_DATABASE_URL"])
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _bench(path: Path, args: argparse.Namespace, url: str) -> None:
+    if url.startswith("postgres"):
+        began = time.perf_counter()
+        asyncio.run(_load_postgres(path, url))
+        print(f"PostgreSQL loaded in {time.perf_counter() - began:.1f}s")
     db = sqlite3.connect(path)
     counts = [
         db.execute("SELECT COUNT(*) FROM usage").fetchone()[0],
@@ -243,7 +390,8 @@ def main() -> None:
     print(
         f"usage rows: {counts[0]:,} (user: {counts[1]:,}); "
         f"usage_hourly rows: {counts[2]:,} (user: {counts[3]:,}); "
-        f"{os.cpu_count()} CPUs, SQLite {sqlite3.sqlite_version}"
+        f"{os.cpu_count()} CPUs, "
+        + (url.split("@")[-1] if url.startswith("postgres") else f"SQLite {sqlite3.sqlite_version}")
     )
     results = asyncio.run(_run(args.runs, args.tz))
     width = max(len(r[0]) for r in results)

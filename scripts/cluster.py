@@ -234,19 +234,12 @@ class Cluster:
         state = self.state
         assert state is not None
         (self.root / "redis").mkdir(exist_ok=True)
-        process = subprocess.Popen(
-            [
-                "redis-server",
-                *("--port", str(state.redis_port), "--bind", "127.0.0.1"),
-                *("--save", "", "--appendonly", "no", "--dir", str(self.root / "redis")),
-                *("--logfile", str(self._log("redis"))),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        state.pids["redis"] = process.pid
-        self._save()
+        command = [
+            "redis-server",
+            *("--port", str(state.redis_port), "--bind", "127.0.0.1"),
+            *("--save", "", "--appendonly", "no", "--dir", str(self.root / "redis")),
+        ]
+        process = self._spawn("redis", command, dict(os.environ))
 
         def pong() -> bool:
             done = subprocess.run(
@@ -304,17 +297,24 @@ class Cluster:
         state = self.state
         assert state is not None
         port = state.proxy_ports[name]
+        command = [str(VENV_BIN / "aiusage"), "proxy", "serve", "--port", str(port)]
+        process = self._spawn(name, [*command, "--workers", "1"], self.env())
+        _wait_for(name, lambda: _healthy(f"http://127.0.0.1:{port}"), 60, process)
+
+    def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen:
+        """`command` in its own process group (stopped as a whole), logged to logs/<name>."""
+        assert self.state is not None
         process = subprocess.Popen(
-            [str(VENV_BIN / "aiusage"), "proxy", "serve", "--port", str(port), "--workers", "1"],
-            env=self.env(),
+            command,
+            env=env,
             cwd=ROOT,
             stdout=self._log(name).open("ab"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        state.pids[name] = process.pid
+        self.state.pids[name] = process.pid
         self._save()
-        _wait_for(name, lambda: _healthy(f"http://127.0.0.1:{port}"), 60, process)
+        return process
 
     def kill(self, name: str) -> None:
         """SIGKILL, as a crash: nothing is settled on the way out."""
@@ -331,21 +331,12 @@ class Cluster:
         # Each instance builds into its own directory: two builds must not share one.
         env["REFLEX_WEB_WORKDIR"] = str(self.root / name / "web")
         env["REFLEX_STATES_WORKDIR"] = str(self.root / name / "states")
-        process = subprocess.Popen(
-            [
-                str(VENV_BIN / "reflex"),
-                *("run", "--env", "prod", "--loglevel", "info"),
-                *("--frontend-port", str(port), "--backend-port", str(port)),
-            ],
-            env=env,
-            cwd=ROOT,
-            stdout=self._log(name).open("ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        state.pids[name] = process.pid
-        self._save()
-        return process
+        command = [
+            str(VENV_BIN / "reflex"),
+            *("run", "--env", "prod", "--loglevel", "info"),
+            *("--frontend-port", str(port), "--backend-port", str(port)),
+        ]
+        return self._spawn(name, command, env)
 
     def wait_app(self, name: str, process: subprocess.Popen | None, timeout: float = 900) -> None:
         assert self.state is not None
@@ -447,14 +438,7 @@ backend apps
         assert state is not None
         config = self.write_balancer()
         subprocess.run(["haproxy", "-c", "-q", "-f", str(config)], check=True)
-        process = subprocess.Popen(
-            ["haproxy", "-f", str(config), "-db"],
-            stdout=self._log("haproxy").open("ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        state.pids["haproxy"] = process.pid
-        self._save()
+        process = self._spawn("haproxy", ["haproxy", "-f", str(config), "-db"], dict(os.environ))
         _wait_for("haproxy", lambda: _healthy(state.url), 60, process)
 
     # --- the whole ------------------------------------------------------------------------

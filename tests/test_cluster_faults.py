@@ -21,8 +21,11 @@ test-artifacts/cluster-faults.json."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
 import secrets
+import socket
 import sys
 import time
 from collections import Counter
@@ -164,6 +167,45 @@ async def one_call(client: httpx.AsyncClient, caller: Caller, kind: str, t0: flo
     )
 
 
+async def test_log_in_failures_count_across_app_instances(cluster, sessions):
+    """Wrong passwords spread over both app instances by the balancer are counted once, in
+    Redis: the pair waits after its free failures (5 in the tests), not after 5 per instance."""
+    address = f"owner-{secrets.token_hex(4)}@example.com"
+    async with scope_of(sessions)() as db:
+        await accounts.create_user(db, address, secrets.token_urlsafe(12), verified=True)
+    url = cluster.state.url
+    statuses, served = [], set()
+    for n in range(8):
+        # No cookie kept: the balancer deals each attempt to the next instance.
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            response = await client.post(
+                "/api/auth/login",
+                json={"email": address, "password": f"guess-{n}"},
+                headers={"Origin": url, "Accept": "application/json"},
+            )
+        statuses.append(response.status_code)
+        served.add(response.cookies.get("aiusage_instance"))
+    assert served == {"app-1", "app-2"}
+    assert statuses[:5] == [401] * 5 and set(statuses[5:]) == {429}, statuses
+
+
+def test_pages_and_their_websocket_pass_the_balancer(cluster):
+    """The balancer is websocket-aware: Reflex's event socket is upgraded through it."""
+    host, port = "127.0.0.1", cluster.state.lb_port
+    page = httpx.get(f"http://{host}:{port}/", timeout=30)
+    assert page.status_code == 200 and "<html" in page.text.lower()
+    with socket.create_connection((host, port), timeout=30) as sock:
+        sock.sendall(
+            (
+                "GET /_event/?EIO=4&transport=websocket HTTP/1.1\r\n"
+                f"Host: {host}:{port}\r\nOrigin: http://{host}:{port}\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n\r\n"
+            ).encode()
+        )
+        assert sock.recv(4096).split(b"\r\n", 1)[0] == b"HTTP/1.1 101 Switching Protocols"
+
+
 async def test_the_cluster_keeps_its_books_through_faults(cluster, sessions, fake):
     fake.behavior.chunk_delay = 0.02  # streams last a little: some are cut by the kill
     fake.behavior.n_deltas = 6
@@ -181,25 +223,26 @@ async def test_the_cluster_keeps_its_books_through_faults(cluster, sessions, fak
             answers.append(await one_call(client, caller, KINDS[i % len(KINDS)], t0))
             i += 5
 
-    async def over_the_limit(client: httpx.AsyncClient) -> None:
-        i = 0
-        while not stop.is_set():  # ~3 a second: three times the key's limit
+    async def over_the_limit(client: httpx.AsyncClient, i: int) -> None:
+        while not stop.is_set():  # two of these: ~10 a second, the minute's 60 in ~6 s
             answers.append(await one_call(client, limited, KINDS[i % 4], t0))
             i += 1
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(0.15)
 
-    faults: dict[str, float] = {}
+    faults: dict[str, float] = {}  # when each fault began, and when its part was back
+    repaired: dict[str, float] = {}
     limits = httpx.Limits(max_connections=20, max_keepalive_connections=20)
     async with httpx.AsyncClient(
         base_url=cluster.state.url, timeout=CLIENT_TIMEOUT, limits=limits
     ) as client:
         tasks = [asyncio.create_task(worker(n, client)) for n in range(5)]
-        tasks.append(asyncio.create_task(over_the_limit(client)))
+        tasks += [asyncio.create_task(over_the_limit(client, i)) for i in range(2)]
 
         async def at(name: str, action) -> None:
             await asyncio.sleep(8)
             faults[name] = time.monotonic() - t0
             await asyncio.to_thread(action)
+            repaired[name] = time.monotonic() - t0
 
         try:
             await at("proxy worker SIGKILLed, then started", _kill_and_restart(cluster, "proxy-1"))
@@ -294,15 +337,18 @@ async def test_the_cluster_keeps_its_books_through_faults(cluster, sessions, fak
     assert all(a.ended - a.started < CLIENT_TIMEOUT + 1 for a in answers)
     assert health.status_code == 200
 
-    # The rpm key, across both workers: at most RPM in any minute, plus one window's slack
-    # for the seconds each worker counted alone.
+    # The rpm key, across both workers: at most RPM in any minute, plus the slack of the
+    # Redis restart: what the workers allowed on their own while it was away (each from its
+    # own share of the minute; afterwards they put their hits back into the new Redis).
     allowed = sorted(a.started for a in answers if a.caller == "rpm" and a.status == 200)
     busiest = max(sum(1 for t in allowed if s <= t < s + 60) for s in allowed)
-    assert busiest <= 2 * RPM, busiest
-    quiet = [
-        t for t in allowed if t < faults["redis restarted"] or t > faults["redis restarted"] + 61
-    ]
-    assert max((sum(1 for t in quiet if s <= t < s + 60) for s in quiet), default=0) <= RPM + 2
+    # Away from the stop until the workers' next try after its start (their link waits a
+    # second after a failure), with a second's margin.
+    away = (faults["redis restarted"], repaired["redis restarted"] + 2)
+    alone = sum(1 for t in allowed if away[0] <= t < away[1])
+    report["rpm_key"] = {"limit": RPM, "busiest_minute": busiest, "during_redis_restart": alone}
+    (ARTIFACTS / "cluster-faults.json").write_text(json.dumps(report, indent=2))
+    assert busiest <= RPM + alone + 2 and busiest <= 2 * RPM, report["rpm_key"]
     assert any(a.caller == "rpm" and a.status == 429 for a in answers)
     assert any(a.caller == "capped" and a.status == 402 for a in answers)
 

@@ -537,6 +537,56 @@ async def test_dashboard_queries_on_postgres(app_db, sessions):
     assert week_range.bucket == "day"
 
 
+async def test_daily_rollups_give_the_hourly_figures_on_postgres(app_db, sessions):
+    """The usage page's figures from the daily and hourly rollups equal the hourly ones'
+    alone, on random usage, in many time zones (tests/test_usage_daily.py), on PostgreSQL
+    (its own day and hour labels, in a server time zone far from UTC)."""
+    from tests.test_usage_daily import check_against_hourly
+
+    user_id, _, _, key_a = await new_account(sessions, 1_000_000_000)
+    async with scope_of(sessions)() as db:
+        key_b = (await keys.create_proxy_key(db, user_id, "second key"))[0].id
+    await check_against_hourly(scope_of(sessions), user_id, [key_a, key_b, None])
+
+
+def test_migration_0015_backfills_the_daily_rollups(pg):
+    """Per 24-hour period of each phase (UTC), whatever the server's own time zone
+    (Pacific/Chatham here)."""
+    url = pg.create_database("backfill")
+    run("alembic", "upgrade", "0014", url=url)
+    sums = ("requests", "errors", "input_tokens", "output_tokens", "cache_write_tokens")
+    sums += ("cache_read_tokens", "cost_nano", "charged_nano", "fee_nano", "latency_ms_sum")
+    sums += tuple(f"lat_{i}" for i in range(len(LATENCY_BUCKETS_MS)))
+    rows = [("2026-03-01 23:00", 1), ("2026-03-02 00:00", 2), ("2026-03-02 23:00", 4)]
+    values = ", ".join(
+        f"(1, 0, 'anthropic', 'm', '{hour}+00', {n}, " + ", ".join(["3"] * (len(sums) - 1)) + ")"
+        for hour, n in rows
+    )
+    pg.psql(
+        "backfill",
+        "INSERT INTO users (id, email, created_at, locale, balance_nano, held_nano)"
+        " VALUES (1, 'backfill@example.com', now(), 'en', 0, 0);"
+        f" INSERT INTO usage_hourly (user_id, proxy_key_id, provider, model, hour,"
+        f" {', '.join(sums)}) VALUES {values}",
+    )
+    run("alembic", "upgrade", "head", url=url)
+    daily = pg.psql(
+        "backfill",
+        "SELECT to_char(day AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), requests, lat_9"
+        " FROM usage_daily ORDER BY day",
+    )
+    assert daily.splitlines() == [
+        "2026-03-01 00:00|1|3",
+        "2026-03-01 06:00|3|6",
+        "2026-03-01 12:00|3|6",
+        "2026-03-01 18:00|3|6",
+        "2026-03-02 00:00|6|6",
+        "2026-03-02 06:00|4|3",
+        "2026-03-02 12:00|4|3",
+        "2026-03-02 18:00|4|3",
+    ]
+
+
 # --- 4. the ledger's exactly-once references ----------------------------------------------
 
 

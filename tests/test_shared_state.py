@@ -161,3 +161,29 @@ async def test_the_proxies_keep_serving_while_redis_is_down(
             instances["ab"[n % 2]].post(client, other.proxy_key).status_code for n in range(8)
         ]
         assert statuses.count(200) == 4, statuses
+
+
+async def test_a_restarted_redis_gets_each_instances_hits_back(redis_server):
+    """Redis restarted (it keeps nothing): each instance puts its own hits of the minute back,
+    so the limit holds across instances instead of starting again from zero."""
+    from aiusage.services import redis_link
+    from aiusage.services.shared_limits import SharedSlidingWindow
+
+    redis_server.cli("FLUSHALL")
+    first, second = redis_link.RedisLink(redis_server.url), redis_link.RedisLink(redis_server.url)
+    a, b = SharedSlidingWindow("t", link=first), SharedSlidingWindow("t", link=second)
+    assert [await a.try_hit("k", 10) for _ in range(2)] == [0, 0]
+    assert [await b.try_hit("k", 10) for _ in range(2)] == [0, 0]
+    redis_server.restart()
+    assert redis_server.cli("EXISTS", "aiusage:t:k") == "0"  # the minute is forgotten
+    # Right after the restart a try may find its connection gone (then it counts in the
+    # process and the link waits a second) or a new one; either way nothing is refused.
+    assert await a.try_hit("k", 10) == 0 and await b.try_hit("k", 10) == 0
+    await asyncio.sleep(redis_link.RETRY_SECONDS + 0.1)
+    assert await a.try_hit("k", 10) == 0 and await b.try_hit("k", 10) == 0
+    # Every hit of the minute is in the restarted Redis: each instance put its own back.
+    assert redis_server.cli("ZCARD", "aiusage:t:k") == "8"
+    waits = [await b.try_hit("k", 10) for _ in range(3)]
+    assert waits[:2] == [0, 0] and waits[2] > 0  # the tenth is the last of the minute
+    for link in (first, second):
+        await link.client().aclose()

@@ -27,14 +27,18 @@ from aiusage.models.billing import (
 from aiusage.models.keys import ProviderKey, ProxyKey
 from aiusage.models.support import AssistantConversation, SupportMessage, SupportReply
 from aiusage.models.usage import (
+    DAILY_PHASES_H,
     LATENCY_BUCKETS_MS,
     DeadSettlement,
     Hold,
+    UsageDaily,
     UsageHourly,
     UsageRecord,
+    period_starts,
 )
 
 __all__ = [
+    "DAILY_PHASES_H",
     "LATENCY_BUCKETS_MS",
     "AssistantConversation",
     "AuditEntry",
@@ -55,10 +59,12 @@ __all__ = [
     "SupportReply",
     "TwoFactor",
     "UTCDateTime",
+    "UsageDaily",
     "UsageHourly",
     "UsageRecord",
     "User",
     "UserIdentity",
     "UserSession",
+    "period_starts",
     "utcnow",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Column, Field, SQLModel
@@ -96,6 +96,62 @@ class UsageHourly(SQLModel, table=True):
     )
     latency_ms_sum: int = Field(default=0, sa_column=count_col())
     # Requests whose latency was at most LATENCY_BUCKETS_MS[i] (and above the one before).
+    lat_0: int = Field(default=0, sa_column=count_col())
+    lat_1: int = Field(default=0, sa_column=count_col())
+    lat_2: int = Field(default=0, sa_column=count_col())
+    lat_3: int = Field(default=0, sa_column=count_col())
+    lat_4: int = Field(default=0, sa_column=count_col())
+    lat_5: int = Field(default=0, sa_column=count_col())
+    lat_6: int = Field(default=0, sa_column=count_col())
+    lat_7: int = Field(default=0, sa_column=count_col())
+    lat_8: int = Field(default=0, sa_column=count_col())
+    lat_9: int = Field(default=0, sa_column=count_col())
+
+
+# usage_daily sums 24-hour periods starting at each of these UTC hours (each hour is in one
+# period of each phase): whatever the browser's offset, a local day is within 3 hours of the
+# periods of one phase, so a chart per local day reads few hourly rows (services/usage.py).
+DAILY_PHASES_H = (0, 6, 12, 18)
+
+
+def period_starts(hour: datetime) -> list[datetime]:
+    """The starts of the daily periods (one per phase) that hold `hour` (aware UTC)."""
+    return [
+        (hour - timedelta(hours=p)).replace(hour=0, minute=0, second=0, microsecond=0)
+        + timedelta(hours=p)
+        for p in DAILY_PHASES_H
+    ]
+
+
+class UsageDaily(SQLModel, table=True):
+    """The hourly rollups summed per 24-hour period (same columns; `day`: the period's start,
+    at one of DAILY_PHASES_H UTC, so every hour is counted once per phase), written in the
+    usage writer's transaction beside them: a long range's whole periods are read here, the
+    other hours from `usage_hourly` (see services/usage.py), so a 90-day chart reads about a
+    24th of the rows."""
+
+    __tablename__ = "usage_daily"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "proxy_key_id", "provider", "model", "day"),
+        sa.Index("ix_usage_daily_user_day", "user_id", "day"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=fk_col("users.id", index=False))
+    proxy_key_id: int = Field(sa_column=Column(sa.Integer(), nullable=False))
+    provider: str = Field(sa_column=Column(sa.String(16), nullable=False))
+    model: str = Field(sa_column=Column(sa.String(100), nullable=False))
+    day: datetime = Field(sa_column=time_col(nullable=False))
+    requests: int = Field(default=0, sa_column=count_col())
+    errors: int = Field(default=0, sa_column=count_col())
+    input_tokens: int = Field(default=0, sa_column=count_col())
+    output_tokens: int = Field(default=0, sa_column=count_col())
+    cache_write_tokens: int = Field(default=0, sa_column=count_col())
+    cache_read_tokens: int = Field(default=0, sa_column=count_col())
+    cost_nano: int = Field(default=0, sa_column=count_col())
+    charged_nano: int = Field(default=0, sa_column=count_col())
+    fee_nano: int = Field(default=0, sa_column=count_col())
+    latency_ms_sum: int = Field(default=0, sa_column=count_col())
     lat_0: int = Field(default=0, sa_column=count_col())
     lat_1: int = Field(default=0, sa_column=count_col())
     lat_2: int = Field(default=0, sa_column=count_col())

@@ -22,7 +22,7 @@ import json
 import logging
 import os
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +40,11 @@ from aiusage.models import (
     DeadSettlement,
     Hold,
     ProxyKey,
+    UsageDaily,
     UsageHourly,
     UsageRecord,
     User,
+    period_starts,
     utcnow,
 )
 from aiusage.proxy.holds import now_ms
@@ -381,19 +383,43 @@ def rollups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [sums[key] for key in sorted(sums)]
 
 
+def daily_rollups(hourly: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Hourly rollups summed per daily period of each phase (the `usage_daily` rows), sorted
+    likewise."""
+    sums: dict[tuple, dict[str, Any]] = {}
+    for entry in hourly:
+        for day in period_starts(entry["hour"].astimezone(UTC)):
+            key = (*(entry[name] for name in _ROLLUP_KEY[:-1]), day)
+            found = sums.get(key)
+            if found is None:
+                sums[key] = {**entry, "day": day}
+                del sums[key]["hour"]
+            else:
+                for name in _ROLLUP_SUMS:
+                    found[name] += entry[name]
+    return [sums[key] for key in sorted(sums)]
+
+
 async def add_rollups(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Adds the rows to their hourly and daily rollups (in the caller's transaction)."""
     values = rollups(rows)
     if not values:
         return
     insert = sqlite_insert if session.bind.dialect.name == "sqlite" else postgres_insert
-    statement = insert(UsageHourly).values(values)
-    table = UsageHourly.__table__.c
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=list(_ROLLUP_KEY),
+    for model, entries, period in (
+        (UsageHourly, values, "hour"),
+        (UsageDaily, daily_rollups(values), "day"),
+    ):
+        statement = insert(model)
+        table = model.__table__.c
+        statement = statement.on_conflict_do_update(
+            index_elements=[*_ROLLUP_KEY[:-1], period],
             set_={name: table[name] + statement.excluded[name] for name in _ROLLUP_SUMS},
         )
-    )
+        # One upsert executed per row (executemany), compiled once and cached: a multi-row
+        # VALUES was compiled anew for every batch (measured on SQLite, 300 rollup rows:
+        # 320 ms against 27 ms, in the event loop), and the daily rows are 4 per hourly one.
+        await session.execute(statement, entries)
 
 
 async def claim_holds(session: AsyncSession, batch: list[Settlement]) -> list[Settlement]:

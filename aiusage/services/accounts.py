@@ -186,14 +186,21 @@ async def send_verification(session: AsyncSession, user: User) -> None:
     )
 
 
-async def resend_verification(session: AsyncSession, address: str) -> None:
-    """Silently does nothing for unknown or verified addresses (no account probing)."""
+async def _open_account(session: AsyncSession, address: str) -> User | None:
+    """The open account with this address; None for a malformed or unknown address or a
+    closed account (the mails asked for by address say nothing either way)."""
     try:
         address = normalize_email(address)
     except ServiceError:
-        return
+        return None
     user = await get_by_email(session, address)
-    if user is not None and user.email_verified_at is None and user.closed_at is None:
+    return None if user is None or user.closed_at is not None else user
+
+
+async def resend_verification(session: AsyncSession, address: str) -> None:
+    """Silently does nothing for unknown or verified addresses (no account probing)."""
+    user = await _open_account(session, address)
+    if user is not None and user.email_verified_at is None:
         await send_verification(session, user)
 
 
@@ -238,12 +245,8 @@ def suspended() -> ServiceError:
 
 async def request_password_reset(session: AsyncSession, address: str) -> None:
     """Mails a reset link if the account exists; says nothing either way."""
-    try:
-        address = normalize_email(address)
-    except ServiceError:
-        return
-    user = await get_by_email(session, address)
-    if user is None or user.closed_at is not None:
+    user = await _open_account(session, address)
+    if user is None:
         return
     settings = get_settings()
     token = await _issue_token(session, user, RESET, timedelta(minutes=settings.reset_ttl_minutes))

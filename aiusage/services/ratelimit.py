@@ -1,7 +1,8 @@
 """Sliding-window counters kept in this process.
 
-Used for log-in attempts and per-key requests-per-minute. With several app instances each
-keeps its own window, so the effective limit is per instance; see README (scaling)."""
+Used where a per-process limit is enough (mails, support messages, the assistant, exports,
+the unmetered routes) and as the fallback of the per-key windows shared through Redis
+(services/shared_limits.py) while Redis is away."""
 
 from __future__ import annotations
 

@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from aiusage.config import get_settings
@@ -40,6 +42,9 @@ class RedisLink:
         self._clients: dict[asyncio.AbstractEventLoop, aioredis.Redis] = {}
         self._down_since: float | None = None
         self._retry_at = 0.0
+        # Counts the outages this process has seen end: what was counted meanwhile, or lost
+        # by a restarted Redis, is put back by those who keep a copy (shared_limits).
+        self.epoch = 0
 
     @property
     def up(self) -> bool:
@@ -55,7 +60,9 @@ class RedisLink:
                 self.url,
                 socket_timeout=REDIS_TIMEOUT_SECONDS,
                 socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-                retry_on_timeout=False,
+                # No silent reconnect-and-retry: a Redis that restarted shows here as one
+                # failure, so the epoch moves and the lost windows are put back.
+                retry=Retry(NoBackoff(), 0),
                 health_check_interval=30,
             )
         return found
@@ -91,6 +98,7 @@ class RedisLink:
                 time.monotonic() - self._down_since,
             )
             self._down_since = None
+            self.epoch += 1
 
 
 @functools.cache

@@ -46,6 +46,7 @@ from aiusage.models import (
     ProxyKey,
     SupportMessage,
     SupportReply,
+    UsageDaily,
     UsageHourly,
     UsageRecord,
     User,
@@ -125,6 +126,7 @@ async def close_account(session: AsyncSession, user: User, confirm_email: str) -
 class PurgeReport:
     usage: int = 0
     usage_hourly: int = 0
+    usage_daily: int = 0
     accounts: int = 0
     support_messages: int = 0
     assistant_conversations: int = 0
@@ -218,11 +220,25 @@ async def _purge_by_id(
         await _pause()
 
 
+def rollup_cutoff(before: datetime) -> datetime:
+    """The UTC midnight up to which the rollups are purged for a cut-off `before`: whole
+    UTC days, so the hourly rollups and the daily ones of phase 0 hold the same hours (the
+    queries read no daily period starting within a day of the retention period's start:
+    services/usage.py _horizon). The rollups of the day `before` falls in are kept until the
+    next day's purge."""
+    return (before - timedelta(hours=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 async def purge_usage_hourly(before: datetime, *, batch_size: int = BATCH_SIZE) -> int:
-    """Deletes hourly rollups of hours that ended before `before`."""
+    """Deletes hourly rollups of the whole UTC days that ended before `before`."""
     return await _purge_by_id(
-        UsageHourly, col(UsageHourly.hour) < before - timedelta(hours=1), batch_size
+        UsageHourly, col(UsageHourly.hour) < rollup_cutoff(before), batch_size
     )
+
+
+async def purge_usage_daily(before: datetime, *, batch_size: int = BATCH_SIZE) -> int:
+    """Deletes the daily rollups of the periods starting before purge_usage_hourly's cut-off."""
+    return await _purge_by_id(UsageDaily, col(UsageDaily.day) < rollup_cutoff(before), batch_size)
 
 
 async def _delete_replies(message_ids: list[int], session: AsyncSession) -> None:
@@ -331,6 +347,7 @@ async def anonymise_account(user_id: int, *, batch_size: int = BATCH_SIZE) -> bo
             break
         await _pause()
     await _purge_by_id(UsageHourly, col(UsageHourly.user_id) == user_id, batch_size)
+    await _purge_by_id(UsageDaily, col(UsageDaily.user_id) == user_id, batch_size)
     async with write_lock(), email.erasing_session() as session:
         await _delete_support_copies(user_id, session)
     # By user id: the address may have been another account's before (an email change).
@@ -419,6 +436,7 @@ async def purge(
     try:
         report.usage = await purge_usage(usage_before, batch_size=batch_size)
         report.usage_hourly = await purge_usage_hourly(usage_before, batch_size=batch_size)
+        report.usage_daily = await purge_usage_daily(usage_before, batch_size=batch_size)
         report.support_messages = await purge_support_messages(
             support_before, batch_size=batch_size
         )

@@ -149,24 +149,26 @@ async def revoke_session(
     return bool(current_token) and row.token_hash == token_hash(current_token or "")
 
 
-# Checked in order: Edge and Opera also say "Chrome", Chrome also says "Safari".
-_BROWSERS = (
-    (re.compile(r"\bEdg(e|A|iOS)?/"), "Edge"),
-    (re.compile(r"\b(OPR|Opera)/"), "Opera"),
-    (re.compile(r"\bSamsungBrowser/"), "Samsung Internet"),
-    (re.compile(r"\b(Firefox|FxiOS)/"), "Firefox"),
-    (re.compile(r"\b(HeadlessChrome|Chrome|Chromium|CriOS)/"), "Chrome"),
-    (re.compile(r"\bVersion/[\d.]+.*Safari/"), "Safari"),
-    (re.compile(r"^curl/"), "curl"),
-    (re.compile(r"python-(httpx|requests)|aiohttp", re.I), "Python"),
-)
-_SYSTEMS = (
-    (re.compile(r"iPhone|iPad|iPod"), "iOS"),
-    (re.compile(r"Android"), "Android"),
-    (re.compile(r"CrOS"), "ChromeOS"),
-    (re.compile(r"Windows"), "Windows"),
-    (re.compile(r"Mac OS X|Macintosh"), "macOS"),
-    (re.compile(r"Linux|X11"), "Linux"),
+# What a User-Agent is labelled, as (browser or system, pattern, name). Checked in order
+# within each: Edge and Opera also say "Chrome", Chrome also says "Safari".
+_LABELS = tuple(
+    (kind, re.compile(pattern), name)
+    for kind, pattern, name in (
+        ("browser", r"\bEdg(e|A|iOS)?/", "Edge"),
+        ("browser", r"\b(OPR|Opera)/", "Opera"),
+        ("browser", r"\bSamsungBrowser/", "Samsung Internet"),
+        ("browser", r"\b(Firefox|FxiOS)/", "Firefox"),
+        ("browser", r"\b(HeadlessChrome|Chrome|Chromium|CriOS)/", "Chrome"),
+        ("browser", r"\bVersion/[\d.]+.*Safari/", "Safari"),
+        ("browser", r"^curl/", "curl"),
+        ("browser", r"(?i)python-(httpx|requests)|aiohttp", "Python"),
+        ("system", r"iPhone|iPad|iPod", "iOS"),
+        ("system", r"Android", "Android"),
+        ("system", r"CrOS", "ChromeOS"),
+        ("system", r"Windows", "Windows"),
+        ("system", r"Mac OS X|Macintosh", "macOS"),
+        ("system", r"Linux|X11", "Linux"),
+    )
 )
 
 
@@ -174,9 +176,11 @@ def describe_user_agent(user_agent: str) -> tuple[str, str]:
     """A browser and a system name from a User-Agent ("Chrome", "Linux"); "" for either when
     it cannot be told. Rough on purpose: a label for people, not a fingerprint."""
     ua = (user_agent or "")[:512]
-    browser = next((name for pattern, name in _BROWSERS if pattern.search(ua)), "")
-    system = next((name for pattern, name in _SYSTEMS if pattern.search(ua)), "")
-    return browser, system
+    found = {"browser": "", "system": ""}
+    for kind, pattern, name in _LABELS:
+        if not found[kind] and pattern.search(ua):
+            found[kind] = name
+    return found["browser"], found["system"]
 
 
 def token_from_cookie_header(cookie_header: str | None) -> str | None:

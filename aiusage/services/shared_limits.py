@@ -11,17 +11,27 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
+import math
 import os
+import time
+from collections import deque
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
-from aiusage.services.ratelimit import SlidingWindow, TokenWindow
+from aiusage.services.ratelimit import TokenWindow
 from aiusage.services.redis_link import PREFIX, RedisLink, shared_redis
 
-# KEYS[1]: the window; ARGV: limit, window ms, a unique member. Counts the hit if under limit.
+# KEYS[1]: the window, KEYS[2]: this Redis's boot marker; ARGV: limit, window ms, a unique
+# member, a new marker. Counts the hit if under the limit; answers {wait, marker}. The marker
+# (set by the first script to find none) changes when Redis lost its data: a restart.
 _TRY_HIT = """
+local marker = redis.call('GET', KEYS[2])
+if not marker then
+  redis.call('SET', KEYS[2], ARGV[4])
+  marker = ARGV[4]
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local window = tonumber(ARGV[2])
@@ -31,10 +41,25 @@ local n = redis.call('ZCARD', KEYS[1])
 if n < limit then
   redis.call('ZADD', KEYS[1], now, ARGV[3])
   redis.call('PEXPIRE', KEYS[1], window)
-  return 0
+  return {0, marker}
 end
 local oldest = redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')
-return math.max(1, math.ceil((tonumber(oldest[2]) + window - now) / 1000))
+return {math.max(1, math.ceil((tonumber(oldest[2]) + window - now) / 1000)), marker}
+"""
+
+# KEYS[1]: the window; ARGV: window ms, then (ms, member) pairs: hits put back (a member
+# Redis still has is only rewritten, so putting back twice counts once).
+_PUT_BACK = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[1])
+for i = 2, #ARGV - 1, 2 do
+  if tonumber(ARGV[i]) > now - window then
+    redis.call('ZADD', KEYS[1], tonumber(ARGV[i]), ARGV[i + 1])
+  end
+end
+redis.call('PEXPIRE', KEYS[1], window)
+return 0
 """
 
 # KEYS[1]: the window; ARGV: limit, window ms. Members are "<unique>:<tokens>".
@@ -70,7 +95,7 @@ return 0
 
 _DIGESTS = {  # Redis names a loaded script by its SHA-1
     script: hashlib.sha1(script.encode(), usedforsecurity=False).hexdigest()
-    for script in (_TRY_HIT, _TOKENS_WAIT, _TOKENS_ADD)
+    for script in (_TRY_HIT, _PUT_BACK, _TOKENS_WAIT, _TOKENS_ADD)
 }
 
 _PROCESS = os.urandom(6).hex()  # with the counter: a member no other hit anywhere has
@@ -91,22 +116,70 @@ class _Shared:
     def link(self) -> RedisLink | None:
         return self._link if self._link is not None else shared_redis()
 
-    async def _script(self, script: str, key: str, *args: Any) -> int | None:
+    async def _run(self, script: str, keys: list[str], *args: Any) -> Any | None:
+        """The script's answer, or None when Redis cannot be used."""
         link = self.link
         if link is None:
             return None
-        name = self.prefix + key
+        names = [name if name.startswith(PREFIX) else self.prefix + name for name in keys]
 
         async def run(client: Redis) -> Any:
             # By digest (the script is not resent each time); loaded on a Redis that lacks it.
+            # (redis-py types the asyncio client's commands as `Awaitable[T] | T`.)
             try:
-                # (redis-py types the asyncio client's commands as `Awaitable[T] | T`.)
-                return await client.evalsha(_DIGESTS[script], 1, name, *args)  # type: ignore[misc]
+                return await client.evalsha(_DIGESTS[script], len(names), *names, *args)  # type: ignore[misc]
             except NoScriptError:
-                return await client.eval(script, 1, name, *args)  # type: ignore[misc]
+                return await client.eval(script, len(names), *names, *args)  # type: ignore[misc]
 
-        result = await link.call(run)
+        return await link.call(run)
+
+    async def _script(self, script: str, key: str, *args: Any) -> int | None:
+        result = await self._run(script, [key], *args)
         return None if result is None else int(result)
+
+
+class HitLog:
+    """This process's own counted hits per key: when each was counted (wall-clock ms, as
+    Redis's clock) and the member Redis knows it by. Decides alone while Redis is away, and
+    is put back into Redis after an outage, so a restarted Redis (which forgot the minute)
+    counts them again: with hits counted during the outage, a key gets at most its limit
+    plus what the processes allowed on their own while Redis was away."""
+
+    def __init__(self, window_ms: int, max_keys: int = 100_000) -> None:
+        self.window_ms = window_ms
+        self.max_keys = max_keys
+        self._hits: dict[str, deque[tuple[int, str]]] = {}
+
+    def live(self, key: str, now_ms: int) -> deque[tuple[int, str]]:
+        hits = self._hits.get(key)
+        if hits is None:
+            if len(self._hits) >= self.max_keys:
+                self._hits = {
+                    k: v for k, v in self._hits.items() if v and v[-1][0] > now_ms - self.window_ms
+                }
+                if len(self._hits) >= self.max_keys:
+                    self._hits.clear()
+            hits = self._hits[key] = deque()
+        while hits and hits[0][0] <= now_ms - self.window_ms:
+            hits.popleft()
+        return hits
+
+    def add(self, key: str, now_ms: int, member: str) -> None:
+        self.live(key, now_ms).append((now_ms, member))
+
+    def try_hit(self, key: str, limit: int, now_ms: int, member: str) -> int:
+        hits = self.live(key, now_ms)
+        if len(hits) < limit:
+            hits.append((now_ms, member))
+            return 0
+        return max(1, math.ceil((hits[len(hits) - limit][0] + self.window_ms - now_ms) / 1000))
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+BOOT_MARKER = PREFIX + "boot"
 
 
 class SharedSlidingWindow(_Shared):
@@ -114,18 +187,38 @@ class SharedSlidingWindow(_Shared):
 
     def __init__(self, name: str, window_seconds: float = 60, link: RedisLink | None = None):
         super().__init__(name, window_seconds, link)
-        self.local = SlidingWindow(limit=0, window_seconds=window_seconds)
+        self.local = HitLog(self.window_ms)
+        # key -> (Redis's boot marker, the link's epoch) when its hits were last in Redis.
+        self._synced: dict[str, tuple[str, int]] = {}
 
     async def try_hit(self, key: str, limit: int) -> int:
         """Counts a hit if allowed and returns 0; otherwise returns seconds to wait."""
-        shared = await self._script(_TRY_HIT, key, limit, self.window_ms, _unique())
-        if shared is None:
-            return self.local.try_hit(key, limit)
-        if shared == 0:
-            # Also counted here, so that if Redis goes away this process's window already
-            # holds its own share of the last minute instead of starting from nothing.
-            self.local.hit(key)
-        return shared
+        member, now_ms = _unique(), _now_ms()
+        answer = await self._run(
+            _TRY_HIT, [key, BOOT_MARKER], limit, self.window_ms, member, _unique()
+        )
+        link = self.link
+        if answer is None or link is None:
+            return self.local.try_hit(key, limit, now_ms, member)
+        wait, marker = int(answer[0]), _text(answer[1])
+        seen = (marker, link.epoch)
+        synced = self._synced.get(key) == seen
+        if not synced:
+            # Redis restarted (new marker) or this process counted alone for a while (new
+            # epoch): its own hits of the window go back, so the limit holds across all.
+            hits = [part for hit in self.local.live(key, now_ms) for part in hit]
+            synced = not hits or await self._run(_PUT_BACK, [key], self.window_ms, *hits) == 0
+        if wait == 0:
+            self.local.add(key, now_ms, member)
+        if synced:  # else Redis went away again: put back on a later try
+            if len(self._synced) >= self.local.max_keys:
+                self._synced.clear()
+            self._synced[key] = seen
+        return wait
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class SharedTokenWindow(_Shared):

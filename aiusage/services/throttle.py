@@ -2,8 +2,8 @@
 anyone can make us send.
 
 Log-in (and every re-entry of the current password) counts failed passwords three ways, in
-memory per process (with several app instances each keeps its own counts, like the other
-limits; see README, scaling):
+Redis when `AIUSAGE_REDIS_URL` is set (every app instance counts the same failures:
+services/login_counts.py), else, and while Redis is away, in this process:
 
 - per (address, client IP) pair: after `AIUSAGE_LOGIN_FREE_FAILURES` failures the pair must
   wait 1 s, then 2 s, 4 s … doubling with each further failure, up to
@@ -27,8 +27,9 @@ A count is forgotten once it has had no failure for its current delay plus
 `AIUSAGE_LOGIN_WINDOW_SECONDS`, so waiting out the delay at the maximum does not reset it.
 
 Memory is bounded: keys are 16-byte keyed BLAKE2 digests of the normalised address and the
-IP (an arbitrary 16 KB "email" costs 16 bytes), and each table holds at most MAX_ENTRIES keys,
-the least recently failed dropped first.
+IP (an arbitrary 16 KB "email" costs 16 bytes), keyed by a key derived from the app's secret
+(the same in every instance). In the process each table holds at most MAX_ENTRIES keys, the
+least recently failed dropped first; in Redis each count expires after its longest memory.
 
 Mails (password reset, verification again, "someone tried to sign up with your address"):
 at most `AIUSAGE_MAIL_LIMIT_PER_ADDRESS` per address and `AIUSAGE_MAIL_LIMIT_PER_IP` per

@@ -1,11 +1,18 @@
 """What the dashboard shows about a user's usage: every query takes the user's id.
 
-Charts and totals are aggregated in SQL over the `usage_hourly` rollup (one row per user, key,
-model and hour, kept current by the proxy's usage writer), so they cost the same whether the
-raw table holds a thousand rows or millions. The request table and the CSV export read the raw
-`usage` table page by page, newest first, along the `ix_usage_user_created` index (keyset
-paging: the cursor is the last row's (created_at, id)). Nothing here loads rows into Python
-to add them up; Python only turns a handful of aggregated numbers into display values.
+Charts and totals are aggregated in SQL over the rollups (one row per user, key, model and
+hour in `usage_hourly`, and per 24-hour period in `usage_daily`, kept current by the proxy's
+usage writer), so they cost the same whether the raw table holds a thousand rows or millions.
+A range's whole UTC days are read from the daily rows and only its other hours from the
+hourly ones; a chart per local day (the browser's offset moves a local day off the UTC day)
+reads the periods of the phase nearest the local days (they start at 00, 06, 12 or 18 UTC),
+each counted whole in the local day holding its middle, and moves the few other hours (at
+most 3 a day) over from the hourly rows (added to their own local day, subtracted from that
+one: exact integers, and identical to summing the hours one by one). The request table and
+the CSV export read the raw `usage` table page by page, newest first, along the
+`ix_usage_user_created` index (keyset paging: the cursor is the last row's (created_at, id)).
+Nothing here loads rows into Python to add them up; Python only turns a handful of aggregated
+numbers into display values.
 
 Times: stored as UTC. The browser sends its UTC offset in minutes (local = UTC + offset); day
 and hour buckets are computed in SQL in that local time, and range presets start at local
@@ -22,9 +29,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiusage.config import get_settings
 from aiusage.models import (
+    DAILY_PHASES_H,
     LATENCY_BUCKETS_MS,
     ProxyKey,
+    UsageDaily,
     UsageHourly,
     UsageRecord,
     User,
@@ -47,6 +57,7 @@ _UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")  # control chars, lo
 PAGE_SIZE = 50
 
 H = UsageHourly.__table__.c
+D = UsageDaily.__table__.c
 U = UsageRecord.__table__.c
 K = ProxyKey.__table__.c
 _LAT = [H[f"lat_{i}"] for i in range(len(LATENCY_BUCKETS_MS))]
@@ -139,7 +150,11 @@ def bucket_labels(rng: Range) -> list[str]:
 
 def bucket_label(column: sa.ColumnElement, bucket: str, tz_offset_min: int, dialect: str):
     """The column's local day ('YYYY-MM-DD') or hour ('YYYY-MM-DD HH:00'), computed in SQL."""
-    minutes = clamp_offset(tz_offset_min)
+    return _label(column, bucket, clamp_offset(tz_offset_min), dialect)
+
+
+def _label(column: sa.ColumnElement, bucket: str, minutes: int, dialect: str):
+    """bucket_label for any shift in minutes (not only a time zone's)."""
     if dialect == "sqlite":
         fmt = "%Y-%m-%d" if bucket == "day" else "%Y-%m-%d %H:00"
         return sa.func.strftime(fmt, column, f"{minutes:+d} minutes")
@@ -154,14 +169,223 @@ def _dialect(db: AsyncSession) -> str:
 
 def hourly_where(f: UsageFilter) -> list[sa.ColumnElement[bool]]:
     start_hour = f.start.replace(minute=0, second=0, microsecond=0)
-    where = [H.user_id == f.user_id, H.hour >= start_hour, H.hour < f.end]
+    return [H.user_id == f.user_id, H.hour >= start_hour, H.hour < f.end, *_narrowing(H, f)]
+
+
+def _narrowing(c, f: UsageFilter) -> list[sa.ColumnElement[bool]]:
+    """The filter's key, provider and model, on either rollup table's columns `c`."""
+    where = []
     if f.proxy_key_id is not None:
-        where.append(H.proxy_key_id == f.proxy_key_id)
+        where.append(c.proxy_key_id == f.proxy_key_id)
     if f.provider:
-        where.append(H.provider == f.provider)
+        where.append(c.provider == f.provider)
     if f.model:
-        where.append(H.model == f.model)
+        where.append(c.model == f.model)
     return where
+
+
+# --- which rollup rows a range reads ------------------------------------------------------
+
+_HOUR = timedelta(hours=1)
+_ONE_DAY = timedelta(days=1)
+
+
+def _floor_day(at: datetime) -> datetime:
+    return at.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _horizon() -> datetime:
+    """The earliest daily period start read from `usage_daily`: a day after the retention
+    purge's cut-off (it deletes rollups of whole UTC days before it, and a period of another
+    phase may straddle it), so every period read still has all its hours in both tables."""
+    retention = timedelta(days=get_settings().usage_retention_days)
+    return _floor_day(datetime.now(UTC) - retention) + _ONE_DAY
+
+
+@dataclass(frozen=True)
+class _Span:
+    """The stored hours a filter covers, [first_hour, end_hour) (the hours starting in
+    [start floored to the hour, end)), and the whole daily periods of one phase among them,
+    [first_day, end_day) (none when first_day >= end_day). end_hour None: no end."""
+
+    first_hour: datetime
+    end_hour: datetime | None
+    first_day: datetime
+    end_day: datetime | None
+
+    @property
+    def has_days(self) -> bool:
+        return self.end_day is None or self.first_day < self.end_day
+
+    def days(self) -> list[datetime]:
+        """The starts of its whole periods (a bounded span's)."""
+        starts, day = [], self.first_day
+        while self.end_day is not None and day < self.end_day:
+            starts.append(day)
+            day += _ONE_DAY
+        return starts
+
+
+def _span(start: datetime, end: datetime | None, phase: int = 0) -> _Span:
+    first_hour = start.replace(minute=0, second=0, microsecond=0)
+    shift = timedelta(hours=phase)
+    earliest = max(first_hour, _horizon())
+    first_day = _floor_day(earliest - shift) + shift
+    if first_day < earliest:
+        first_day += _ONE_DAY
+    if end is None:
+        return _Span(first_hour, None, first_day, None)
+    end_hour = end.replace(minute=0, second=0, microsecond=0)
+    if end_hour < end:
+        end_hour += _HOUR
+    return _Span(first_hour, end_hour, first_day, _floor_day(end_hour - shift) + shift)
+
+
+def _hour_ranges(span: _Span) -> list[tuple[datetime, datetime | None]]:
+    """The span's hours outside its whole days, as [from, to) ranges (to None: no end)."""
+    if not span.has_days:
+        return [(span.first_hour, span.end_hour)]
+    ranges: list[tuple[datetime, datetime | None]] = []
+    if span.first_hour < span.first_day:
+        ranges.append((span.first_hour, span.first_day))
+    if span.end_day is not None and span.end_day < span.end_hour:
+        ranges.append((span.end_day, span.end_hour))
+    return ranges
+
+
+def rollup_rows(f: UsageFilter, *names: str, end: bool = True) -> sa.Subquery:
+    """The filter's rollup rows, columns `names` (common to both tables): the daily rows of
+    its whole UTC days (phase 0) and the hourly rows of the hours before and after them. The
+    sum of any column over them is its sum over the hourly rows of the filter's hours. `end`
+    False: from the filter's start on, without end, and the daily rows of every phase (they
+    overlap: for which values occur, not for sums)."""
+    span = _span(f.start, f.end if end else None)
+    parts = []
+    if span.has_days:
+        days = [D.user_id == f.user_id, *_narrowing(D, f)]
+        if span.end_day is None:
+            days.append(D.day >= span.first_day)
+        else:
+            days.append(D.day.in_(span.days()))
+        parts.append(sa.select(*[D[n] for n in names]).where(*days))
+    for lo, hi in _hour_ranges(span):
+        hours = [H.user_id == f.user_id, H.hour >= lo, *_narrowing(H, f)]
+        if hi is not None:
+            hours.append(H.hour < hi)
+        parts.append(sa.select(*[H[n] for n in names]).where(*hours))
+    if not parts:  # an empty range
+        parts.append(sa.select(*[H[n] for n in names]).where(sa.false()))
+    return (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery("rollups")
+
+
+_SUM_NAMES = (
+    "requests",
+    "errors",
+    "input_tokens",
+    "output_tokens",
+    "cache_write_tokens",
+    "cache_read_tokens",
+    "cost_nano",
+    "charged_nano",
+    "fee_nano",
+    *(f"lat_{i}" for i in range(len(LATENCY_BUCKETS_MS))),
+)
+
+
+async def _per_local_day(
+    db: AsyncSession, f: UsageFilter, group: Sequence[str], names: Sequence[str]
+) -> list[Sequence[Any]]:
+    """Rows (local day, *group columns, *sums of `names`) per local day and group, ordered,
+    only those with requests (`names` holds "requests"): exactly the sums of the hourly rows
+    whose hour starts in that local day.
+
+    Whole daily periods come from the daily rows, of the phase whose periods are nearest the
+    local days, each period counted in the local day holding its middle (so, the most of its
+    hours); the hours of a period that belong to the local day before or after it (the same
+    hours of every period, at most 3) and the hours outside the whole periods come from the
+    hourly rows, summed per hour; an hour moved off its period's local day is added to its
+    own and subtracted from that one."""
+    dialect = _dialect(db)
+    minutes = clamp_offset(f.tz_offset_min)
+    base = datetime(2000, 1, 1)
+    options = []
+    for phase in DAILY_PHASES_H:
+        local = [(base + timedelta(hours=phase + i, minutes=minutes)).date() for i in range(24)]
+        before = [i for i in range(24) if local[i] < local[12]]
+        after = [i for i in range(24) if local[i] > local[12]]
+        # (a moved hour's label shifted by a day is its period's label)
+        options.append((len(before or after), phase, before or after, 1440 if before else -1440))
+    _, phase, moved, shift = min(options)
+    span = _span(f.start, f.end, phase)
+    if not span.has_days:
+        moved = []
+    starts = span.days()
+    # Every hour read from the hourly rows (index lookups on (user_id, hour)): the hours
+    # outside the whole periods, and the moved hours of each period.
+    hours_read = []
+    for lo, hi in _hour_ranges(span):
+        while hi is not None and lo < hi:
+            hours_read.append(lo)
+            lo += _HOUR
+    for day in starts:
+        hours_read.extend(day + timedelta(hours=i) for i in moved)
+
+    def summed(c, time: str):
+        return [c[time].label("t"), *[c[g] for g in group]], [
+            sa.func.sum(c[n]).label(n) for n in names
+        ]
+
+    parts = []
+    if hours_read:
+        keys, sums = summed(H, "hour")
+        hours = (
+            sa.select(*keys, *sums)
+            .where(H.user_id == f.user_id, H.hour.in_(sorted(hours_read)), *_narrowing(H, f))
+            .group_by(*keys)
+            .cte("hours")
+        )
+        parts.append(
+            sa.select(
+                _label(hours.c.t, "day", minutes, dialect).label("label"),
+                *[hours.c[g] for g in group],
+                *[hours.c[n] for n in names],
+            )
+        )
+        if moved:
+            parts.append(
+                sa.select(
+                    _label(hours.c.t, "day", minutes + shift, dialect).label("label"),
+                    *[hours.c[g] for g in group],
+                    *[(-hours.c[n]).label(n) for n in names],
+                ).where(hours.c.t >= span.first_day, hours.c.t < span.end_day)
+            )
+    if span.has_days:
+        keys, sums = summed(D, "day")
+        days = (
+            sa.select(*keys, *sums)
+            .where(D.user_id == f.user_id, D.day.in_(starts), *_narrowing(D, f))
+            .group_by(*keys)
+            .subquery("days")
+        )
+        parts.append(
+            sa.select(
+                _label(days.c.t, "day", minutes + 720, dialect).label("label"),
+                *[days.c[g] for g in group],
+                *[days.c[n] for n in names],
+            )
+        )
+    if not parts:
+        return []
+    rows = parts[0] if len(parts) == 1 else sa.union_all(*parts)
+    rows = rows.subquery("parts")
+    order = [rows.c.label, *[rows.c[g] for g in group]]
+    statement = (
+        sa.select(*order, *[sa.func.sum(rows.c[n]) for n in names])
+        .group_by(*order)
+        .having(sa.func.sum(rows.c.requests) > 0)
+        .order_by(*order)
+    )
+    return list(await db.execute(statement))
 
 
 def raw_where(f: UsageFilter) -> list[sa.ColumnElement[bool]]:
@@ -198,7 +422,7 @@ def percentile_ms(counts: Sequence[int], q: float) -> int | None:
     return lower
 
 
-# --- aggregates (usage_hourly) ------------------------------------------------------------
+# --- aggregates (the rollups) -------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -240,8 +464,9 @@ def _totals_from(row: Sequence[Any]) -> Totals:
 
 
 async def totals(db: AsyncSession, f: UsageFilter) -> Totals:
-    row = (await db.execute(sa.select(*_sums()).where(*hourly_where(f)))).one()
-    return _totals_from(row)
+    rows = rollup_rows(f, *_SUM_NAMES)
+    sums = [sa.func.coalesce(sa.func.sum(rows.c[n]), 0) for n in _SUM_NAMES]
+    return _totals_from((await db.execute(sa.select(*sums))).one())
 
 
 @dataclass(frozen=True)
@@ -252,8 +477,12 @@ class BucketRow:
 
 async def series(db: AsyncSession, f: UsageFilter, bucket: str) -> list[BucketRow]:
     """Requests, tokens, spend and latency per local day or hour (buckets with no usage are
-    absent). Summed per stored hour first (in index order), then per local bucket, so the
-    bucket label is computed once per hour rather than once per rollup row."""
+    absent). Per hour: summed per stored hour first (in index order), then per local hour,
+    so the label is computed once per hour rather than once per rollup row. Per day: mostly
+    from the daily rollups (see _per_local_day)."""
+    if bucket == "day":
+        rows = await _per_local_day(db, f, (), _SUM_NAMES)
+        return [BucketRow(row[0], _totals_from(row[1:])) for row in rows]
     sums = _sums()
     names = [f"s{i}" for i in range(len(sums))]
     hourly = (
@@ -280,8 +509,13 @@ class ModelSpend:
 
 
 async def spend_by_model(db: AsyncSession, f: UsageFilter, bucket: str) -> list[ModelSpend]:
-    """Spend (what the balance was charged) per local day or hour and model; summed per
-    stored hour and model first, then per local bucket."""
+    """Spend (what the balance was charged) per local day or hour and model; per hour,
+    summed per stored hour and model first, then per local hour; per day, mostly from the
+    daily rollups (see _per_local_day)."""
+    if bucket == "day":
+        names = ("charged_nano", "requests", "cost_nano", "fee_nano")
+        rows = await _per_local_day(db, f, ("model",), names)
+        return [ModelSpend(r[0], r[1], *(int(v or 0) for v in r[2:])) for r in rows]
     hourly = (
         sa.select(
             H.hour.label("hour"),
@@ -381,11 +615,11 @@ async def filter_options(db: AsyncSession, user_id: int, start: datetime) -> Fil
     keys = await db.execute(
         sa.select(K.id, K.name, K.prefix).where(K.user_id == user_id).order_by(K.id.desc())
     )
+    rows = rollup_rows(UsageFilter(user_id, start, start), "provider", "model", end=False)
     used = await db.execute(
-        sa.select(H.provider, H.model)
-        .where(H.user_id == user_id, H.hour >= start.replace(minute=0, second=0, microsecond=0))
-        .group_by(H.provider, H.model)
-        .order_by(H.provider, H.model)
+        sa.select(rows.c.provider, rows.c.model)
+        .group_by(rows.c.provider, rows.c.model)
+        .order_by(rows.c.provider, rows.c.model)
     )
     pairs = list(used)
     return FilterOptions(

@@ -11,9 +11,9 @@ from typing import Literal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiusage.models import ProviderKey, ProxyKey, UsageHourly, UsageRecord
+from aiusage.models import ProviderKey, ProxyKey, UsageRecord
 from aiusage.services.pricing import fee_nano
-from aiusage.services.usage import H, U, UsageFilter, hourly_where
+from aiusage.services.usage import U, UsageFilter, rollup_rows
 
 
 @dataclass(frozen=True)
@@ -38,32 +38,44 @@ class GroupTotals:
 async def totals_by(
     db: AsyncSession, f: UsageFilter, by: Literal["model", "key"]
 ) -> list[GroupTotals]:
-    """Per model or per proxy key, most charged first (from the hourly rollups)."""
+    """Per model or per proxy key, most charged first (from the rollups)."""
+    r = rollup_rows(
+        f,
+        "user_id",
+        "proxy_key_id",
+        "model",
+        "requests",
+        "errors",
+        "input_tokens",
+        "output_tokens",
+        "cache_write_tokens",
+        "cache_read_tokens",
+        "cost_nano",
+        "fee_nano",
+        "charged_nano",
+    ).c
     sums = (
-        sa.func.sum(H.requests),
-        sa.func.sum(H.errors),
-        sa.func.sum(H.input_tokens + H.output_tokens + H.cache_write_tokens + H.cache_read_tokens),
-        sa.func.sum(H.cost_nano),
-        sa.func.sum(H.fee_nano),
-        sa.func.sum(H.charged_nano),
+        sa.func.sum(r.requests),
+        sa.func.sum(r.errors),
+        sa.func.sum(r.input_tokens + r.output_tokens + r.cache_write_tokens + r.cache_read_tokens),
+        sa.func.sum(r.cost_nano),
+        sa.func.sum(r.fee_nano),
+        sa.func.sum(r.charged_nano),
     )
     if by == "model":
-        statement = (
-            sa.select(H.model, sa.literal(""), *sums).where(*hourly_where(f)).group_by(H.model)
-        )
+        statement = sa.select(r.model, sa.literal(""), *sums).group_by(r.model)
     else:
         k = ProxyKey.__table__.c
         statement = (
             sa.select(sa.func.coalesce(k.name, ""), sa.func.coalesce(k.prefix, ""), *sums)
             .select_from(
                 sa.outerjoin(
-                    UsageHourly.__table__,
+                    r.requests.table,
                     ProxyKey.__table__,
-                    sa.and_(k.id == H.proxy_key_id, k.user_id == H.user_id),
+                    sa.and_(k.id == r.proxy_key_id, k.user_id == r.user_id),
                 )
             )
-            .where(*hourly_where(f))
-            .group_by(H.proxy_key_id, k.name, k.prefix)
+            .group_by(r.proxy_key_id, k.name, k.prefix)
         )
     groups = [
         GroupTotals(str(name), str(prefix), *(int(v or 0) for v in values))

@@ -21,7 +21,7 @@ from aiusage.services.errors import ServiceError
 from aiusage.state.dashboard import local_time
 from aiusage.state.locale import page_lang, relocalize_on
 from aiusage.state.page import LocalTimes, Outcome
-from aiusage.state.user import signed_in_user
+from aiusage.state.user import leave_if_signed_out, require_user, signed_in_user
 
 KIND_KEYS = {
     "topup": "billing.kind.topup",
@@ -109,10 +109,9 @@ class BillingState(LocalTimes, Outcome, rx.State):
         return self._ask_tz()
 
     @rx.event
+    @leave_if_signed_out()
     async def save_threshold(self, form: dict):
-        user = await signed_in_user(self)
-        if user is None:
-            return rx.redirect("/login")
+        user = await require_user(self)
         try:
             async with write_lock(), session_scope() as db:
                 await profile.set_low_balance_threshold(
@@ -126,10 +125,9 @@ class BillingState(LocalTimes, Outcome, rx.State):
         return None
 
     @rx.event
+    @leave_if_signed_out()
     async def save_auto(self, form: dict):
-        user = await signed_in_user(self)
-        if user is None:
-            return rx.redirect("/login")
+        user = await require_user(self)
         enabled = str(form.get("enabled", "")) in ("on", "true", "1")
         try:
             async with write_lock(), session_scope() as db:

@@ -146,6 +146,16 @@ class ConsolePricesState(LocalTimes, ConsoleState):
 
     # --- the price form -----------------------------------------------------------------
 
+    def _form_for(self, items: list[dict[str, str]], key: str, gone: str) -> dict[str, str] | None:
+        """The row or queue entry a button names, as the form opens on it (the outcome and
+        any open form cleared first); None, "price not found" said, when it is not there."""
+        self.error = self.notice = ""
+        self._close_edit()
+        found = next((item for item in items if item["key"] == str(key)), None)
+        if found is None:
+            self._fail(ServiceError("price_not_found", gone))
+        return found
+
     def _close_edit(self) -> None:
         self.edit_open = self.edit_existing = False
         self.edit_values = {}
@@ -165,11 +175,8 @@ class ConsolePricesState(LocalTimes, ConsoleState):
 
     @rx.event
     async def open_edit(self, key: str):
-        self.error = self.notice = ""
-        self._close_edit()
-        row = next((r for r in self.rows if r["key"] == str(key)), None)
+        row = self._form_for(self.rows, key, "no such row")
         if row is None:
-            self._fail(ServiceError("price_not_found", "no such row"))
             return
         async with session_scope() as db:
             found = await price_admin.find(db, row["provider"], row["model"])
@@ -185,11 +192,8 @@ class ConsolePricesState(LocalTimes, ConsoleState):
     async def price_unknown(self, key: str):
         """The queue's "Price it": the form for that model, prefilled with its list price
         when the package knows it."""
-        self.error = self.notice = ""
-        self._close_edit()
-        entry = next((q for q in self.queue if q["key"] == str(key)), None)
+        entry = self._form_for(self.queue, key, "no such queue entry")
         if entry is None:
-            self._fail(ServiceError("price_not_found", "no such queue entry"))
             return
         provider = entry["provider"]
         # The name without its date suffix prices every dated release (the proxy's lookup).
@@ -226,11 +230,16 @@ class ConsolePricesState(LocalTimes, ConsoleState):
         except ServiceError as error:
             self.edit_error = _error_key(error)
             return
-        self._close_edit()
-        self.error, self.notice = "", "prices.notice.saved"
-        await self._refresh()
+        await self._changed("prices.notice.saved")
         if self.proposals_checked:
             await self._check()
+
+    async def _changed(self, notice: str) -> None:
+        """After a change to the price list: the form closed, the notice said, the table
+        anew."""
+        self._close_edit()
+        self.error, self.notice = "", notice
+        await self._refresh()
 
     @rx.event
     async def delete(self):
@@ -245,9 +254,7 @@ class ConsolePricesState(LocalTimes, ConsoleState):
         except ServiceError as error:
             self.edit_error = _error_key(error)
             return
-        self._close_edit()
-        self.error, self.notice = "", "prices.notice.deleted"
-        await self._refresh()
+        await self._changed("prices.notice.deleted")
 
     # --- history ------------------------------------------------------------------------
 

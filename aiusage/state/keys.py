@@ -15,6 +15,7 @@ show exactly (an expiry set elsewhere at 13:37)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import reflex as rx
@@ -29,7 +30,7 @@ from aiusage.services.errors import NotFound, ServiceError
 from aiusage.state.key_rows import PROVIDER_LABELS, key_row, pool_row, spend_row
 from aiusage.state.locale import page_lang, relocalize_on
 from aiusage.state.page import LocalTimes, Outcome
-from aiusage.state.user import signed_in_user
+from aiusage.state.user import leave_if_signed_out, require_user, signed_in_user
 
 NEW_KEY_INPUT = "new-key-value"
 # The provider-key form's fields, emptied by id once a key is saved (a refused key stays
@@ -124,11 +125,10 @@ class KeysState(LocalTimes, Outcome, rx.State):
         self.loaded = True
 
     @rx.event
+    @leave_if_signed_out()
     async def create_key(self, form: dict):
         self.error = self.notice = ""
-        user = await signed_in_user(self)
-        if user is None:
-            return rx.redirect("/login")
+        user = await require_user(self)
         fields = key_forms.submitted(form)
         try:
             rules = key_forms.parsed_rules(fields)
@@ -170,12 +170,11 @@ class KeysState(LocalTimes, Outcome, rx.State):
         self.edit_error = ""
 
     @rx.event
+    @leave_if_signed_out()
     async def open_edit(self, key_id: int | str):
         self.error = self.notice = ""
         self._close_edit()
-        user = await signed_in_user(self)
-        if user is None:
-            return rx.redirect("/login")
+        user = await require_user(self)
         try:
             key = await self._own_key(id_of(user), key_id)
         except ServiceError as error:
@@ -192,11 +191,10 @@ class KeysState(LocalTimes, Outcome, rx.State):
             self._close_edit()
 
     @rx.event
+    @leave_if_signed_out()
     async def save_edit(self, form: dict):
         self.edit_error = ""
-        user = await signed_in_user(self)
-        if user is None:
-            return rx.redirect("/login")
+        user = await require_user(self)
         fields = key_forms.submitted(form)
         try:
             key = await self._own_key(id_of(user), form.get("key_id", ""))  # "": not found
@@ -219,45 +217,37 @@ class KeysState(LocalTimes, Outcome, rx.State):
         await self._refresh()
         return None
 
-    @rx.event
-    async def set_key_enabled(self, key_id: int | str, enabled: bool):
+    async def _change_key(self, key_id: int | str, change: Callable, notice: str) -> None:
+        """One change to the user's own proxy key, by the id the page sent (the service
+        scopes it by the user: another user's id is not found), then the rows again."""
         self.error = self.notice = ""
-        user = await signed_in_user(self)
-        if user is None:
-            return rx.redirect("/login")
+        user = await require_user(self)
         try:
-            key_id = int(key_id)
+            wanted = int(key_id)
             async with session_scope() as db:
-                await keys.set_key_enabled(db, id_of(user), key_id, bool(enabled))
+                await change(db, user.id, wanted)
         except (TypeError, ValueError):
             self.error = "keys.error.key_not_found"
-            return None
+            return
         except ServiceError as error:
             self.error = _error_key(error)
-            return None
-        self.notice = "keys.notice.enabled" if enabled else "keys.notice.disabled"
+            return
+        self.notice = notice
         await self._refresh()
-        return None
 
     @rx.event
+    @leave_if_signed_out()
+    async def set_key_enabled(self, key_id: int | str, enabled: bool):
+        await self._change_key(
+            key_id,
+            lambda db, user_id, wanted: keys.set_key_enabled(db, user_id, wanted, bool(enabled)),
+            "keys.notice.enabled" if enabled else "keys.notice.disabled",
+        )
+
+    @rx.event
+    @leave_if_signed_out()
     async def revoke(self, key_id: int | str):
-        self.error = self.notice = ""
-        user = await signed_in_user(self)
-        if user is None:
-            return rx.redirect("/login")
-        try:
-            key_id = int(key_id)
-            async with session_scope() as db:
-                await keys.revoke_proxy_key(db, id_of(user), key_id)
-        except (TypeError, ValueError):
-            self.error = "keys.error.key_not_found"
-            return None
-        except ServiceError as error:
-            self.error = _error_key(error)
-            return None
-        self.notice = "keys.notice.revoked"
-        await self._refresh()
-        return None
+        await self._change_key(key_id, keys.revoke_proxy_key, "keys.notice.revoked")
 
     # --- provider keys ------------------------------------------------------------------
 
@@ -285,6 +275,30 @@ class KeysState(LocalTimes, Outcome, rx.State):
             raise NotFound("key_not_found", "No such key.")
         return found[0]
 
+    async def _provider_key_to_open(self, key_id: object) -> keys.ProviderKeyInfo | None:
+        """The user's own provider key a dialog opens on (the other dialogs closed); None,
+        the error said, when it is not theirs or not there."""
+        self._clear_provider_messages()
+        self._close_provider_dialogs()
+        user = await require_user(self)
+        try:
+            return await self._own_provider_key(id_of(user), key_id)
+        except ServiceError as error:
+            self.provider_error = _error_key(error)
+            return None
+
+    async def _tested(self, provider: str, plaintext: object, user_id: int) -> tuple[str, str]:
+        """A "Test" button's answer, as catalog keys: the provider's word on the key, or the
+        error when its format is refused here. The handler made the buttons busy before its
+        first yield; they are free again once this returns."""
+        try:
+            check = await _checked_upstream(provider, str(plaintext or ""), user_id)
+        except ServiceError as error:
+            return "", _error_key(error)
+        finally:
+            self.provider_busy = False
+        return f"keys.check.{check.outcome}", ""
+
     @rx.event
     def set_provider_choice(self, value: str):
         if value in keys.PROVIDERS:
@@ -292,32 +306,23 @@ class KeysState(LocalTimes, Outcome, rx.State):
             self.provider_check = ""
 
     @rx.event
+    @leave_if_signed_out()
     async def check_new_key(self, plaintext: str):
         """The add form's "Test": asks the provider about the key typed, stores nothing."""
         self._clear_provider_messages()
-        user = await signed_in_user(self)
-        if user is None:
-            yield rx.redirect("/login")
-            return
+        user = await require_user(self)
         self.provider_busy = True
         yield
-        try:
-            check = await _checked_upstream(self.provider_choice, str(plaintext or ""), id_of(user))
-            self.provider_check = f"keys.check.{check.outcome}"
-        except ServiceError as error:
-            self.provider_error = _error_key(error)
-        finally:
-            self.provider_busy = False
+        tested = await self._tested(self.provider_choice, plaintext, id_of(user))
+        self.provider_check, self.provider_error = tested
 
     @rx.event
+    @leave_if_signed_out()
     async def save_provider_key(self, form: dict):
         """Adds a key to the pool of its provider, once the provider has not refused it:
         refused, nothing is stored; not reachable, it is stored and the notice says so."""
         self._clear_provider_messages()
-        user = await signed_in_user(self)
-        if user is None:
-            yield rx.redirect("/login")
-            return
+        user = await require_user(self)
         provider = str(form.get("provider") or self.provider_choice)
         secret = str(form.get("provider_key") or "")
         self.provider_busy = True
@@ -355,17 +360,11 @@ class KeysState(LocalTimes, Outcome, rx.State):
         ]
 
     @rx.event
+    @leave_if_signed_out()
     async def open_provider_edit(self, key_id: int | str):
-        self._clear_provider_messages()
-        self._close_provider_dialogs()
-        user = await signed_in_user(self)
-        if user is None:
-            return rx.redirect("/login")
-        try:
-            info = await self._own_provider_key(id_of(user), key_id)
-        except ServiceError as error:
-            self.provider_error = _error_key(error)
-            return None
+        info = await self._provider_key_to_open(key_id)
+        if info is None:
+            return
         self.provider_edit_id = str(info.id)
         self.provider_edit_values = {
             "label": info.label,
@@ -374,7 +373,6 @@ class KeysState(LocalTimes, Outcome, rx.State):
             "name": PROVIDER_LABELS.get(info.provider, info.provider) + " ••••" + info.last4,
         }
         self.provider_edit_open = True
-        return None
 
     @rx.event
     def set_provider_edit_open(self, open_: bool):
@@ -382,11 +380,10 @@ class KeysState(LocalTimes, Outcome, rx.State):
             self._close_provider_dialogs()
 
     @rx.event
+    @leave_if_signed_out()
     async def save_provider_edit(self, form: dict):
         self.provider_edit_error = ""
-        user = await signed_in_user(self)
-        if user is None:
-            return rx.redirect("/login")
+        user = await require_user(self)
         try:
             key_id = int(str(form.get("key_id") or ""))
         except ValueError:
@@ -414,24 +411,17 @@ class KeysState(LocalTimes, Outcome, rx.State):
         return None
 
     @rx.event
+    @leave_if_signed_out()
     async def open_provider_replace(self, key_id: int | str):
-        self._clear_provider_messages()
-        self._close_provider_dialogs()
-        user = await signed_in_user(self)
-        if user is None:
-            return rx.redirect("/login")
-        try:
-            info = await self._own_provider_key(id_of(user), key_id)
-        except ServiceError as error:
-            self.provider_error = _error_key(error)
-            return None
+        info = await self._provider_key_to_open(key_id)
+        if info is None:
+            return
         self.replace_id = str(info.id)
         self.replace_provider = info.provider
         label = f"{info.label} " if info.label else ""
         provider = PROVIDER_LABELS.get(info.provider, info.provider)
         self.replace_name = f"{provider}: {label}••••{info.last4}"
         self.replace_open = True
-        return None
 
     @rx.event
     def set_replace_open(self, open_: bool):
@@ -439,36 +429,25 @@ class KeysState(LocalTimes, Outcome, rx.State):
             self._close_provider_dialogs()
 
     @rx.event
+    @leave_if_signed_out()
     async def check_replacement_key(self, plaintext: str):
         """The replace dialog's "Test": the new secret, checked with the key's provider."""
         self.replace_error = self.replace_check = ""
-        user = await signed_in_user(self)
-        if user is None:
-            yield rx.redirect("/login")
-            return
+        user = await require_user(self)
         if not self.replace_open:
             return
         self.provider_busy = True
         yield
-        try:
-            check = await _checked_upstream(
-                self.replace_provider, str(plaintext or ""), id_of(user)
-            )
-            self.replace_check = f"keys.check.{check.outcome}"
-        except ServiceError as error:
-            self.replace_error = _error_key(error)
-        finally:
-            self.provider_busy = False
+        tested = await self._tested(self.replace_provider, plaintext, id_of(user))
+        self.replace_check, self.replace_error = tested
 
     @rx.event
+    @leave_if_signed_out()
     async def save_provider_replace(self, form: dict):
         """A new secret for a pool key (what the proxy learned about the old one is cleared),
         checked upstream first as a new key is."""
         self.replace_error = self.replace_check = ""
-        user = await signed_in_user(self)
-        if user is None:
-            yield rx.redirect("/login")
-            return
+        user = await require_user(self)
         secret = str(form.get("provider_key") or "")
         self.provider_busy = True
         yield
@@ -496,11 +475,10 @@ class KeysState(LocalTimes, Outcome, rx.State):
         await self._refresh()
 
     @rx.event
+    @leave_if_signed_out()
     async def remove_provider_key(self, key_id: int | str):
         self._clear_provider_messages()
-        user = await signed_in_user(self)
-        if user is None:
-            return rx.redirect("/login")
+        user = await require_user(self)
         try:
             wanted = int(str(key_id))
         except ValueError:

@@ -12,7 +12,11 @@ until the user says they are saved or leaves the page."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 import reflex as rx
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiusage import routes
 from aiusage.db import session_scope, write_lock
@@ -24,7 +28,10 @@ from aiusage.services import client_ip, reauth, twofactor
 from aiusage.services import sessions as browser_sessions
 from aiusage.services.errors import ServiceError
 from aiusage.state.locale import page_lang, relocalize_on
-from aiusage.state.user import signed_in_user
+from aiusage.state.page import SignedInPage
+from aiusage.state.user import LOG_IN_AGAIN, leave_if_signed_out
+
+T = TypeVar("T")
 
 
 def _error_key(error: ServiceError) -> str:
@@ -48,7 +55,7 @@ def device_label(user_agent: str, lang: str) -> str:
     )
 
 
-class SecurityState(rx.State):
+class SecurityState(SignedInPage, rx.State):
     # Two-factor sign-in.
     two_factor_on: bool = False
     two_factor_status: str = ""  # "On since …; N backup codes left", formatted
@@ -109,53 +116,42 @@ class SecurityState(rx.State):
             for row in rows
         ]
 
-    def _clear_messages(self) -> None:
+    def _clear_outcome(self) -> None:
         self.tf_error = self.tf_notice = self.sessions_error = self.sessions_notice = ""
 
-    async def _user_or_leave(self) -> User | None:
-        user = await signed_in_user(self)
-        if user is None:
-            self._clear_secrets()
-            self.new_backup_codes = []
-            self.sessions = []
-        return user
+    def _forget(self) -> None:
+        self._clear_secrets()
+        self.new_backup_codes = []
+        self.sessions = []
 
     @rx.event
     async def load(self):
-        self._clear_messages()
         self._clear_secrets()
         self.new_backup_codes = []
-        user = await self._user_or_leave()
-        if user is None:
-            # load_private, before this, sends a signed-out visitor to log in and back.
-            return None
-        await self._refresh(user)
-        return None
-
-    @rx.event
-    async def relocalize(self):
-        user = await signed_in_user(self)
-        if user is not None:
-            await self._refresh(user)
+        await self._load_rows()
 
     # --- two-factor sign-in ------------------------------------------------------------------
 
-    async def _confirm_password(self, user: User, form: dict) -> None:
-        """The current password, re-asked (wrong ones count against the log-in throttle)."""
+    async def _with_password(
+        self, user: User, form: dict, change: Callable[[AsyncSession], Awaitable[T]]
+    ) -> T:
+        """A two-factor change the current password is asked again for (wrong ones count
+        against the log-in throttle; a Google-only account has none to ask), made under the
+        write lock once the password is right."""
         await reauth.confirm_password(
             user, str(form.get("password", "")), client_ip.from_router(self.router)
         )
+        async with write_lock(), session_scope() as db:
+            return await change(db)
 
     @rx.event
+    @leave_if_signed_out(LOG_IN_AGAIN)
     async def start_enrolment(self, form: dict):
-        self._clear_messages()
-        user = await self._user_or_leave()
-        if user is None:
-            return rx.redirect("/login?error=signed_out")
+        user = await self._acting_user()
         try:
-            await self._confirm_password(user, form)
-            async with write_lock(), session_scope() as db:
-                enrolment = await twofactor.begin_enrolment(db, user)
+            enrolment = await self._with_password(
+                user, form, lambda db: twofactor.begin_enrolment(db, user)
+            )
         except ServiceError as error:
             self.tf_error = _error_key(error)
             return None
@@ -164,11 +160,9 @@ class SecurityState(rx.State):
         return None
 
     @rx.event
+    @leave_if_signed_out(LOG_IN_AGAIN)
     async def confirm_enrolment(self, form: dict):
-        self._clear_messages()
-        user = await self._user_or_leave()
-        if user is None:
-            return rx.redirect("/login?error=signed_out")
+        user = await self._acting_user()
         try:
             async with write_lock(), session_scope() as db:
                 codes = await twofactor.confirm_enrolment(db, user, str(form.get("code", "")))
@@ -184,12 +178,10 @@ class SecurityState(rx.State):
         return None
 
     @rx.event
+    @leave_if_signed_out(LOG_IN_AGAIN)
     async def cancel_enrolment(self):
-        self._clear_messages()
         self._clear_secrets()
-        user = await self._user_or_leave()
-        if user is None:
-            return rx.redirect("/login?error=signed_out")
+        user = await self._acting_user()
         async with write_lock(), session_scope() as db:
             await twofactor.cancel_enrolment(db, id_of(user))
         return None
@@ -199,15 +191,12 @@ class SecurityState(rx.State):
         self.new_backup_codes = []
 
     @rx.event
+    @leave_if_signed_out(LOG_IN_AGAIN)
     async def disable(self, form: dict):
-        self._clear_messages()
-        user = await self._user_or_leave()
-        if user is None:
-            return rx.redirect("/login?error=signed_out")
+        user = await self._acting_user()
         try:
-            await self._confirm_password(user, form)
-            async with write_lock(), session_scope() as db:
-                await twofactor.disable(db, user, str(form.get("code", "")))
+            code = str(form.get("code", ""))
+            await self._with_password(user, form, lambda db: twofactor.disable(db, user, code))
         except ServiceError as error:
             self.tf_error = _error_key(error)
             await self._refresh(user)
@@ -220,11 +209,9 @@ class SecurityState(rx.State):
     # --- sessions ------------------------------------------------------------------------------
 
     @rx.event
+    @leave_if_signed_out(LOG_IN_AGAIN)
     async def revoke_session(self, session_id: str):
-        self._clear_messages()
-        user = await self._user_or_leave()
-        if user is None:
-            return rx.redirect("/login?error=signed_out")
+        user = await self._acting_user()
         raw = str(session_id)
         try:
             if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:

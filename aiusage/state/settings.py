@@ -14,7 +14,7 @@ from aiusage.money import format_usd
 from aiusage.services import alerts, client_ip, profile, reauth
 from aiusage.services.errors import ServiceError
 from aiusage.state.locale import page_lang, relocalize_on
-from aiusage.state.user import signed_in_user
+from aiusage.state.user import leave_if_signed_out, require_user, signed_in_user
 
 
 def _error_key(error: ServiceError) -> str:
@@ -61,10 +61,9 @@ class SettingsState(rx.State):
         )
 
     @rx.event
+    @leave_if_signed_out()
     async def request_email_change(self, form: dict):
-        user = await signed_in_user(self)
-        if user is None:
-            return rx.redirect("/login")
+        user = await require_user(self)
         try:
             # The current password first: a session alone must not hand the account over.
             password, ip = str(form.get("current_password", "")), client_ip.from_router(self.router)
@@ -78,10 +77,9 @@ class SettingsState(rx.State):
         return None
 
     @rx.event
+    @leave_if_signed_out()
     async def save_threshold(self, form: dict):
-        user = await signed_in_user(self)
-        if user is None:
-            return rx.redirect("/login")
+        user = await require_user(self)
         raw = str(form.get("threshold", ""))
         try:
             async with session_scope() as db:
@@ -94,10 +92,9 @@ class SettingsState(rx.State):
         return None
 
     @rx.event
+    @leave_if_signed_out()
     async def set_marketing(self, wanted: bool):
-        user = await signed_in_user(self)
-        if user is None:
-            return rx.redirect("/login")
+        user = await require_user(self)
         async with session_scope() as db:
             await profile.set_marketing_opt_out(db, id_of(user), not wanted)
         self.marketing = bool(wanted)

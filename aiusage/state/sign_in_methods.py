@@ -10,12 +10,13 @@ import reflex as rx
 from aiusage import routes
 from aiusage.db import session_scope, write_lock
 from aiusage.i18n.formatting import format_date
+from aiusage.models import User
 from aiusage.models.base import id_of
 from aiusage.services import identities
 from aiusage.services.errors import ServiceError
 from aiusage.state.locale import page_lang, relocalize_on
-from aiusage.state.page import Outcome
-from aiusage.state.user import signed_in_user
+from aiusage.state.page import Outcome, SignedInPage
+from aiusage.state.user import LOG_IN_AGAIN, leave_if_signed_out
 
 _KIND_KEYS = {
     identities.PASSWORD_METHOD: "identity.methods.password",
@@ -23,7 +24,7 @@ _KIND_KEYS = {
 }
 
 
-class SignInMethodsState(Outcome, rx.State):
+class SignInMethodsState(SignedInPage, Outcome, rx.State):
     # What the page shows: id, catalog key of the kind, detail (an email or a catalog key).
     methods: list[dict[str, str]] = []
 
@@ -31,9 +32,9 @@ class SignInMethodsState(Outcome, rx.State):
     def removable(self) -> bool:
         return len(self.methods) > 1
 
-    async def _refresh(self, user_id: int) -> None:
+    async def _refresh(self, user: User) -> None:
         async with session_scope() as db:
-            rows = await identities.list_methods(db, user_id)
+            rows = await identities.list_methods(db, id_of(user))
         lang = await page_lang(self)
         self.methods = [
             {
@@ -46,30 +47,20 @@ class SignInMethodsState(Outcome, rx.State):
             for method in rows
         ]
 
+    def _clear_outcome(self) -> None:
+        self.error = self.notice = ""
+
+    def _forget(self) -> None:
+        self.methods = []
+
     @rx.event
     async def load(self):
-        self.error = self.notice = ""
-        user = await signed_in_user(self)
-        if user is None:
-            self.methods = []
-            # load_private, before this, sends a signed-out visitor to log in and back.
-            return None
-        await self._refresh(id_of(user))
-        return None
+        await self._load_rows()
 
     @rx.event
-    async def relocalize(self):
-        user = await signed_in_user(self)
-        if user is not None:
-            await self._refresh(id_of(user))
-
-    @rx.event
+    @leave_if_signed_out(LOG_IN_AGAIN)
     async def remove(self, method_id: str):
-        self.error = self.notice = ""
-        user = await signed_in_user(self)
-        if user is None:
-            self.methods = []
-            return rx.redirect("/login?error=signed_out")
+        user = await self._acting_user()
         try:
             async with write_lock(), session_scope() as db:
                 await identities.remove_method(db, id_of(user), str(method_id))
@@ -77,7 +68,7 @@ class SignInMethodsState(Outcome, rx.State):
             self.error = f"error.{error.code}"
         else:
             self.notice = "identity.methods.removed"
-        await self._refresh(id_of(user))
+        await self._refresh(user)
         return None
 
 

@@ -21,17 +21,27 @@ from aiusage.models.base import id_of
 from aiusage.services import export, profile, retention, sessions
 from aiusage.services.errors import ServiceError
 from aiusage.services.ratelimit import SlidingWindow
-from aiusage.web.auth_routes import CSRF, clear_session_cookie
-from aiusage.web.http import error_response, ok_response, read_fields, same_origin, wants_json
+from aiusage.web.auth_routes import clear_session_cookie
+from aiusage.web.http import (
+    CSRF,
+    SIGNED_OUT,
+    error_response,
+    ok_response,
+    same_origin,
+    session_user,
+    signed_in_user,
+    site_form,
+    user_error_response,
+    wants_json,
+)
 
-SIGNED_OUT = ServiceError("signed_out", "Sign in again.", status=401)
 SETTINGS = "/dashboard/settings"
 
 
 def _signed_out(request: Request) -> Response:
     if wants_json(request) or "text/html" not in request.headers.get("accept", ""):
         return JSONResponse(
-            {"error": {"code": SIGNED_OUT.code, "message": SIGNED_OUT.message}}, status_code=401
+            {"error": {"code": SIGNED_OUT, "message": "Sign in again."}}, status_code=401
         )
     return RedirectResponse("/login?error=signed_out", status_code=303)
 
@@ -83,7 +93,7 @@ async def export_data(request: Request) -> Response:
     """GET: the signed-in user's data as a zip (JSON + CSV), streamed as it is made."""
     created = utcnow()
     async with session_scope() as db:
-        user = await sessions.user_for_token(db, request.cookies.get(sessions.COOKIE_NAME))
+        user = await session_user(db, request)
         if user is None:
             return _signed_out(request)
         user_id = id_of(user)
@@ -112,18 +122,13 @@ async def delete_account(request: Request) -> Response:
     from aiusage.web.http import client_ip
 
     try:
-        if not same_origin(request):
-            raise CSRF
-        fields = await read_fields(request, "confirm_email", "current_password")
+        fields = await site_form(request, "confirm_email", "current_password")
         async with session_scope() as db:
-            user = await sessions.user_for_token(db, request.cookies.get(sessions.COOKIE_NAME))
-            if user is None:
-                raise SIGNED_OUT
+            user = await signed_in_user(db, request)
             await reauth.confirm_password(user, fields["current_password"], client_ip(request))
             purge_after = await retention.close_account(db, user, fields["confirm_email"])
     except ServiceError as error:
-        back_to = "/login" if error.code == "signed_out" else SETTINGS
-        return error_response(request, error, back_to)
+        return user_error_response(request, error, SETTINGS)
     response = ok_response(
         request, "/", {"purge_after": purge_after.isoformat()}, notice="account_deleted"
     )
@@ -136,7 +141,7 @@ async def sign_out_everywhere(request: Request) -> Response:
     if not same_origin(request):
         return error_response(request, CSRF, SETTINGS)
     async with session_scope() as db:
-        user = await sessions.user_for_token(db, request.cookies.get(sessions.COOKIE_NAME))
+        user = await session_user(db, request)
         if user is not None:
             await sessions.end_all_sessions(db, id_of(user))
     response = ok_response(request, "/login", notice="signed_out_everywhere")
@@ -151,7 +156,7 @@ async def confirm_email(request: Request) -> Response:
     try:
         async with session_scope() as db:
             await profile.confirm_email_change(db, token, address)
-            signed_in = await sessions.user_for_token(db, request.cookies.get(sessions.COOKIE_NAME))
+            signed_in = await session_user(db, request)
     except ServiceError as error:
         return error_response(request, error, "/login")
     return ok_response(request, SETTINGS if signed_in else "/login", notice="email_changed")

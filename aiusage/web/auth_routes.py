@@ -18,21 +18,21 @@ from aiusage.services import accounts, login_flash, reauth, redirects, sessions,
 from aiusage.services.errors import RateLimited, ServiceError
 from aiusage.services.throttle import login_throttle, mail_limiter
 from aiusage.web.http import (
+    CSRF,
     clear_private_cookie,
     client_ip,
     error_response,
     ok_response,
-    read_fields,
     same_origin,
+    session_user,
     set_private_cookie,
+    signed_in_user,
+    site_form,
+    user_error_response,
 )
 from aiusage.web.second_step import code_page_response
 
 log = logging.getLogger("aiusage.web")
-
-CSRF = ServiceError(
-    "csrf", "This form was not sent from this site. Reload the page and try again.", status=403
-)
 
 
 def set_session_cookie(response: Response, token: str) -> None:
@@ -54,9 +54,7 @@ async def _check_login_rate(ip: str, address: str) -> None:
 async def login(request: Request) -> Response:
     fields: dict[str, str] = {}
     try:
-        if not same_origin(request):
-            raise CSRF
-        fields = await read_fields(request, "email", "password", "next")
+        fields = await site_form(request, "email", "password", "next")
         address = fields["email"].strip().lower()
         ip = client_ip(request)
         await _check_login_rate(ip, address)
@@ -117,9 +115,7 @@ async def logout(request: Request) -> Response:
 
 async def signup(request: Request) -> Response:
     try:
-        if not same_origin(request):
-            raise CSRF
-        fields = await read_fields(request, "email", "password", "lang")
+        fields = await site_form(request, "email", "password", "lang")
         lang = fields["lang"] or negotiate(request.headers.get("accept-language"))
         ip = client_ip(request)
         async with session_scope() as db:
@@ -148,23 +144,18 @@ async def verify(request: Request) -> Response:
 
 async def resend_verification(request: Request) -> Response:
     try:
-        if not same_origin(request):
-            raise CSRF
-        fields = await read_fields(request, "email")
+        fields = await site_form(request, "email")
     except ServiceError as error:
         return error_response(request, error, "/login")
-    return _mail_after(
-        ok_response(request, "/login", notice="check_email"),
-        mail_limiter().allow(fields["email"], client_ip(request)),
-        accounts.resend_verification,
-        fields["email"],
-    )
+    response = ok_response(request, "/login", notice="check_email")
+    return _mail_after(request, response, accounts.resend_verification, fields["email"])
 
 
-def _mail_after(response: Response, allowed: bool, job, address: str) -> Response:
-    """The mail (if any, and if the mail limit allows) is prepared after the answer is
-    sent, so neither the answer nor its timing says whether the address has an account."""
-    if allowed:
+def _mail_after(request: Request, response: Response, job, address: str) -> Response:
+    """The mail (if any, and if the mail limit for the address and the client's IP allows)
+    is prepared after the answer is sent, so neither the answer nor its timing says whether
+    the address has an account."""
+    if mail_limiter().allow(address, client_ip(request)):
 
         async def run() -> None:
             try:
@@ -179,26 +170,18 @@ def _mail_after(response: Response, allowed: bool, job, address: str) -> Respons
 
 async def forgot_password(request: Request) -> Response:
     try:
-        if not same_origin(request):
-            raise CSRF
-        fields = await read_fields(request, "email")
+        fields = await site_form(request, "email")
         accounts.normalize_email(fields["email"])  # a typo deserves an error; unknown does not
     except ServiceError as error:
         return error_response(request, error, "/forgot-password")
-    return _mail_after(
-        ok_response(request, "/login", notice="reset_sent"),
-        mail_limiter().allow(fields["email"], client_ip(request)),
-        accounts.request_password_reset,
-        fields["email"],
-    )
+    response = ok_response(request, "/login", notice="reset_sent")
+    return _mail_after(request, response, accounts.request_password_reset, fields["email"])
 
 
 async def reset_password(request: Request) -> Response:
     fields: dict[str, str] = {}
     try:
-        if not same_origin(request):
-            raise CSRF
-        fields = await read_fields(request, "token", "password")
+        fields = await site_form(request, "token", "password")
         async with session_scope() as db:
             await accounts.reset_password(db, fields["token"], fields["password"])
     except ServiceError as error:
@@ -216,14 +199,9 @@ async def reset_password(request: Request) -> Response:
 
 async def change_password(request: Request) -> Response:
     try:
-        if not same_origin(request):
-            raise CSRF
-        fields = await read_fields(request, "current_password", "new_password")
-        token = request.cookies.get(sessions.COOKIE_NAME)
+        fields = await site_form(request, "current_password", "new_password")
         async with session_scope() as db:
-            user = await sessions.user_for_token(db, token)
-            if user is None:
-                raise ServiceError("signed_out", "Sign in again.", status=401)
+            user = await signed_in_user(db, request)
             async with reauth.counted(user, client_ip(request)):  # wrong ones count as at log-in
                 await accounts.change_password(
                     db, user, fields["current_password"], fields["new_password"]
@@ -233,8 +211,7 @@ async def change_password(request: Request) -> Response:
                 db, user, user_agent=request.headers.get("user-agent", ""), ip=client_ip(request)
             )
     except ServiceError as error:
-        back_to = "/login" if error.code == "signed_out" else "/dashboard/settings"
-        return error_response(request, error, back_to)
+        return user_error_response(request, error, "/dashboard/settings")
     response = ok_response(request, "/dashboard/settings", notice="password_changed")
     set_session_cookie(response, new_token)
     return response
@@ -255,7 +232,7 @@ routes = [
 async def me(request: Request) -> Response:
     """Who the session cookie belongs to (401 when signed out): for scripts and tests."""
     async with session_scope() as db:
-        user = await sessions.user_for_token(db, request.cookies.get(sessions.COOKIE_NAME))
+        user = await session_user(db, request)
     if user is None:
         return JSONResponse(
             {"error": {"code": "signed_out", "message": "Not signed in."}}, status_code=401

@@ -6,6 +6,7 @@ lease)."""
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -16,16 +17,22 @@ from aiusage.models import DeadSettlement, Hold
 from aiusage.proxy.holds import now_ms
 
 
+async def dead_settlements(connection: AsyncConnection) -> int:
+    """Usage rows the writer could not book, set aside and not yet resolved by an operator
+    (also a figure of GET /metrics)."""
+    return (
+        await connection.execute(
+            select(func.count())
+            .select_from(DeadSettlement)
+            .where(col(DeadSettlement.resolved_at).is_(None))
+        )
+    ).scalar_one()
+
+
 async def health(_request: Request) -> JSONResponse:
     try:
         async with get_engine().connect() as connection:
-            dead = (
-                await connection.execute(
-                    select(func.count())
-                    .select_from(DeadSettlement)
-                    .where(col(DeadSettlement.resolved_at).is_(None))
-                )
-            ).scalar_one()
+            dead = await dead_settlements(connection)
             expired = (
                 await connection.execute(
                     select(func.count())

@@ -1,5 +1,8 @@
-"""Helpers for the cookie-authenticated routes: CSRF origin check, bounded form reading,
-answers as JSON for fetch() callers and as redirects for plain HTML forms."""
+"""Helpers for the cookie-authenticated routes: CSRF origin check, bounded form reading, the
+session's user, answers as JSON for fetch() callers and as redirects for plain HTML forms.
+
+The refusals are raised as new errors each time: a module-level exception raised again keeps
+every traceback it has passed through (and the frames, requests included, they hold)."""
 
 from __future__ import annotations
 
@@ -8,10 +11,13 @@ import re
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from aiusage.config import get_settings
+from aiusage.models import User
+from aiusage.services import sessions
 from aiusage.services.client_ip import from_scope as client_ip_of_scope
 from aiusage.services.errors import RateLimited, ServiceError
 
@@ -21,6 +27,14 @@ _FORBIDDEN_CHARS = re.compile(r"[\x00\ud800-\udfff]")  # NUL, lone surrogates
 
 class BadRequest(ServiceError):
     pass
+
+
+# The answer to a cookie-authenticated POST from another site (for error_response; raised
+# as a new error by `site_form`).
+CSRF = ServiceError(
+    "csrf", "This form was not sent from this site. Reload the page and try again.", status=403
+)
+SIGNED_OUT = "signed_out"
 
 
 def wants_json(request: Request) -> bool:
@@ -83,6 +97,35 @@ async def read_fields(request: Request, *names: str) -> dict[str, str]:
             raise BadRequest("bad_request", f"The field {name!r} contains a character not allowed.")
         fields[name] = value
     return fields
+
+
+async def site_form(request: Request, *names: str) -> dict[str, str]:
+    """A cookie-authenticated POST's fields (see read_fields), once the CSRF check has let it
+    through: from another site, it is refused with `csrf` (403) before its body is read."""
+    if not same_origin(request):
+        raise ServiceError(CSRF.code, CSRF.message, status=CSRF.status)
+    return await read_fields(request, *names)
+
+
+async def session_user(db: AsyncSession, request: Request) -> User | None:
+    """The account behind the request's session cookie (None: no cookie, a session ended or
+    expired, an account closed or suspended)."""
+    return await sessions.user_for_token(db, request.cookies.get(sessions.COOKIE_NAME))
+
+
+async def signed_in_user(db: AsyncSession, request: Request) -> User:
+    """The account behind the request's session cookie; refused with `signed_out` (401) when
+    there is none (`user_error_response` sends such a form to log in)."""
+    user = await session_user(db, request)
+    if user is None:
+        raise ServiceError(SIGNED_OUT, "Sign in again.", status=401)
+    return user
+
+
+def user_error_response(request: Request, error: ServiceError, page: str) -> Response:
+    """error_response for a signed-in user's form: back to `page`, or to log in when the
+    session turned out to be over."""
+    return error_response(request, error, "/login" if error.code == SIGNED_OUT else page)
 
 
 def client_ip(request: Request) -> str:

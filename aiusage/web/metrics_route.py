@@ -20,11 +20,12 @@ from starlette.routing import Route
 
 from aiusage.config import get_settings
 from aiusage.db import get_engine
-from aiusage.models import DeadSettlement, Hold, OutboxEmail
+from aiusage.models import Hold, OutboxEmail
 from aiusage.models.base import table_of
 from aiusage.observability import metrics
 from aiusage.proxy.holds import now_ms
 from aiusage.proxy.runtime import runtime
+from aiusage.web.health import dead_settlements
 
 PATH = "/metrics"
 # Prometheus' default scrape timeout is 10 s: answer well within it, database or not.
@@ -51,13 +52,7 @@ async def database_gauges() -> list[Metric]:
                     ).select_from(table_of(Hold))
                 )
             ).one()
-            dead = (
-                await connection.execute(
-                    select(func.count())
-                    .select_from(DeadSettlement)
-                    .where(col(DeadSettlement.resolved_at).is_(None))
-                )
-            ).scalar_one()
+            dead = await dead_settlements(connection)
             unsent = (
                 await connection.execute(
                     select(func.count())

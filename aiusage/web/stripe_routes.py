@@ -11,16 +11,13 @@ from starlette.routing import Route
 
 from aiusage.db import session_scope
 from aiusage.models.base import id_of
-from aiusage.services import sessions, stripe_webhooks, topups
+from aiusage.services import stripe_webhooks, topups
 from aiusage.services.errors import ServiceError
-from aiusage.web.http import error_response, read_fields, same_origin, wants_json
+from aiusage.web.http import signed_in_user, site_form, user_error_response, wants_json
 
 log = logging.getLogger("aiusage.stripe")
 
 BILLING_PAGE = "/dashboard/billing"
-CSRF = ServiceError(
-    "csrf", "This form was not sent from this site. Reload the page and try again.", status=403
-)
 
 
 async def webhook(request: Request) -> Response:
@@ -43,18 +40,13 @@ async def webhook(request: Request) -> Response:
 
 async def checkout(request: Request) -> Response:
     try:
-        if not same_origin(request):
-            raise CSRF
-        fields = await read_fields(request, "amount", "custom_amount")
+        fields = await site_form(request, "amount", "custom_amount")
         async with session_scope() as db:
-            user = await sessions.user_for_token(db, request.cookies.get(sessions.COOKIE_NAME))
-        if user is None:
-            raise ServiceError("signed_out", "Sign in again.", status=401)
+            user = await signed_in_user(db, request)
         amount = fields["custom_amount"].strip() or fields["amount"]
         url = await topups.start_checkout(id_of(user), amount)
     except ServiceError as error:
-        back_to = "/login" if error.code == "signed_out" else BILLING_PAGE
-        return error_response(request, error, back_to)
+        return user_error_response(request, error, BILLING_PAGE)
     if wants_json(request):
         return JSONResponse({"ok": True, "redirect": url})
     return RedirectResponse(url, status_code=303)

@@ -12,8 +12,8 @@ from starlette.routing import Route
 from aiusage.db import session_scope
 from aiusage.services import redirects, sessions, twofactor
 from aiusage.services.errors import ServiceError
-from aiusage.web.auth_routes import CSRF, forget_typed_email, set_session_cookie
-from aiusage.web.http import client_ip, error_response, ok_response, read_fields, same_origin
+from aiusage.web.auth_routes import forget_typed_email, set_session_cookie
+from aiusage.web.http import client_ip, error_response, ok_response, site_form
 from aiusage.web.second_step import (
     CODE_PAGE,
     PENDING_COOKIE,
@@ -28,9 +28,7 @@ _START_AGAIN = {"two_factor_expired", "two_factor_too_many"}
 
 async def second_step(request: Request) -> Response:
     try:
-        if not same_origin(request):
-            raise CSRF
-        fields = await read_fields(request, "code")
+        fields = await site_form(request, "code")
         async with session_scope() as db:
             user = await twofactor.finish_challenge(
                 db, request.cookies.get(PENDING_COOKIE), fields["code"]

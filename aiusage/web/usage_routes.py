@@ -15,13 +15,14 @@ from starlette.routing import Route
 
 from aiusage.db import session_scope
 from aiusage.models.base import id_of
-from aiusage.services import sessions, usage, usage_csv
+from aiusage.services import usage, usage_csv
 from aiusage.services.errors import ServiceError
+from aiusage.web.http import session_user
 
 
 async def export_csv(request: Request) -> Response:
     async with session_scope() as db:
-        user = await sessions.user_for_token(db, request.cookies.get(sessions.COOKIE_NAME))
+        user = await session_user(db, request)
     if user is None:
         return JSONResponse(
             {"error": {"code": "not_signed_in", "message": "Log in to download your usage."}},
