@@ -295,7 +295,8 @@ def _dev_secrets(data_dir: Path) -> dict[str, str]:
     """Development secrets, generated once and kept under data_dir."""
     path = data_dir / "dev-secrets.json"
     if path.exists():
-        return json.loads(path.read_text())
+        stored: dict[str, str] = json.loads(path.read_text())
+        return stored
     data_dir.mkdir(parents=True, exist_ok=True)
     generated = {
         "encryption_key": f"{DEV_KEY_ID}:"

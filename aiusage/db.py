@@ -8,9 +8,9 @@ import contextlib
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event
+from sqlalchemy import CursorResult, Result, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -20,6 +20,17 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from aiusage.config import get_settings
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE matched. (AsyncSession.execute is typed as returning a Result
+    whatever the statement; for DML it is a CursorResult, which has the count.)"""
+    return cast("CursorResult[Any]", result).rowcount
+
+
+def dialect_name(session: AsyncSession) -> str:
+    """ "sqlite" or "postgresql": the dialect of the engine the session is bound to."""
+    return session.get_bind().dialect.name
 
 
 def sqlite_pragmas(dbapi_connection: Any, _record: Any = None) -> None:

@@ -6,4 +6,6 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 export PATH="$PWD/.venv/bin:$PATH"
 ruff check .
+# Type errors fail the run before the slow part (config in pyproject.toml; cache in .mypy_cache/).
+python -m mypy
 exec python -m pytest "$@"

@@ -6,6 +6,7 @@ import argparse
 
 from aiusage.cli.registry import command, user_by_email
 from aiusage.db import session_scope, write_lock
+from aiusage.models.base import id_of
 from aiusage.money import format_usd, usd_to_nano
 from aiusage.services import billing
 
@@ -20,7 +21,7 @@ def _credits_args(parser: argparse.ArgumentParser) -> None:
 async def credits_grant(args: argparse.Namespace) -> None:
     async with session_scope() as session:
         user = await user_by_email(session, args.email)
-        entry = await billing.grant(session, user.id, usd_to_nano(args.usd), args.reason)
+        entry = await billing.grant(session, id_of(user), usd_to_nano(args.usd), args.reason)
     print(f"balance {format_usd(entry.balance_after_nano, 9)}")
 
 
@@ -39,5 +40,5 @@ def _adjust_args(parser: argparse.ArgumentParser) -> None:
 async def credits_adjust(args: argparse.Namespace) -> None:
     async with write_lock(), session_scope() as session:
         user = await user_by_email(session, args.email)
-        entry = await billing.adjust(session, user.id, usd_to_nano(args.usd), args.reason)
+        entry = await billing.adjust(session, id_of(user), usd_to_nano(args.usd), args.reason)
     print(f"balance {format_usd(entry.balance_after_nano, 9)}")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 
 from aiusage.cli.registry import command, email_arg, print_json, user_by_email
 from aiusage.db import session_scope
 from aiusage.models import ProxyKey
+from aiusage.models.base import id_of
 from aiusage.money import nano_to_usd, usd_to_nano
 from aiusage.services import keys, provider_check, twofactor
 from aiusage.services.errors import ServiceError
@@ -37,7 +39,7 @@ def _whole(value: str, what: str) -> int:
 
 def _apikey_rules(args: argparse.Namespace) -> dict[str, object]:
     """The options given, as `keys.checked_rules` takes them ('' clears a rule)."""
-    given = {
+    given: dict[str, tuple[str | None, Callable[[str], object]]] = {
         "spend_limit_nano": (args.spend_limit_usd, usd_to_nano),
         "rpm_limit": (args.rpm, lambda v: _whole(v, "--rpm")),
         "tpm_limit": (args.tpm, lambda v: _whole(v, "--tpm")),
@@ -75,7 +77,7 @@ async def apikey_create(args: argparse.Namespace) -> None:
     rules = _apikey_rules(args)
     async with session_scope() as session:
         user = await user_by_email(session, args.email)
-        _, plaintext = await keys.create_proxy_key(session, user.id, args.name, **rules)
+        _, plaintext = await keys.create_proxy_key(session, id_of(user), args.name, **rules)
     print(plaintext)
 
 
@@ -99,9 +101,9 @@ async def apikey_update(args: argparse.Namespace) -> None:
     rules = _apikey_rules(args)
     async with session_scope() as session:
         user = await user_by_email(session, args.email)
-        key = await keys.update_proxy_key(session, user.id, args.id, name=args.name, **rules)
+        key = await keys.update_proxy_key(session, id_of(user), args.id, name=args.name, **rules)
         if args.disable or args.enable:
-            await keys.set_key_enabled(session, user.id, args.id, args.enable)
+            await keys.set_key_enabled(session, id_of(user), args.id, args.enable)
         print_json(key_summary(key))
 
 
@@ -139,7 +141,7 @@ def _apikey_revoke_args(parser: argparse.ArgumentParser) -> None:
 async def apikey_revoke(args: argparse.Namespace) -> None:
     async with session_scope() as session:
         user = await user_by_email(session, args.email)
-        await keys.revoke_proxy_key(session, user.id, args.id)
+        await keys.revoke_proxy_key(session, id_of(user), args.id)
     print("revoked")
 
 
@@ -158,7 +160,7 @@ async def provider_key_set(args: argparse.Namespace) -> None:
     plaintext = sys.stdin.readline().strip()
     async with session_scope() as session:
         user = await user_by_email(session, args.email)
-        info = await keys.set_provider_key(session, user.id, args.provider, plaintext)
+        info = await keys.set_provider_key(session, id_of(user), args.provider, plaintext)
     print(f"{info.provider} key ending in {info.last4} stored")
 
 
@@ -193,7 +195,7 @@ async def provider_key_add(args: argparse.Namespace) -> None:
         user = await user_by_email(session, args.email)
         info = await keys.add_provider_key(
             session,
-            user.id,
+            id_of(user),
             args.provider,
             plaintext,
             label=args.label,
@@ -212,7 +214,7 @@ async def provider_key_add(args: argparse.Namespace) -> None:
 async def provider_key_list(args: argparse.Namespace) -> None:
     async with session_scope() as session:
         user = await user_by_email(session, args.email)
-        listed = await keys.list_provider_keys(session, user.id)
+        listed = await keys.list_provider_keys(session, id_of(user))
     print_json(
         [
             {

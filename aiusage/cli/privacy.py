@@ -10,6 +10,7 @@ import anyio
 from aiusage.cli.registry import command, print_json, user_by_email
 from aiusage.db import session_scope
 from aiusage.models import utcnow
+from aiusage.models.base import id_of
 from aiusage.services import export, retention
 
 
@@ -23,7 +24,7 @@ async def export_command(args: argparse.Namespace) -> None:
     created = utcnow()
     async with session_scope() as session:
         user = await user_by_email(session, args.email)
-        user_id = user.id
+        user_id = id_of(user)
     if args.out:  # written as it is made: memory stays small however many rows there are
         async with await anyio.open_file(args.out, "wb") as out:
             size = await export.write_zip(user_id, created, out)

@@ -6,11 +6,13 @@ import argparse
 import sys
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from aiusage.cli.keys import key_summary
 from aiusage.cli.registry import command, email_arg, print_json, user_by_email
 from aiusage.db import session_scope
 from aiusage.models import UsageRecord
+from aiusage.models.base import id_of
 from aiusage.money import nano_to_usd
 from aiusage.services import accounts, keys, twofactor
 
@@ -34,11 +36,13 @@ async def user_create(args: argparse.Namespace) -> None:
 async def user_show(args: argparse.Namespace) -> None:
     async with session_scope() as session:
         user = await user_by_email(session, args.email)
-        proxy_keys = await keys.list_proxy_keys(session, user.id)
-        provider_keys = await keys.list_provider_keys(session, user.id)
+        proxy_keys = await keys.list_proxy_keys(session, id_of(user))
+        provider_keys = await keys.list_provider_keys(session, id_of(user))
         usage_count = (
             await session.execute(
-                select(func.count()).select_from(UsageRecord).where(UsageRecord.user_id == user.id)
+                select(func.count())
+                .select_from(UsageRecord)
+                .where(col(UsageRecord.user_id) == user.id)
             )
         ).scalar_one()
     print_json(
@@ -64,5 +68,5 @@ async def user_show(args: argparse.Namespace) -> None:
 async def user_reset_2fa(args: argparse.Namespace) -> None:
     async with session_scope() as session:
         user = await user_by_email(session, args.email)
-        was_on = await twofactor.forget(session, user.id)
+        was_on = await twofactor.forget(session, id_of(user))
     print("two-factor sign-in turned off" if was_on else "two-factor sign-in was not on")

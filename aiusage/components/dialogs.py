@@ -5,6 +5,7 @@ question asked before an action that cannot be undone."""
 from __future__ import annotations
 
 import reflex as rx
+from reflex_base.event import EventSpec
 
 from aiusage.components.messages import message_callout
 from aiusage.components.text import tr
@@ -37,7 +38,7 @@ def confirm_dialog(
     title_key: str,
     description: list[rx.Component | rx.Var | str],
     confirm_key: str,
-    on_confirm: rx.EventSpec | rx.EventHandler,
+    on_confirm: EventSpec | rx.EventHandler,
     confirm_id: str,
     color_scheme: str | None = "red",
 ) -> rx.Component:

@@ -213,7 +213,7 @@ class LightPlot(rx.Component):
         return [_custom_code()]
 
     @classmethod
-    def create(cls, *children: Any, **props: Any) -> rx.Component:
+    def create(cls, *children: Any, **props: Any) -> LightPlot:
         # Light or dark follows the page's resolved colour mode, as rx.plotly's template does.
         props.setdefault("dark", rx.color_mode_cond(light=False, dark=True))
         props.setdefault("height", "280px")

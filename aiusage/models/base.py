@@ -3,14 +3,38 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Column
+from sqlmodel import Column, SQLModel
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class _Stored(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def id_of(row: _Stored) -> int:
+    """A stored row's primary key. Models type `id` as `int | None` (None until the first
+    flush); a row read from the database or flushed always has one."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: not flushed")
+    return row.id
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """A table model's Core Table, whose `.c` columns mypy knows as columns (for hot paths that
+    skip the ORM)."""
+    # SQLModel's class declares no __table__; SQLAlchemy's declarative sets it on every
+    # table=True model.
+    table = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(table, sa.Table)
+    return table
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import reflex as rx
+from reflex_base.event import EventSpec
 
 from aiusage import routes
 from aiusage.components.charts import chart_card
@@ -43,7 +44,7 @@ def requests_table(
     table_id: str,
     *,
     with_key: bool = True,
-    on_detail: Callable[[rx.Var], rx.event.EventSpec] | None = None,
+    on_detail: Callable[[rx.Var], EventSpec] | None = None,
 ) -> rx.Component:
     """The latest requests, one row each. On a phone the key columns stay (time, model,
     charge, status) and the rest fold away instead of scrolling sideways. With `on_detail`,

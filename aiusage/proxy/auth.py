@@ -14,6 +14,7 @@ from datetime import datetime
 
 from aiusage.config import get_settings
 from aiusage.db import session_scope
+from aiusage.models.base import id_of
 from aiusage.services import key_rules, keys
 
 MAX_ENTRIES = 50_000
@@ -84,10 +85,10 @@ class KeyCache:
             if found is None:
                 return None
             key, user = found
-            pools = await keys.pooled_provider_keys(session, user.id)
+            pools = await keys.pooled_provider_keys(session, id_of(user))
         return KeyGrant(
-            key.id,
-            user.id,
+            id_of(key),
+            id_of(user),
             key.rpm_limit,
             key.spend_limit_nano,
             pools,

@@ -42,7 +42,8 @@ def _require(ok: bool, message: str) -> None:
 
 
 def _name(value: Any, where: str) -> str:
-    _require(isinstance(value, str) and bool(value), f"{where}: a name is required.")
+    if not (isinstance(value, str) and value):
+        raise TranslationError(f"{where}: a name is required.")
     return value
 
 
@@ -55,7 +56,8 @@ def messages_request(payload: dict[str, Any], *, default_max_tokens: int) -> dic
     _reject_unsupported(payload)
     model = _name(payload.get("model"), "model")
     raw = payload.get("messages")
-    _require(isinstance(raw, list) and bool(raw), "messages: a non-empty list is required.")
+    if not (isinstance(raw, list) and raw):
+        raise TranslationError("messages: a non-empty list is required.")
     system, messages = _messages(raw)
     out: dict[str, Any] = {"model": model, "messages": messages}
     out["max_tokens"] = _max_tokens(payload, default_max_tokens)
@@ -216,7 +218,8 @@ def _joined(blocks: list[dict[str, Any]]) -> str:
 
 def _image(image: Any, where: str) -> dict[str, Any]:
     url = image.get("url") if isinstance(image, dict) else image
-    _require(isinstance(url, str), f"{where}.image_url.url: expected a string.")
+    if not isinstance(url, str):
+        raise TranslationError(f"{where}.image_url.url: expected a string.")
     if url.startswith("data:"):
         match = _DATA_URL.fullmatch(url)
         if not match:
@@ -460,7 +463,9 @@ class ChunkTranslator:
         if kind == "error":
             error = event.get("error") or {}
             message = str(error.get("message") or "The Anthropic API stream failed.")
-            return self.error(STREAM_ERROR_STATUSES.get(error.get("type"), 500), message) + DONE
+            return (
+                self.error(STREAM_ERROR_STATUSES.get(str(error.get("type")), 500), message) + DONE
+            )
         return b""  # ping, and event types added later
 
     def _block_start(self, index: Any, block: dict[str, Any]) -> bytes:

@@ -4,9 +4,14 @@ from the very bytes it passes on compressed."""
 from __future__ import annotations
 
 import zlib
+from typing import Protocol
 
 import brotli
 import zstandard
+
+
+class Decoder(Protocol):
+    def decompress(self, data: bytes, /) -> bytes: ...
 
 
 class _Identity:
@@ -19,10 +24,11 @@ class _Brotli:
         self._decoder = brotli.Decompressor()
 
     def decompress(self, data: bytes) -> bytes:
-        return self._decoder.process(data)
+        out: bytes = self._decoder.process(data)  # brotli has no type information
+        return out
 
 
-def decoder_for(content_encoding: str):
+def decoder_for(content_encoding: str) -> Decoder:
     """An object with .decompress(bytes) -> bytes for this Content-Encoding value."""
     encodings = [e.strip().lower() for e in content_encoding.split(",") if e.strip()]
     if not encodings or encodings == ["identity"]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 ANTHROPIC_TYPES = {
     400: "invalid_request_error",
@@ -47,7 +48,9 @@ def error_body(provider: str, status: int, message: str) -> bytes:
         kind, code = OPENAI_TYPES.get(
             status, ("server_error" if status >= 500 else "invalid_request_error", None)
         )
-        payload: dict = {"error": {"message": message, "type": kind, "param": None, "code": code}}
+        payload: dict[str, Any] = {
+            "error": {"message": message, "type": kind, "param": None, "code": code}
+        }
     else:
         payload = {
             "type": "error",

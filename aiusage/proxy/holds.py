@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, text, update
+from sqlmodel import col
 
 from aiusage.config import get_settings
 from aiusage.db import get_engine, write_lock
@@ -194,6 +195,7 @@ class Holds:
                     outcome = await self.lane.call(_place_sqlite, grant, row, now)
                 if isinstance(outcome, ProxyError):
                     raise outcome
+                assert outcome is not None  # the lane's call waits for the lock: it decides
                 return outcome
             return await _place_sqlalchemy(grant, row, now)
 
@@ -206,7 +208,7 @@ class Holds:
                 return
             async with get_engine().begin() as connection:
                 await connection.execute(
-                    update(Hold).where(Hold.owner == self.owner).values(lease_until_ms=until)
+                    update(Hold).where(col(Hold.owner) == self.owner).values(lease_until_ms=until)
                 )
 
 
@@ -297,12 +299,17 @@ async def _place_sqlalchemy(grant: KeyGrant, row: tuple[object, ...], now: datet
     async with get_engine().begin() as connection:
         fits = await connection.execute(
             update(User)
-            .where(User.id == grant.user_id, User.balance_nano - User.held_nano >= max(amount, 1))
-            .values(held_nano=User.held_nano + amount)
+            .where(
+                col(User.id) == grant.user_id,
+                col(User.balance_nano) - col(User.held_nano) >= max(amount, 1),
+            )
+            .values(held_nano=col(User.held_nano) + amount)
         )
         if fits.rowcount != 1:
             held = (
-                await connection.execute(select(User.held_nano).where(User.id == grant.user_id))
+                await connection.execute(
+                    select(col(User.held_nano)).where(col(User.id) == grant.user_id)
+                )
             ).scalar_one_or_none()
             raise NoCredit(held)
         if grant.holds_on_key:

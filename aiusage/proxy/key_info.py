@@ -22,11 +22,13 @@ from urllib.parse import parse_qs
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 from starlette.types import Receive, Scope, Send
 
 from aiusage.config import get_settings
-from aiusage.db import session_scope
+from aiusage.db import dialect_name, session_scope
 from aiusage.models import Hold, ProxyKey, UsageHourly, User
+from aiusage.models.base import table_of
 from aiusage.money import exact_usd
 from aiusage.proxy.auth import KeyGrant
 from aiusage.proxy.errors import ProxyError
@@ -42,7 +44,7 @@ DEFAULT_DAYS = 30
 MAX_DAYS = 366
 ERROR_FORMAT = "openai"  # OpenRouter's endpoint, read by OpenAI-style tools
 
-H = UsageHourly.__table__.c
+H = table_of(UsageHourly).c
 
 
 def _usd_or_none(nano: int | None) -> str | None:
@@ -59,7 +61,7 @@ def iso_utc(moment: datetime | None) -> str | None:
 # --- the key ------------------------------------------------------------------------------
 
 
-K = ProxyKey.__table__.c
+K = table_of(ProxyKey).c
 # Only what is shown (not the whole row): the columns this module reads, by name.
 _KEY_COLUMNS = (
     K.name,
@@ -85,12 +87,12 @@ def _live_key(grant: KeyGrant, *columns: Any) -> sa.Select[Any]:
     """`columns` of the grant's key while it is unrevoked and its account open."""
     return (
         sa.select(*columns)
-        .select_from(ProxyKey.__table__.join(User.__table__, User.id == K.user_id))
+        .select_from(table_of(ProxyKey).join(table_of(User), col(User.id) == K.user_id))
         .where(
             K.id == grant.key_id,
             K.user_id == grant.user_id,
             K.revoked_at.is_(None),
-            User.closed_at.is_(None),
+            col(User.closed_at).is_(None),
         )
     )
 
@@ -109,8 +111,8 @@ async def key_summary(session: AsyncSession, grant: KeyGrant, now: datetime) -> 
     statement (one snapshot). `held_usd`: what the key's requests in flight hold on the
     balance (its hold rows), whether or not the key has a limit of its own."""
     held_on_key = (
-        sa.select(sa.func.coalesce(sa.func.sum(Hold.amount_nano), 0))
-        .where(Hold.user_id == grant.user_id, Hold.proxy_key_id == grant.key_id)
+        sa.select(sa.func.coalesce(sa.func.sum(col(Hold.amount_nano)), 0))
+        .where(col(Hold.user_id) == grant.user_id, col(Hold.proxy_key_id) == grant.key_id)
         .scalar_subquery()
     )
     key = _refuse_unless_usable(
@@ -119,8 +121,8 @@ async def key_summary(session: AsyncSession, grant: KeyGrant, now: datetime) -> 
                 _live_key(
                     grant,
                     *_KEY_COLUMNS,
-                    User.balance_nano.label("balance_nano"),
-                    User.held_nano.label("user_held_nano"),
+                    col(User.balance_nano).label("balance_nano"),
+                    col(User.held_nano).label("user_held_nano"),
                     held_on_key.label("key_held_nano"),
                 )
             )
@@ -207,7 +209,7 @@ async def daily_usage(
     first = today - timedelta(days=days - 1)
     start = datetime(first.year, first.month, first.day, tzinfo=UTC)
     end = datetime(today.year, today.month, today.day, tzinfo=UTC) + timedelta(days=1)
-    label = _utc_day(H.hour, session.bind.dialect.name).label("day")
+    label = _utc_day(H.hour, dialect_name(session)).label("day")
     rows = await session.execute(
         sa.select(label, *[sa.func.coalesce(sa.func.sum(H[name]), 0) for name in _DAY_SUMS])
         .where(

@@ -14,8 +14,11 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Coroutine
+from typing import Any, Protocol
 
 from sqlalchemy import update
+from sqlmodel import col
 
 from aiusage.config import get_settings
 from aiusage.db import session_scope
@@ -89,8 +92,8 @@ class PoolHealth:
     def _cooldown_ms() -> int:
         return int(get_settings().provider_key_cooldown_seconds * 1000)
 
-    def _spawn(self, work: object) -> None:
-        task = asyncio.ensure_future(work)  # type: ignore[arg-type]
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -99,9 +102,15 @@ class PoolHealth:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-def _weighted_shuffle(keys: list[PoolKey], draw: random.Random | object) -> list[PoolKey]:
+class _Draw(Protocol):
+    """random.Random, or the random module itself."""
+
+    def random(self) -> float: ...
+
+
+def _weighted_shuffle(keys: list[PoolKey], draw: _Draw) -> list[PoolKey]:
     """Keys in a random order where a key of weight w comes first w times as often."""
-    rand = draw.random  # type: ignore[attr-defined]
+    rand = draw.random
     return sorted(keys, key=lambda k: -(rand() ** (1.0 / k.weight)))
 
 
@@ -111,11 +120,11 @@ async def _record_failure(key_id: int, status: int, cooldown_ms: int) -> None:
         async with session_scope() as session:
             await session.execute(
                 update(ProviderKey)
-                .where(ProviderKey.id == key_id)
+                .where(col(ProviderKey.id) == key_id)
                 .values(
-                    failures=ProviderKey.failures + 1,
+                    failures=col(ProviderKey.failures) + 1,
                     last_error=f"HTTP {status}",
-                    invalid_at=utcnow() if status == 401 else ProviderKey.invalid_at,
+                    invalid_at=utcnow() if status == 401 else col(ProviderKey.invalid_at),
                     unhealthy_until_ms=_cooling_after_failure(now_ms + cooldown_ms),
                 )
             )
@@ -127,8 +136,8 @@ def _cooling_after_failure(until_ms: int) -> object:
     from sqlalchemy import case
 
     return case(
-        (ProviderKey.failures + 1 >= FAILURES_BEFORE_COOLDOWN, until_ms),
-        else_=ProviderKey.unhealthy_until_ms,
+        (col(ProviderKey.failures) + 1 >= FAILURES_BEFORE_COOLDOWN, until_ms),
+        else_=col(ProviderKey.unhealthy_until_ms),
     )
 
 
@@ -137,7 +146,7 @@ async def _record_success(key_id: int) -> None:
         async with session_scope() as session:
             await session.execute(
                 update(ProviderKey)
-                .where(ProviderKey.id == key_id)
+                .where(col(ProviderKey.id) == key_id)
                 .values(failures=0, unhealthy_until_ms=0)
             )
     except Exception:

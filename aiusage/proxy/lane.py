@@ -19,7 +19,7 @@ import asyncio
 import sqlite3
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -219,10 +219,13 @@ def _stopped() -> sqlite3.OperationalError:
     return sqlite3.OperationalError("the SQLite lane is stopped")
 
 
-def connect(path: str, isolation_level: str | None = "") -> sqlite3.Connection:
-    """A connection for the lane's thread with the engine's pragmas. `isolation_level`: ""
-    (the default) opens a transaction before the first write, as the engine's connections
-    do; None is autocommit, the transactions explicit (the holds)."""
+def connect(
+    path: str, isolation_level: Literal["DEFERRED", "IMMEDIATE", "EXCLUSIVE"] | None = "DEFERRED"
+) -> sqlite3.Connection:
+    """A connection for the lane's thread with the engine's pragmas. `isolation_level`:
+    DEFERRED (the default) opens a transaction before the first write, as the engine's
+    connections do (sqlite3's own default, ""); None is autocommit, the transactions
+    explicit (the holds)."""
     connection = sqlite3.connect(path, isolation_level=isolation_level, check_same_thread=False)
     sqlite_pragmas(connection)
     return connection

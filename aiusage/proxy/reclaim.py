@@ -17,6 +17,7 @@ import random
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from aiusage.config import get_settings
 from aiusage.db import session_scope
@@ -72,8 +73,8 @@ async def expired_holds(limit: int = BATCH) -> list[Hold]:
     async with session_scope() as session:
         rows = await session.execute(
             select(Hold)
-            .where(Hold.lease_until_ms < now_ms())
-            .order_by(Hold.started_ms)
+            .where(col(Hold.lease_until_ms) < now_ms())
+            .order_by(col(Hold.started_ms))
             .limit(limit)
         )
         return list(rows.scalars())

@@ -23,10 +23,11 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiusage.models import UsageRecord, utcnow
+from aiusage.models.base import table_of
 from aiusage.proxy.holds import now_ms
 from aiusage.services import alerts, billing, key_alerts, key_rules
 
-_STORE_TIME = UsageRecord.__table__.c.created_at.type._cached_bind_processor(
+_STORE_TIME = table_of(UsageRecord).c.created_at.type._cached_bind_processor(
     sqlite_dialect.dialect()
 )
 
@@ -90,9 +91,9 @@ def _rollup_upsert(table: str, period: str, columns: tuple[str, ...]) -> str:
     return f"INSERT INTO {into} ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sums}"
 
 
-def _period_sql(now: datetime) -> tuple[str, dict[str, int]]:
+def _period_sql(now: datetime) -> tuple[str, dict[str, str | int]]:
     """`usage_writer.current_period_ms` in SQL: each key's current period start (ms)."""
-    params = {}
+    params: dict[str, str | int] = {}
     whens = []
     for n, period in enumerate(key_rules.PERIODS):
         params[f"p{n}"] = period
@@ -146,12 +147,14 @@ async def book_batch(session: AsyncSession, db: sqlite3.Connection, batch: list[
         {"user_id": s.user_id, "proxy_key_id": s.key_id, **s.usage, "charged_nano": charged}
         for s, charged in zip(batch, covered, strict=True)
     ]
-    usage_ids = []
+    usage_ids: list[int] = []
     for row in rows:
         columns = tuple(row)
         values = [row[c] for c in columns]
         values[columns.index("created_at")] = _time(row["created_at"])
-        usage_ids.append(db.execute(_usage_insert(columns), values).lastrowid)
+        usage_id = db.execute(_usage_insert(columns), values).lastrowid
+        assert usage_id is not None  # a row was inserted: it has its rowid
+        usage_ids.append(usage_id)
 
     hourly = rollups(rows)
     for table, period, sums in (

@@ -45,9 +45,10 @@ from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from aiusage.config import get_settings
-from aiusage.db import get_engine, session_scope, write_lock
+from aiusage.db import dialect_name, get_engine, session_scope, write_lock
 from aiusage.models import (
     LATENCY_BUCKETS_MS,
     DeadSettlement,
@@ -60,6 +61,7 @@ from aiusage.models import (
     period_starts,
     utcnow,
 )
+from aiusage.models.base import table_of
 from aiusage.proxy import sqlite_batch
 from aiusage.proxy.holds import now_ms
 from aiusage.proxy.lane import SqliteLane
@@ -116,10 +118,10 @@ def counted_columns(counts: TokenCounts) -> dict[str, Any]:
     }
 
 
-_usage = UsageRecord.__table__.c
-_USAGE_INSERT = insert(UsageRecord.__table__).returning(_usage.id, sort_by_parameter_order=True)
-_USAGE_NULLS = {c.name: None for c in UsageRecord.__table__.c if c.nullable}
-_users = User.__table__.c
+_usage = table_of(UsageRecord).c
+_USAGE_INSERT = insert(table_of(UsageRecord)).returning(_usage.id, sort_by_parameter_order=True)
+_USAGE_NULLS = {c.name: None for c in table_of(UsageRecord).c if c.nullable}
+_users = table_of(User).c
 # Users a low-balance mail or an auto top-up may be due: a superset of what
 # `alerts.after_charges` acts on (it checks again, exactly), in one cheap statement.
 _MAYBE_ALERTED = select(_users.id).where(
@@ -143,7 +145,7 @@ def current_period_ms(now: datetime) -> ColumnElement[int]:
     """Each key's current budget period start (ms), from its own period (0 without one)."""
     return case(
         *[
-            (ProxyKey.budget_period == period, key_rules.period_start_ms(period, now))
+            (col(ProxyKey.budget_period) == period, key_rules.period_start_ms(period, now))
             for period in key_rules.PERIODS
         ],
         else_=0,
@@ -317,21 +319,21 @@ async def set_aside(settlement: Settlement, reason: str) -> None:
         claimed = (
             await session.execute(
                 delete(Hold)
-                .where(Hold.request_id == settlement.request_id)
-                .returning(Hold.amount_nano, Hold.key_amount_nano)
+                .where(col(Hold.request_id) == settlement.request_id)
+                .returning(col(Hold.amount_nano), col(Hold.key_amount_nano))
             )
         ).one_or_none()
         if claimed is not None:
             await session.execute(
                 update(User)
-                .where(User.id == settlement.user_id)
-                .values(held_nano=User.held_nano - claimed[0])
+                .where(col(User.id) == settlement.user_id)
+                .values(held_nano=col(User.held_nano) - claimed[0])
             )
             if claimed[1]:
                 await session.execute(
                     update(ProxyKey)
-                    .where(ProxyKey.id == settlement.key_id)
-                    .values(held_nano=ProxyKey.held_nano - claimed[1])
+                    .where(col(ProxyKey.id) == settlement.key_id)
+                    .values(held_nano=col(ProxyKey.held_nano) - claimed[1])
                 )
         session.add(
             DeadSettlement(
@@ -399,7 +401,7 @@ _ROLLUP_SUMS = (
 
 def rollups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The batch's usage rows summed per user, key, model and hour (what charts read)."""
-    sums: dict[tuple, dict[str, Any]] = {}
+    sums: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:
         hour = row["created_at"].replace(minute=0, second=0, microsecond=0)
         key = (row["user_id"], row["proxy_key_id"] or 0, row["provider"], row["model"], hour)
@@ -428,7 +430,7 @@ def rollups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def daily_rollups(hourly: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Hourly rollups summed per daily period of each phase (the `usage_daily` rows), sorted
     likewise."""
-    sums: dict[tuple, dict[str, Any]] = {}
+    sums: dict[tuple[Any, ...], dict[str, Any]] = {}
     for entry in hourly:
         for day in period_starts(entry["hour"].astimezone(UTC)):
             key = (*(entry[name] for name in _ROLLUP_KEY[:-1]), day)
@@ -450,8 +452,8 @@ def _rollup_upsert(dialect: str, period: str) -> Any:
     27 ms, in the event loop), and the daily rows are 4 per hourly one."""
     model = UsageHourly if period == "hour" else UsageDaily
     upsert = sqlite_insert if dialect == "sqlite" else postgres_insert
-    statement = upsert(model.__table__)
-    table = model.__table__.c
+    statement = upsert(table_of(model))
+    table = table_of(model).c
     return statement.on_conflict_do_update(
         index_elements=[*_ROLLUP_KEY[:-1], period],
         set_={name: table[name] + statement.excluded[name] for name in _ROLLUP_SUMS},
@@ -462,7 +464,7 @@ async def add_rollups(session: AsyncSession, rows: list[dict[str, Any]]) -> None
     """Adds the rows to their hourly and daily rollups (in the caller's transaction)."""
     values = rollups(rows)
     if values:
-        dialect = session.bind.dialect.name
+        dialect = dialect_name(session)
         await session.execute(_rollup_upsert(dialect, "hour"), values)
         await session.execute(_rollup_upsert(dialect, "day"), daily_rollups(values))
 
@@ -472,12 +474,12 @@ async def claim_holds(session: AsyncSession, batch: list[Settlement]) -> list[Se
     others were booked already). A reclaim takes a row only while its lease has run out.
     Being a write, it also takes SQLite's write lock before anything is read."""
     claimed: set[str] = set()
-    holds = Hold.__table__.c  # Core, not ORM-enabled DML: a fraction of the CPU per batch
+    holds = table_of(Hold).c  # Core, not ORM-enabled DML: a fraction of the CPU per batch
     for reclaimed in (False, True):
         ids = [s.request_id for s in batch if s.reclaimed is reclaimed]
         if not ids:
             continue
-        statement = delete(Hold.__table__).where(holds.request_id.in_(ids))
+        statement = delete(table_of(Hold)).where(holds.request_id.in_(ids))
         if reclaimed:
             statement = statement.where(holds.lease_until_ms < now_ms())
         claimed.update((await session.execute(statement.returning(holds.request_id))).scalars())
@@ -555,10 +557,10 @@ async def book_batch(session: AsyncSession, batch: list[Settlement]) -> set[int]
         spent_and_held[0] += charged
         spent_and_held[1] += s.key_hold_nano
     period = current_period_ms(now)
-    keys = ProxyKey.__table__.c  # Core, not ORM-enabled DML
+    keys = table_of(ProxyKey).c  # Core, not ORM-enabled DML
     for key_id, (spent, held) in sorted(per_key.items()):
         await session.execute(
-            update(ProxyKey.__table__)
+            update(table_of(ProxyKey))
             .where(keys.id == key_id)
             .values(
                 last_used_at=now,
@@ -578,10 +580,10 @@ async def book_batch(session: AsyncSession, batch: list[Settlement]) -> set[int]
     await key_alerts.after_key_charges(
         session, {s.key_id for s in batch if s.key_budgeted and s.charge_nano}, now
     )
-    charged = sorted({s.user_id for s in batch if s.charge_nano})
-    if not charged:
+    charged_users = sorted({s.user_id for s in batch if s.charge_nano})
+    if not charged_users:
         return set()
-    params = {"ids": charged, "default": alerts.default_threshold_nano()}
+    params = {"ids": charged_users, "default": alerts.default_threshold_nano()}
     maybe = set((await session.execute(_MAYBE_ALERTED, params)).scalars())
     if not maybe:
         return set()

@@ -9,11 +9,14 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from aiusage.config import get_settings
+from aiusage.db import rowcount
 from aiusage.i18n import DEFAULT as DEFAULT_LANGUAGE
 from aiusage.i18n import LANGUAGES
 from aiusage.models import EmailToken, User, UserSession, utcnow
+from aiusage.models.base import id_of
 from aiusage.services import email
 from aiusage.services.errors import ServiceError
 from aiusage.services.security import hash_password, new_token, token_hash, verify_password
@@ -49,7 +52,9 @@ def check_password(password: str) -> None:
 
 
 async def get_by_email(session: AsyncSession, address: str) -> User | None:
-    return (await session.execute(select(User).where(User.email == address))).scalar_one_or_none()
+    return (
+        await session.execute(select(User).where(col(User.email) == address))
+    ).scalar_one_or_none()
 
 
 async def create_user(
@@ -83,7 +88,7 @@ async def create_user(
 
 async def _issue_token(session: AsyncSession, user: User, purpose: str, ttl: timedelta) -> str:
     token = new_token()
-    issue_email_token(session, user.id, purpose, ttl, token_hash(token))
+    issue_email_token(session, id_of(user), purpose, ttl, token_hash(token))
     return token
 
 
@@ -109,17 +114,19 @@ async def consume_email_token(session: AsyncSession, digest: str, purpose: str) 
     invalid = ServiceError("token_invalid", "This link is invalid or has expired.")
     row = (
         await session.execute(
-            select(EmailToken).where(EmailToken.token_hash == digest, EmailToken.purpose == purpose)
+            select(EmailToken).where(
+                col(EmailToken.token_hash) == digest, col(EmailToken.purpose) == purpose
+            )
         )
     ).scalar_one_or_none()
     if row is None or row.used_at is not None or row.expires_at <= utcnow():
         raise invalid
     result = await session.execute(
         update(EmailToken)
-        .where(EmailToken.id == row.id, EmailToken.used_at.is_(None))
+        .where(col(EmailToken.id) == row.id, col(EmailToken.used_at).is_(None))
         .values(used_at=utcnow())
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise invalid
     user = await session.get(User, row.user_id)
     if user is None or user.closed_at is not None:
@@ -258,7 +265,7 @@ async def _set_password(session: AsyncSession, user: User, password: str) -> Non
     check_password(password)
     user.password_hash = await hash_password(password)
     # A new password ends every session: whoever knew the old one is signed out.
-    await session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+    await session.execute(delete(UserSession).where(col(UserSession.user_id) == user.id))
 
 
 async def reset_password(session: AsyncSession, token: str, password: str) -> User:

@@ -6,10 +6,14 @@ clearly above the threshold (`rearm_level`) and it has fallen again."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from aiusage.config import get_settings
+from aiusage.db import rowcount
 from aiusage.i18n import t
 from aiusage.i18n.formatting import format_datetime, format_money
 from aiusage.models import LedgerEntry, User, utcnow
@@ -51,15 +55,15 @@ async def after_charges(
     transaction has committed (`topups.schedule_auto_topups`), never inside it."""
     if not user_ids:
         return set()
-    threshold = func.coalesce(User.low_balance_threshold_nano, default_threshold_nano())
+    threshold = func.coalesce(col(User.low_balance_threshold_nano), default_threshold_nano())
     fallen = (
         await session.execute(
             select(User).where(
-                User.id.in_(user_ids),
-                User.closed_at.is_(None),
-                User.low_balance_alerted_at.is_(None),
+                col(User.id).in_(user_ids),
+                col(User.closed_at).is_(None),
+                col(User.low_balance_alerted_at).is_(None),
                 threshold > 0,
-                User.balance_nano < threshold,
+                col(User.balance_nano) < threshold,
             )
         )
     ).scalars()
@@ -67,24 +71,24 @@ async def after_charges(
     for user in list(fallen):
         claimed = await session.execute(
             update(User)
-            .where(User.id == user.id, User.low_balance_alerted_at.is_(None))
+            .where(col(User.id) == user.id, col(User.low_balance_alerted_at).is_(None))
             .values(low_balance_alerted_at=now)
         )
-        if claimed.rowcount == 1:
+        if rowcount(claimed) == 1:
             await _low_balance_mail(session, user)
     if auto_topup:
         due = set(
             (
                 await session.execute(
-                    select(User.id).where(
-                        User.id.in_(user_ids),
-                        User.auto_topup_enabled.is_(True),
-                        User.balance_nano < User.auto_topup_below_nano,
+                    select(col(User.id)).where(
+                        col(User.id).in_(user_ids),
+                        col(User.auto_topup_enabled).is_(True),
+                        col(User.balance_nano) < col(User.auto_topup_below_nano),
                     )
                 )
             ).scalars()
         )
-        return due
+        return cast("set[int]", due)  # primary keys: never NULL
     return set()
 
 
@@ -105,7 +109,7 @@ async def rearm_if_clear(session: AsyncSession, user: User) -> None:
         threshold_nano(user)
     ):
         await session.execute(
-            update(User).where(User.id == user.id).values(low_balance_alerted_at=None)
+            update(User).where(col(User.id) == user.id).values(low_balance_alerted_at=None)
         )
         user.low_balance_alerted_at = None
 

@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from aiusage.config import get_settings
 from aiusage.db import session_scope
@@ -98,7 +99,7 @@ async def find(
         return None
     conversation = (
         await session.execute(
-            select(AssistantConversation).where(AssistantConversation.handle == handle)
+            select(AssistantConversation).where(col(AssistantConversation.handle) == handle)
         )
     ).scalar_one_or_none()
     if conversation is None or conversation.user_id != user_id:
@@ -106,7 +107,9 @@ async def find(
     return conversation
 
 
-async def transcript(session: AsyncSession, handle: str, user_id: int | None) -> list[dict]:
+async def transcript(
+    session: AsyncSession, handle: str, user_id: int | None
+) -> list[dict[str, str]]:
     conversation = await find(session, handle, user_id)
     return turns_of(conversation) if conversation is not None else []
 

@@ -148,7 +148,7 @@ def readme_sections(text: str, site: str) -> list[Section]:
     """The README's sections for users, the example site replaced by this one."""
     text = text.replace("http://localhost:3000", site).replace("<site>", site)
     sections: list[Section] = []
-    title, lines = "aiusage", []
+    title, lines = "aiusage", list[str]()
 
     def flush() -> None:
         if title not in README_SKIP:

@@ -34,6 +34,7 @@ from aiusage.config import Settings, get_settings
 from aiusage.db import session_scope
 from aiusage.i18n import DEFAULT as DEFAULT_LANGUAGE
 from aiusage.models import User, utcnow
+from aiusage.models.base import id_of
 from aiusage.money import usd_to_nano
 from aiusage.services import accounts, billing, keys
 from aiusage.services.errors import ServiceError
@@ -128,7 +129,7 @@ async def ensure_credit(session: AsyncSession, user: User) -> None:
     await session.refresh(user)
     if user.balance_nano < CREDIT_FLOOR_NANO:
         await billing.grant(
-            session, user.id, CREDIT_TARGET_NANO - user.balance_nano, CREDIT_DESCRIPTION
+            session, id_of(user), CREDIT_TARGET_NANO - user.balance_nano, CREDIT_DESCRIPTION
         )
 
 
@@ -154,7 +155,7 @@ async def _new_key() -> _Key:
         await ensure_credit(session, user)
         _row, secret = await keys.create_proxy_key(
             session,
-            user.id,
+            id_of(user),
             KEY_NAME,
             allowed_models=",".join(MODELS.values()),
             rpm_limit=KEY_RPM,

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from aiusage.models import AuditEntry
 
@@ -68,25 +69,25 @@ async def entries(
     """Newest first, `limit` at most, older than `before_id` (the page's last id)."""
     where: list[sa.ColumnElement[bool]] = []
     if f.action.endswith("."):
-        where.append(AuditEntry.action.startswith(f.action, autoescape=True))
+        where.append(col(AuditEntry.action).startswith(f.action, autoescape=True))
     elif f.action:
-        where.append(AuditEntry.action == f.action)
+        where.append(col(AuditEntry.action) == f.action)
     if f.target_type:
-        where.append(AuditEntry.target_type == f.target_type)
+        where.append(col(AuditEntry.target_type) == f.target_type)
     if f.target_id:
-        where.append(AuditEntry.target_id == f.target_id)
+        where.append(col(AuditEntry.target_id) == f.target_id)
     if f.actor:
-        where.append(AuditEntry.actor == f.actor)
+        where.append(col(AuditEntry.actor) == f.actor)
     if f.since is not None:
-        where.append(AuditEntry.created_at >= f.since)
+        where.append(col(AuditEntry.created_at) >= f.since)
     if f.until is not None:
-        where.append(AuditEntry.created_at < f.until)
+        where.append(col(AuditEntry.created_at) < f.until)
     if before_id is not None:
-        where.append(AuditEntry.id < before_id)
+        where.append(col(AuditEntry.id) < before_id)
     rows = await db.execute(
         sa.select(AuditEntry)
         .where(*where)
-        .order_by(AuditEntry.id.desc())
+        .order_by(col(AuditEntry.id).desc())
         .limit(max(1, min(limit, 500)))
     )
     return list(rows.scalars())

@@ -15,9 +15,11 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from aiusage.db import session_scope, write_lock
+from aiusage.db import rowcount, session_scope, write_lock
 from aiusage.models import CheckoutSession, LedgerEntry, OperatorLoss, StripeEvent, User, utcnow
+from aiusage.models.base import table_of
 from aiusage.services import alerts
 from aiusage.services.errors import NotFound, ServiceError
 from aiusage.services.text import checked_text
@@ -36,18 +38,20 @@ async def place_hold(session: AsyncSession, user_id: int, amount_nano: int) -> b
     result = await session.execute(
         update(User)
         .where(
-            User.id == user_id,
-            User.balance_nano - User.held_nano >= max(amount_nano, 1),
+            col(User.id) == user_id,
+            col(User.balance_nano) - col(User.held_nano) >= max(amount_nano, 1),
         )
-        .values(held_nano=User.held_nano + amount_nano)
+        .values(held_nano=col(User.held_nano) + amount_nano)
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 async def release_hold(session: AsyncSession, user_id: int, amount_nano: int) -> None:
     if amount_nano:
         await session.execute(
-            update(User).where(User.id == user_id).values(held_nano=User.held_nano - amount_nano)
+            update(User)
+            .where(col(User.id) == user_id)
+            .values(held_nano=col(User.held_nano) - amount_nano)
         )
 
 
@@ -69,12 +73,12 @@ async def book(
     balance_after = (
         await session.execute(
             update(User)
-            .where(User.id == user_id)
+            .where(col(User.id) == user_id)
             .values(
-                balance_nano=User.balance_nano + amount_nano,
-                held_nano=User.held_nano - release_nano,
+                balance_nano=col(User.balance_nano) + amount_nano,
+                held_nano=col(User.held_nano) - release_nano,
             )
-            .returning(User.balance_nano)
+            .returning(col(User.balance_nano))
         )
     ).scalar_one_or_none()
     if balance_after is None:
@@ -107,7 +111,7 @@ async def cover_charges(session: AsyncSession, due: list[DueCharge]) -> list[int
     ends, so the amounts stay true until they are booked; on SQLite the caller's transaction
     must already hold the write lock."""
     user_ids = sorted({item.user_id for item in due})
-    users = User.__table__.c  # Core: this runs once per usage batch on the proxy's path
+    users = table_of(User).c  # Core: this runs once per usage batch on the proxy's path
     rows = await session.execute(
         select(users.id, users.balance_nano, users.held_nano)
         .where(users.id.in_(user_ids))
@@ -163,14 +167,14 @@ async def book_usage(session: AsyncSession, charges: list[UsageCharge]) -> None:
     per_user: dict[int, list[UsageCharge]] = {}
     for charge in charges:
         per_user.setdefault(charge.user_id, []).append(charge)
-    ledger_rows: list[dict] = []
+    ledger_rows: list[dict[str, Any]] = []
     now = utcnow()
     for user_id, items in sorted(per_user.items()):  # one lock order across writers
         total = sum(item.charge_nano for item in items)
-        users = User.__table__.c  # Core, not ORM-enabled DML: once per user and batch
+        users = table_of(User).c  # Core, not ORM-enabled DML: once per user and batch
         final = (
             await session.execute(
-                update(User.__table__)
+                update(table_of(User))
                 .where(users.id == user_id)
                 .values(
                     balance_nano=users.balance_nano - total,
@@ -226,8 +230,8 @@ async def grant(
 async def ledger_sum(session: AsyncSession, user_id: int) -> int:
     return (
         await session.execute(
-            select(func.coalesce(func.sum(LedgerEntry.amount_nano), 0)).where(
-                LedgerEntry.user_id == user_id
+            select(func.coalesce(func.sum(col(LedgerEntry.amount_nano)), 0)).where(
+                col(LedgerEntry.user_id) == user_id
             )
         )
     ).scalar_one()
@@ -236,7 +240,9 @@ async def ledger_sum(session: AsyncSession, user_id: int) -> int:
 async def balance(session: AsyncSession, user_id: int) -> tuple[int, int]:
     """(balance, held) in nano-USD."""
     row = (
-        await session.execute(select(User.balance_nano, User.held_nano).where(User.id == user_id))
+        await session.execute(
+            select(col(User.balance_nano), col(User.held_nano)).where(col(User.id) == user_id)
+        )
     ).one_or_none()
     if row is None:
         raise NotFound("user_not_found", "No such account.")
@@ -293,7 +299,9 @@ async def record_event(db: Any, event: dict[str, Any] | None) -> None:
 
 
 async def reference_exists(db: Any, reference: str) -> bool:
-    found = await db.execute(select(LedgerEntry.id).where(LedgerEntry.reference == reference))
+    found = await db.execute(
+        select(col(LedgerEntry.id)).where(col(LedgerEntry.reference) == reference)
+    )
     return found.first() is not None
 
 
@@ -317,7 +325,7 @@ async def credit_topup(
             if card is not None:
                 await db.execute(
                     update(User)
-                    .where(User.id == user_id)
+                    .where(col(User.id) == user_id)
                     .values(
                         stripe_payment_method_id=card.payment_method_id or None,
                         card_brand=card.brand,
@@ -338,9 +346,10 @@ async def credit_topup(
             if checkout_session_id is not None:
                 await db.execute(
                     update(CheckoutSession)
-                    .where(CheckoutSession.stripe_session_id == checkout_session_id)
+                    .where(col(CheckoutSession.stripe_session_id) == checkout_session_id)
                     .values(status="paid", credited_at=now)
                 )
+            assert user is not None  # the account the credit above was booked to
             await db.refresh(user)
             await alerts.after_topup(db, user, entry, card_last4=last4, automatic=automatic)
     except IntegrityError:
@@ -366,7 +375,7 @@ async def debit(
             await book(db, user_id, -amount_nano, REFUND, description, reference=reference)
             if stop_auto_topup:
                 await db.execute(
-                    update(User).where(User.id == user_id).values(auto_topup_enabled=False)
+                    update(User).where(col(User.id) == user_id).values(auto_topup_enabled=False)
                 )
             await alerts.after_charges(db, {user_id}, auto_topup=False)
     except IntegrityError:

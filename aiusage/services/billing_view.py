@@ -11,8 +11,11 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
+from aiusage.db import dialect_name
 from aiusage.models import LedgerEntry, User
+from aiusage.models.base import table_of
 from aiusage.services import billing, stripe_client
 from aiusage.services.usage import bucket_label, clamp_offset
 
@@ -50,8 +53,8 @@ async def history(
     others = (
         await db.execute(
             select(LedgerEntry)
-            .where(LedgerEntry.user_id == user_id, LedgerEntry.kind != billing.USAGE)
-            .order_by(LedgerEntry.id.desc())
+            .where(col(LedgerEntry.user_id) == user_id, col(LedgerEntry.kind) != billing.USAGE)
+            .order_by(col(LedgerEntry.id).desc())
             .limit(limit)
         )
     ).scalars()
@@ -60,12 +63,14 @@ async def history(
         for e in others
     ]
     day = bucket_label(
-        LedgerEntry.created_at, "day", clamp_offset(tz_offset_min), db.bind.dialect.name
+        table_of(LedgerEntry).c.created_at, "day", clamp_offset(tz_offset_min), dialect_name(db)
     )
     days = (
         await db.execute(
-            select(func.sum(LedgerEntry.amount_nano), func.max(LedgerEntry.id), func.count())
-            .where(LedgerEntry.user_id == user_id, LedgerEntry.kind == billing.USAGE)
+            select(
+                func.sum(col(LedgerEntry.amount_nano)), func.max(col(LedgerEntry.id)), func.count()
+            )
+            .where(col(LedgerEntry.user_id) == user_id, col(LedgerEntry.kind) == billing.USAGE)
             .group_by(day)
             .order_by(day.desc())
             .limit(limit)
@@ -76,7 +81,7 @@ async def history(
             e.id: e
             for e in (
                 await db.execute(
-                    select(LedgerEntry).where(LedgerEntry.id.in_([d[1] for d in days]))
+                    select(LedgerEntry).where(col(LedgerEntry.id).in_([d[1] for d in days]))
                 )
             ).scalars()
         }

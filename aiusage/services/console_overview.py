@@ -12,8 +12,11 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
+from aiusage.db import dialect_name
 from aiusage.models import LedgerEntry, OperatorLoss, UsageHourly, User, utcnow
+from aiusage.models.base import table_of
 from aiusage.services import billing
 from aiusage.services.usage import bucket_label
 
@@ -90,13 +93,13 @@ def start_of(period: str, now: datetime | None = None) -> datetime:
 
 async def overview(db: AsyncSession, period: str = "30d") -> Overview:
     start = start_of(period)
-    dialect = db.bind.dialect.name
+    dialect = dialect_name(db)
     coalesce = sa.func.coalesce
 
-    def ledger_sum(*kinds: str) -> sa.ScalarSelect:
+    def ledger_sum(*kinds: str) -> sa.ScalarSelect[int]:
         return (
-            sa.select(coalesce(sa.func.sum(LedgerEntry.amount_nano), 0))
-            .where(LedgerEntry.kind.in_(kinds), LedgerEntry.created_at >= start)
+            sa.select(coalesce(sa.func.sum(col(LedgerEntry.amount_nano)), 0))
+            .where(col(LedgerEntry.kind).in_(kinds), col(LedgerEntry.created_at) >= start)
             .scalar_subquery()
         )
 
@@ -105,8 +108,8 @@ async def overview(db: AsyncSession, period: str = "30d") -> Overview:
             sa.select(
                 ledger_sum(billing.TOPUP),
                 ledger_sum(billing.REFUND),  # refunds and disputes (won ones give back)
-                sa.select(coalesce(sa.func.sum(OperatorLoss.amount_nano), 0))
-                .where(OperatorLoss.created_at >= start)
+                sa.select(coalesce(sa.func.sum(col(OperatorLoss.amount_nano)), 0))
+                .where(col(OperatorLoss.created_at) >= start)
                 .scalar_subquery(),
             )
         )
@@ -114,8 +117,9 @@ async def overview(db: AsyncSession, period: str = "30d") -> Overview:
     charged, fees = (
         await db.execute(
             sa.select(
-                coalesce(sa.func.sum(H.charged_nano), 0), coalesce(sa.func.sum(H.fee_nano), 0)
-            ).where(H.hour >= start)
+                coalesce(sa.func.sum(col(H.charged_nano)), 0),
+                coalesce(sa.func.sum(col(H.fee_nano)), 0),
+            ).where(col(H.hour) >= start)
         )
     ).one()
     money = Money(
@@ -131,60 +135,60 @@ async def overview(db: AsyncSession, period: str = "30d") -> Overview:
         ModelLine(provider, model, int(n), int(errors), int(charged_), int(fee))
         for provider, model, n, errors, charged_, fee in await db.execute(
             sa.select(
-                H.provider,
-                H.model,
-                sa.func.sum(H.requests),
-                sa.func.sum(H.errors),
-                sa.func.sum(H.charged_nano),
-                sa.func.sum(H.fee_nano),
+                col(H.provider),
+                col(H.model),
+                sa.func.sum(col(H.requests)),
+                sa.func.sum(col(H.errors)),
+                sa.func.sum(col(H.charged_nano)),
+                sa.func.sum(col(H.fee_nano)),
             )
-            .where(H.hour >= start)
-            .group_by(H.provider, H.model)
-            .order_by(sa.func.sum(H.requests).desc())
+            .where(col(H.hour) >= start)
+            .group_by(col(H.provider), col(H.model))
+            .order_by(sa.func.sum(col(H.requests)).desc())
         )
     ]
 
     spend = (
         sa.select(
-            H.user_id.label("user_id"),
-            sa.func.sum(H.requests).label("requests"),
-            sa.func.sum(H.charged_nano).label("charged"),
+            col(H.user_id).label("user_id"),
+            sa.func.sum(col(H.requests)).label("requests"),
+            sa.func.sum(col(H.charged_nano)).label("charged"),
         )
-        .where(H.hour >= start)
-        .group_by(H.user_id)
+        .where(col(H.hour) >= start)
+        .group_by(col(H.user_id))
         .subquery()
     )
     top_users = [
         TopUser(int(user_id), email, int(n), int(charged_))
         for user_id, email, n, charged_ in await db.execute(
-            sa.select(spend.c.user_id, User.email, spend.c.requests, spend.c.charged)
-            .join(User, User.id == spend.c.user_id)
+            sa.select(spend.c.user_id, col(User.email), spend.c.requests, spend.c.charged)
+            .join(User, col(User.id) == spend.c.user_id)
             .order_by(spend.c.charged.desc(), spend.c.user_id)
             .limit(TOP_USERS)
         )
     ]
 
-    day = bucket_label(H.hour, "day", 0, dialect).label("day")
+    day = bucket_label(table_of(H).c.hour, "day", 0, dialect).label("day")
     usage_days = {
         d: (int(c), int(f), int(n), int(e))
         for d, c, f, n, e in await db.execute(
             sa.select(
                 day,
-                sa.func.sum(H.charged_nano),
-                sa.func.sum(H.fee_nano),
-                sa.func.sum(H.requests),
-                sa.func.sum(H.errors),
+                sa.func.sum(col(H.charged_nano)),
+                sa.func.sum(col(H.fee_nano)),
+                sa.func.sum(col(H.requests)),
+                sa.func.sum(col(H.errors)),
             )
-            .where(H.hour >= start)
+            .where(col(H.hour) >= start)
             .group_by(day)
         )
     }
-    ledger_day = bucket_label(LedgerEntry.created_at, "day", 0, dialect).label("day")
+    ledger_day = bucket_label(table_of(LedgerEntry).c.created_at, "day", 0, dialect).label("day")
     topup_days = {
         d: int(total)
         for d, total in await db.execute(
-            sa.select(ledger_day, sa.func.sum(LedgerEntry.amount_nano))
-            .where(LedgerEntry.kind == billing.TOPUP, LedgerEntry.created_at >= start)
+            sa.select(ledger_day, sa.func.sum(col(LedgerEntry.amount_nano)))
+            .where(col(LedgerEntry.kind) == billing.TOPUP, col(LedgerEntry.created_at) >= start)
             .group_by(ledger_day)
         )
     }

@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 import stripe
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from aiusage.models import Hold, LedgerEntry, ProxyKey, SupportMessage, UsageHourly, User, utcnow
 from aiusage.money import parse_dollars
@@ -62,14 +64,14 @@ async def search(db: AsyncSession, query: str) -> list[UserSummary]:
     """Accounts whose email contains `query` (case-insensitive), or the one with that id;
     the newest first. An empty query lists the newest accounts."""
     query = " ".join((query or "").split())[:320]
-    statement = sa.select(User).order_by(User.id.desc()).limit(SEARCH_LIMIT)
+    statement = sa.select(User).order_by(col(User.id).desc()).limit(SEARCH_LIMIT)
     if query.isascii() and query.isdigit() and len(query) <= 18:
         statement = statement.where(
-            sa.or_(User.id == int(query), User.email.contains(query, autoescape=True))
+            sa.or_(col(User.id) == int(query), col(User.email).contains(query, autoescape=True))
         )
     elif query:
         statement = statement.where(
-            sa.func.lower(User.email).contains(query.lower(), autoescape=True)
+            sa.func.lower(col(User.email)).contains(query.lower(), autoescape=True)
         )
     return [_summary(user) for user in (await db.execute(statement)).scalars()]
 
@@ -104,14 +106,18 @@ async def detail(db: AsyncSession, user_id: int) -> UserDetail:
     requests, charged = (
         await db.execute(
             sa.select(
-                sa.func.coalesce(sa.func.sum(UsageHourly.requests), 0),
-                sa.func.coalesce(sa.func.sum(UsageHourly.charged_nano), 0),
-            ).where(UsageHourly.user_id == user_id, UsageHourly.hour >= since)
+                sa.func.coalesce(sa.func.sum(col(UsageHourly.requests)), 0),
+                sa.func.coalesce(sa.func.sum(col(UsageHourly.charged_nano)), 0),
+            ).where(col(UsageHourly.user_id) == user_id, col(UsageHourly.hour) >= since)
         )
     ).one()
 
-    async def rows(model: type, order: sa.ColumnElement, limit: int = LEDGER_ROWS) -> list:
-        statement = sa.select(model).where(model.user_id == user_id)  # type: ignore[attr-defined]
+    async def rows(
+        model: type[Hold] | type[LedgerEntry] | type[SupportMessage],
+        order: sa.SQLColumnExpression[Any] | sa.UnaryExpression[Any],
+        limit: int = LEDGER_ROWS,
+    ) -> list[Any]:
+        statement = sa.select(model).where(col(model.user_id) == user_id)
         return list((await db.execute(statement.order_by(order).limit(limit))).scalars())
 
     return UserDetail(
@@ -120,12 +126,12 @@ async def detail(db: AsyncSession, user_id: int) -> UserDetail:
         user.email_verified_at is not None,
         await twofactor.is_enabled(db, user_id),
         user.held_nano,
-        await rows(Hold, Hold.request_id),
-        await rows(LedgerEntry, LedgerEntry.id.desc()),
+        await rows(Hold, col(Hold.request_id)),
+        await rows(LedgerEntry, col(LedgerEntry.id).desc()),
         await keys.list_proxy_keys(db, user_id),
         await keys.list_provider_keys(db, user_id),
         await sessions.list_sessions(db, user_id),
-        await rows(SupportMessage, SupportMessage.id.desc(), 20),
+        await rows(SupportMessage, col(SupportMessage.id).desc(), 20),
         int(requests),
         int(charged),
     )

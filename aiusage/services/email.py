@@ -31,9 +31,10 @@ import anyio
 from sqlalchemy import case, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from aiusage.config import Settings, get_settings
-from aiusage.db import get_engine, session_scope, write_lock
+from aiusage.db import get_engine, rowcount, session_scope, write_lock
 from aiusage.i18n import t
 from aiusage.models import OutboxEmail, utcnow
 
@@ -165,12 +166,12 @@ async def send_pending(limit: int = 50) -> int:
                 await session.execute(
                     select(OutboxEmail)
                     .where(
-                        OutboxEmail.sent_at.is_(None),
-                        OutboxEmail.attempts < MAX_ATTEMPTS,
-                        OutboxEmail.body_text != "",
-                        OutboxEmail.created_at >= oldest,
+                        col(OutboxEmail.sent_at).is_(None),
+                        col(OutboxEmail.attempts) < MAX_ATTEMPTS,
+                        col(OutboxEmail.body_text) != "",
+                        col(OutboxEmail.created_at) >= oldest,
                     )
-                    .order_by(OutboxEmail.id)
+                    .order_by(col(OutboxEmail.id))
                     .limit(limit)
                 )
             )
@@ -198,13 +199,13 @@ async def _claim(mail_id: int | None) -> bool:
         result = await session.execute(
             update(OutboxEmail)
             .where(
-                OutboxEmail.id == mail_id,
-                OutboxEmail.sent_at.is_(None),
-                OutboxEmail.body_text != "",  # emptied by the purge: too old to send
+                col(OutboxEmail.id) == mail_id,
+                col(OutboxEmail.sent_at).is_(None),
+                col(OutboxEmail.body_text) != "",  # emptied by the purge: too old to send
             )
-            .values(sent_at=utcnow(), attempts=OutboxEmail.attempts + 1, body_text="")
+            .values(sent_at=utcnow(), attempts=col(OutboxEmail.attempts) + 1, body_text="")
         )
-        return result.rowcount == 1
+        return rowcount(result) == 1
 
 
 async def _release(mail: OutboxEmail, error: str) -> None:
@@ -213,11 +214,13 @@ async def _release(mail: OutboxEmail, error: str) -> None:
     async with session_scope() as session:
         await session.execute(
             update(OutboxEmail)
-            .where(OutboxEmail.id == mail.id)
+            .where(col(OutboxEmail.id) == mail.id)
             .values(
                 sent_at=None,
                 last_error=error[:255],
-                body_text=case((OutboxEmail.attempts >= MAX_ATTEMPTS, ""), else_=mail.body_text),
+                body_text=case(
+                    (col(OutboxEmail.attempts) >= MAX_ATTEMPTS, ""), else_=mail.body_text
+                ),
             )
         )
 

@@ -49,6 +49,7 @@ from aiusage.models import (
     UserIdentity,
     UserSession,
 )
+from aiusage.models.base import table_of
 from aiusage.money import nano_to_usd
 
 FORMAT_VERSION = 1
@@ -191,19 +192,19 @@ class _RepliesTable(_Table):
     message has (the owner column of a page is the message's)."""
 
     def ids_query(self, user_id: int) -> Any:
-        reply, message = self.table.c, SupportMessage.__table__.c
+        reply, message = self.table.c, table_of(SupportMessage).c
         return (
             select(reply.id)
-            .join_from(self.table, SupportMessage.__table__, message.id == reply.message_id)
+            .join_from(self.table, table_of(SupportMessage), message.id == reply.message_id)
             .where(message.user_id == user_id)
             .order_by(reply.id)
         )
 
     def page_query(self, ids: Sequence[int]) -> Any:
-        reply, message = self.table.c, SupportMessage.__table__.c
+        reply, message = self.table.c, table_of(SupportMessage).c
         return (
             select(*self.columns, message.user_id)
-            .join_from(self.table, SupportMessage.__table__, message.id == reply.message_id)
+            .join_from(self.table, table_of(SupportMessage), message.id == reply.message_id)
             .where(reply.id.in_(ids))
             .order_by(reply.id)
         )
@@ -269,6 +270,9 @@ class _Sink:
         return len(data)
 
     def flush(self) -> None:
+        pass
+
+    def close(self) -> None:  # zipfile never closes a file it was handed; typeshed asks for it
         pass
 
     def take(self) -> bytes:

@@ -14,10 +14,12 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from aiusage.i18n import DEFAULT as DEFAULT_LANGUAGE
 from aiusage.i18n import LANGUAGES
 from aiusage.models import User, UserIdentity, utcnow
+from aiusage.models.base import id_of
 from aiusage.services import accounts, sessions
 from aiusage.services.errors import NotFound, ServiceError
 
@@ -45,7 +47,7 @@ async def find_identity(session: AsyncSession, provider: str, subject: str) -> U
     return (
         await session.execute(
             select(UserIdentity).where(
-                UserIdentity.provider == provider, UserIdentity.subject == subject
+                col(UserIdentity.provider) == provider, col(UserIdentity.subject) == subject
             )
         )
     ).scalar_one_or_none()
@@ -96,7 +98,7 @@ async def sign_in_with_provider(
             # hand the owner's account to them (pre-account-takeover).
             user.password_hash = None
             user.email_verified_at = utcnow()
-            await sessions.end_all_sessions(session, user.id)
+            await sessions.end_all_sessions(session, id_of(user))
     else:
         user = User(
             email=address,
@@ -119,7 +121,7 @@ async def link_identity(
     session: AsyncSession, user: User, provider: str, subject: str, address: str = ""
 ) -> UserIdentity:
     identity = UserIdentity(
-        user_id=user.id, provider=provider, subject=subject, email=address[:320]
+        user_id=id_of(user), provider=provider, subject=subject, email=address[:320]
     )
     session.add(identity)
     try:
@@ -141,7 +143,9 @@ async def list_methods(session: AsyncSession, user_id: int) -> list[SignInMethod
     if user.password_hash:
         methods.append(SignInMethod(PASSWORD_METHOD, PASSWORD_METHOD, "", None))
     rows = await session.execute(
-        select(UserIdentity).where(UserIdentity.user_id == user_id).order_by(UserIdentity.id)
+        select(UserIdentity)
+        .where(col(UserIdentity.user_id) == user_id)
+        .order_by(col(UserIdentity.id))
     )
     methods.extend(
         SignInMethod(
@@ -155,7 +159,9 @@ async def list_methods(session: AsyncSession, user_id: int) -> list[SignInMethod
 async def count_methods(session: AsyncSession, user: User) -> int:
     identities = (
         await session.execute(
-            select(func.count()).select_from(UserIdentity).where(UserIdentity.user_id == user.id)
+            select(func.count())
+            .select_from(UserIdentity)
+            .where(col(UserIdentity.user_id) == user.id)
         )
     ).scalar_one()
     return identities + (1 if user.password_hash else 0)
@@ -167,7 +173,7 @@ async def remove_method(session: AsyncSession, user_id: int, method_id: str) -> 
     not_found = NotFound("sign_in_method_not_found", "This sign-in method does not exist.")
     # Lock the account row (PostgreSQL) so two removals cannot both see "another remains".
     user = (
-        await session.execute(select(User).where(User.id == user_id).with_for_update())
+        await session.execute(select(User).where(col(User.id) == user_id).with_for_update())
     ).scalar_one_or_none()
     if user is None:
         raise not_found
@@ -182,7 +188,7 @@ async def remove_method(session: AsyncSession, user_id: int, method_id: str) -> 
         identity = (
             await session.execute(
                 select(UserIdentity).where(
-                    UserIdentity.id == int(raw_id), UserIdentity.user_id == user.id
+                    col(UserIdentity.id) == int(raw_id), col(UserIdentity.user_id) == user.id
                 )
             )
         ).scalar_one_or_none()
@@ -199,6 +205,6 @@ async def remove_method(session: AsyncSession, user_id: int, method_id: str) -> 
     else:
         await session.execute(
             delete(UserIdentity).where(
-                UserIdentity.id == identity.id, UserIdentity.user_id == user.id
+                col(UserIdentity.id) == identity.id, col(UserIdentity.user_id) == user.id
             )
         )

@@ -9,8 +9,10 @@ from datetime import datetime
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from aiusage.config import get_settings
+from aiusage.db import rowcount
 from aiusage.i18n import t
 from aiusage.i18n.formatting import format_money
 from aiusage.models import ProxyKey, User
@@ -35,13 +37,13 @@ async def after_key_charges(session: AsyncSession, key_ids: set[int], now: datet
     rows = (
         await session.execute(
             select(ProxyKey, User)
-            .join(User, User.id == ProxyKey.user_id)
+            .join(User, col(User.id) == col(ProxyKey.user_id))
             .where(
-                ProxyKey.id.in_(key_ids),
-                ProxyKey.budget_nano.is_not(None),
-                ProxyKey.budget_period.is_not(None),
-                ProxyKey.budget_alerts != "",
-                User.closed_at.is_(None),
+                col(ProxyKey.id).in_(key_ids),
+                col(ProxyKey.budget_nano).is_not(None),
+                col(ProxyKey.budget_period).is_not(None),
+                col(ProxyKey.budget_alerts) != "",
+                col(User.closed_at).is_(None),
             )
         )
     ).all()
@@ -54,16 +56,16 @@ async def after_key_charges(session: AsyncSession, key_ids: set[int], now: datet
         claimed = await session.execute(
             update(ProxyKey)
             .where(
-                ProxyKey.id == key.id,
+                col(ProxyKey.id) == key.id,
                 or_(
-                    ProxyKey.budget_alerted_period_ms != period,
-                    ProxyKey.budget_alerted_percent < percent,
+                    col(ProxyKey.budget_alerted_period_ms) != period,
+                    col(ProxyKey.budget_alerted_percent) < percent,
                 ),
             )
             .values(budget_alerted_percent=percent, budget_alerted_period_ms=period)
             .execution_options(synchronize_session=False)
         )
-        if claimed.rowcount == 1:
+        if rowcount(claimed) == 1:
             await _mail(session, key, user, percent, now)
 
 

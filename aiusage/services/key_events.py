@@ -105,7 +105,7 @@ async def listen(forget: Forget) -> None:
             await asyncio.sleep(RETRY_SECONDS / 2)
         finally:
             try:
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]  # unannotated in redis-py
                 await client.aclose()
             except Exception:
                 log.debug("closing the key-change subscription failed")

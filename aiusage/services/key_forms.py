@@ -80,7 +80,7 @@ def form_values(key: ProxyKey) -> dict[str, str]:
     }
 
 
-def submitted(form: dict) -> dict[str, str]:
+def submitted(form: dict[str, Any]) -> dict[str, str]:
     return {name: str(form.get(name) or "") for name in FIELDS}
 
 

@@ -10,8 +10,10 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from aiusage.config import get_settings
+from aiusage.db import rowcount
 from aiusage.models import ProviderKey, ProxyKey, UsageRecord, User, utcnow
 from aiusage.services import crypto, key_events, key_rules
 from aiusage.services.errors import NotFound, ServiceError
@@ -162,10 +164,10 @@ async def _count_period_spend(session: AsyncSession, key: ProxyKey, now: datetim
     start = key_rules.period_start(key.budget_period, now)
     spent = (
         await session.execute(
-            select(func.coalesce(func.sum(UsageRecord.charged_nano), 0)).where(
-                UsageRecord.user_id == key.user_id,
-                UsageRecord.proxy_key_id == key.id,
-                UsageRecord.created_at >= start,
+            select(func.coalesce(func.sum(col(UsageRecord.charged_nano)), 0)).where(
+                col(UsageRecord.user_id) == key.user_id,
+                col(UsageRecord.proxy_key_id) == key.id,
+                col(UsageRecord.created_at) >= start,
             )
         )
     ).scalar_one()
@@ -183,7 +185,7 @@ async def set_key_enabled(session: AsyncSession, user_id: int, key_id: int, enab
 
 async def list_proxy_keys(session: AsyncSession, user_id: int) -> list[ProxyKey]:
     result = await session.execute(
-        select(ProxyKey).where(ProxyKey.user_id == user_id).order_by(ProxyKey.id.desc())
+        select(ProxyKey).where(col(ProxyKey.user_id) == user_id).order_by(col(ProxyKey.id).desc())
     )
     return list(result.scalars())
 
@@ -192,10 +194,14 @@ async def revoke_proxy_key(session: AsyncSession, user_id: int, key_id: int) -> 
     """Revokes the user's own key; another user's key id is simply not found."""
     result = await session.execute(
         update(ProxyKey)
-        .where(ProxyKey.id == key_id, ProxyKey.user_id == user_id, ProxyKey.revoked_at.is_(None))
+        .where(
+            col(ProxyKey.id) == key_id,
+            col(ProxyKey.user_id) == user_id,
+            col(ProxyKey.revoked_at).is_(None),
+        )
         .values(revoked_at=utcnow())
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise NotFound("key_not_found", "No such active key.")
     key_events.changed(session, user_id)
 
@@ -206,8 +212,8 @@ async def key_by_hash(session: AsyncSession, key_hash: str) -> tuple[ProxyKey, U
     row = (
         await session.execute(
             select(ProxyKey, User)
-            .join(User, User.id == ProxyKey.user_id)
-            .where(ProxyKey.key_hash == key_hash)
+            .join(User, col(User.id) == col(ProxyKey.user_id))
+            .where(col(ProxyKey.key_hash) == key_hash)
         )
     ).first()
     if row is None:
@@ -314,8 +320,8 @@ def _seal_into(row: ProviderKey, plaintext: str) -> None:
 async def _pool(session: AsyncSession, user_id: int, provider: str) -> list[ProviderKey]:
     result = await session.execute(
         select(ProviderKey)
-        .where(ProviderKey.user_id == user_id, ProviderKey.provider == provider)
-        .order_by(ProviderKey.priority, ProviderKey.id)
+        .where(col(ProviderKey.user_id) == user_id, col(ProviderKey.provider) == provider)
+        .order_by(col(ProviderKey.priority), col(ProviderKey.id))
     )
     return list(result.scalars())
 
@@ -399,8 +405,8 @@ async def update_provider_key(
 async def list_provider_keys(session: AsyncSession, user_id: int) -> list[ProviderKeyInfo]:
     result = await session.execute(
         select(ProviderKey)
-        .where(ProviderKey.user_id == user_id)
-        .order_by(ProviderKey.provider, ProviderKey.priority, ProviderKey.id)
+        .where(col(ProviderKey.user_id) == user_id)
+        .order_by(col(ProviderKey.provider), col(ProviderKey.priority), col(ProviderKey.id))
     )
     now = utcnow()
     return [_info(row, now) for row in result.scalars()]
@@ -427,8 +433,8 @@ async def pooled_provider_keys(
     """The user's provider keys by provider, in pool order, still sealed."""
     result = await session.execute(
         select(ProviderKey)
-        .where(ProviderKey.user_id == user_id)
-        .order_by(ProviderKey.priority, ProviderKey.id)
+        .where(col(ProviderKey.user_id) == user_id)
+        .order_by(col(ProviderKey.priority), col(ProviderKey.id))
     )
     pools: dict[str, list[PoolKey]] = {}
     for row in result.scalars():
@@ -453,7 +459,7 @@ async def rotate_master_key(session: AsyncSession) -> int:
     """Re-seals every provider key with the active master key; returns how many changed."""
     active = get_settings().active_key_id
     rows = (
-        (await session.execute(select(ProviderKey).where(ProviderKey.master_key_id != active)))
+        (await session.execute(select(ProviderKey).where(col(ProviderKey.master_key_id) != active)))
         .scalars()
         .all()
     )

@@ -70,7 +70,7 @@ class SharedCounts:
             async with client.pipeline(transaction=False) as pipe:
                 for table, key in keys:
                     pipe.hmget(_name(table, key), ["f", "l"])
-                return await pipe.execute()  # type: ignore[no-any-return]
+                return await pipe.execute()
 
         found = await self.link.call(run)
         return None if found is None else [_count(fields) for fields in found]
@@ -93,13 +93,13 @@ class SharedCounts:
             ]
             try:
                 async with client.pipeline(transaction=False) as pipe:
-                    for name, *args in calls:
-                        pipe.evalsha(_FAIL_DIGEST, 1, name, *args)
+                    for call in calls:
+                        pipe.evalsha(_FAIL_DIGEST, 1, *call)
                     await pipe.execute()
             except NoScriptError:
                 async with client.pipeline(transaction=False) as pipe:
-                    for name, *args in calls:
-                        pipe.eval(_FAIL, 1, name, *args)
+                    for call in calls:
+                        pipe.eval(_FAIL, 1, *call)
                     await pipe.execute()
             return True
 

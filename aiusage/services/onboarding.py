@@ -11,6 +11,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from aiusage.models import ProviderKey, ProxyKey, UsageRecord, User
 
@@ -40,10 +41,10 @@ async def onboarding(db: AsyncSession, user_id: int) -> Onboarding:
         await db.execute(
             sa.select(
                 exists(ProviderKey),
-                exists(ProxyKey, ProxyKey.revoked_at.is_(None)),
+                exists(ProxyKey, col(ProxyKey.revoked_at).is_(None)),
                 exists(UsageRecord),
-                sa.select(User.balance_nano - User.held_nano)
-                .where(User.id == user_id)
+                sa.select(col(User.balance_nano) - col(User.held_nano))
+                .where(col(User.id) == user_id)
                 .scalar_subquery(),
             )
         )
@@ -67,9 +68,9 @@ async def first_request(db: AsyncSession, user_id: int) -> FirstRequest | None:
     """The account's oldest recorded request, or None before the first one."""
     row = (
         await db.execute(
-            sa.select(UsageRecord.model, UsageRecord.created_at)
-            .where(UsageRecord.user_id == user_id)
-            .order_by(UsageRecord.created_at, UsageRecord.id)
+            sa.select(col(UsageRecord.model), col(UsageRecord.created_at))
+            .where(col(UsageRecord.user_id) == user_id)
+            .order_by(col(UsageRecord.created_at), col(UsageRecord.id))
             .limit(1)
         )
     ).one_or_none()

@@ -19,6 +19,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from aiusage.models import AuditEntry, ModelPrice, UsageRecord, utcnow
 from aiusage.services import audit, pricing
@@ -201,7 +202,9 @@ def _target(provider: str, model: str) -> str:
 async def find(db: AsyncSession, provider: str, model: str) -> ModelPrice | None:
     return (
         await db.execute(
-            sa.select(ModelPrice).where(ModelPrice.provider == provider, ModelPrice.model == model)
+            sa.select(ModelPrice).where(
+                col(ModelPrice.provider) == provider, col(ModelPrice.model) == model
+            )
         )
     ).scalar_one_or_none()
 
@@ -361,14 +364,14 @@ async def table(db: AsyncSession) -> list[PriceRow]:
     """Every row with its source, by provider and model."""
     rows = await pricing.list_prices(db)
     latest = (
-        sa.select(sa.func.max(AuditEntry.id))
-        .where(AuditEntry.target_type == TARGET_TYPE, AuditEntry.action == SET)
-        .group_by(AuditEntry.target_id)
+        sa.select(sa.func.max(col(AuditEntry.id)))
+        .where(col(AuditEntry.target_type) == TARGET_TYPE, col(AuditEntry.action) == SET)
+        .group_by(col(AuditEntry.target_id))
     )
     changes = {
         entry.target_id: entry
         for entry in (
-            await db.execute(sa.select(AuditEntry).where(AuditEntry.id.in_(latest)))
+            await db.execute(sa.select(AuditEntry).where(col(AuditEntry.id).in_(latest)))
         ).scalars()
     }
     result = []
@@ -451,16 +454,18 @@ async def unknown_models(db: AsyncSession, days: int = QUEUE_DAYS) -> list[Unkno
     since = utcnow() - timedelta(days=days)
     grouped = await db.execute(
         sa.select(
-            UsageRecord.provider,
-            UsageRecord.model,
+            col(UsageRecord.provider),
+            col(UsageRecord.model),
             sa.func.count(),
-            sa.func.max(UsageRecord.created_at),
+            sa.func.max(col(UsageRecord.created_at)),
         )
-        .where(UsageRecord.created_at >= since, UsageRecord.priced_by_default.is_(True))
-        .group_by(UsageRecord.provider, UsageRecord.model)
+        .where(col(UsageRecord.created_at) >= since, col(UsageRecord.priced_by_default).is_(True))
+        .group_by(col(UsageRecord.provider), col(UsageRecord.model))
     )
     priced = set(
-        (await db.execute(sa.select(ModelPrice.provider, ModelPrice.model))).tuples().all()
+        (await db.execute(sa.select(col(ModelPrice.provider), col(ModelPrice.model))))
+        .tuples()
+        .all()
     )
     queue = [
         UnknownModel(provider, model, int(requests), last_seen)

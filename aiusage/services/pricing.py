@@ -9,9 +9,11 @@ import re
 import time
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any, TypedDict, cast
 
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from aiusage.config import get_settings
 from aiusage.models import ModelPrice, utcnow
@@ -161,15 +163,20 @@ def default_price() -> Price:
     )
 
 
-def hosted_tool_fees() -> dict[str, int]:
+class HostedToolFees(TypedDict, total=False):
+    file_search_call: int
+    code_interpreter_container: int
+
+
+def hosted_tool_fees() -> HostedToolFees:
     """OpenAI's hosted-tool fees (configured, the same for every model)."""
     settings = get_settings()
-    return {
-        "file_search_call": _usd_to_micro(settings.openai_file_search_usd_per_call),
-        "code_interpreter_container": _usd_to_micro(
+    return HostedToolFees(
+        file_search_call=_usd_to_micro(settings.openai_file_search_usd_per_call),
+        code_interpreter_container=_usd_to_micro(
             settings.openai_code_interpreter_usd_per_container
         ),
-    }
+    )
 
 
 def _usd_to_micro(usd: Decimal) -> int:
@@ -205,7 +212,7 @@ def price_of(row: ModelPrice) -> Price:
         web_fetch_call=(
             row.web_fetch_call_micro if row.web_fetch_call_micro is not None else unknown_tool
         ),
-        **(hosted_tool_fees() if row.provider == "openai" else {}),
+        **(hosted_tool_fees() if row.provider == "openai" else HostedToolFees()),
         long=long,
         long_threshold=row.long_prompt_threshold if long else None,
     )
@@ -320,11 +327,14 @@ async def set_price(
     values.update({f"long_{name}_micro": long.get(name) for name in RATES})
     row = (
         await session.execute(
-            select(ModelPrice).where(ModelPrice.provider == provider, ModelPrice.model == model)
+            select(ModelPrice).where(
+                col(ModelPrice.provider) == provider, col(ModelPrice.model) == model
+            )
         )
     ).scalar_one_or_none()
     if row is None:
-        row = ModelPrice(provider=provider, model=model, **values)
+        # Columns by name: checked above, not by mypy (the rates are always all there).
+        row = ModelPrice(provider=provider, model=model, **cast("dict[str, Any]", values))
         session.add(row)
     else:
         for name, value in values.items():
@@ -336,6 +346,6 @@ async def set_price(
 
 async def list_prices(session: AsyncSession) -> list[ModelPrice]:
     result = await session.execute(
-        select(ModelPrice).order_by(ModelPrice.provider, ModelPrice.model)
+        select(ModelPrice).order_by(col(ModelPrice.provider), col(ModelPrice.model))
     )
     return list(result.scalars())

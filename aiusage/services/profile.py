@@ -8,9 +8,11 @@ from urllib.parse import urlencode
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from aiusage.config import get_settings
 from aiusage.models import User, utcnow
+from aiusage.models.base import id_of
 from aiusage.money import nano_to_usd, parse_dollars, usd_to_nano
 from aiusage.services import accounts, email
 from aiusage.services.errors import ServiceError
@@ -37,7 +39,7 @@ async def request_email_change(session: AsyncSession, user: User, new_address: s
     token = new_token()
     accounts.issue_email_token(
         session,
-        user.id,
+        id_of(user),
         EMAIL_CHANGE,
         timedelta(hours=settings.verification_ttl_hours),
         _change_hash(token, new_email),
@@ -95,7 +97,7 @@ async def set_low_balance_threshold(session: AsyncSession, user_id: int, raw: st
     # A new threshold re-arms the alert.
     await session.execute(
         update(User)
-        .where(User.id == user_id)
+        .where(col(User.id) == user_id)
         .values(low_balance_threshold_nano=nano, low_balance_alerted_at=None)
     )
     return nano
@@ -103,5 +105,5 @@ async def set_low_balance_threshold(session: AsyncSession, user_id: int, raw: st
 
 async def set_marketing_opt_out(session: AsyncSession, user_id: int, opt_out: bool) -> None:
     await session.execute(
-        update(User).where(User.id == user_id).values(marketing_opt_out=bool(opt_out))
+        update(User).where(col(User.id) == user_id).values(marketing_opt_out=bool(opt_out))
     )

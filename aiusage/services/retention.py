@@ -29,9 +29,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import and_, case, delete, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from aiusage.config import get_settings
 from aiusage.db import session_scope, write_lock
@@ -52,6 +54,7 @@ from aiusage.models import (
     UserSession,
     utcnow,
 )
+from aiusage.models.base import id_of
 from aiusage.services import email, key_events, sessions, support, twofactor
 from aiusage.services.errors import ServiceError
 
@@ -84,7 +87,7 @@ async def close_account(session: AsyncSession, user: User, confirm_email: str) -
     purge_after = now + timedelta(days=get_settings().closed_account_grace_days)
     await session.execute(
         update(User)
-        .where(User.id == user.id)
+        .where(col(User.id) == user.id)
         .values(
             closed_at=now,
             purge_after=purge_after,
@@ -92,17 +95,17 @@ async def close_account(session: AsyncSession, user: User, confirm_email: str) -
             marketing_opt_out=True,
         )
     )
-    await sessions.end_all_sessions(session, user.id)
+    await sessions.end_all_sessions(session, id_of(user))
     await session.execute(
         update(ProxyKey)
-        .where(ProxyKey.user_id == user.id, ProxyKey.revoked_at.is_(None))
+        .where(col(ProxyKey.user_id) == user.id, col(ProxyKey.revoked_at).is_(None))
         .values(revoked_at=now)
     )
-    await session.execute(delete(ProviderKey).where(ProviderKey.user_id == user.id))
-    key_events.changed(session, user.id)
-    await session.execute(delete(UserIdentity).where(UserIdentity.user_id == user.id))
-    await session.execute(delete(EmailToken).where(EmailToken.user_id == user.id))
-    await twofactor.forget(session, user.id)  # the TOTP secret, backup codes, pending sign-ins
+    await session.execute(delete(ProviderKey).where(col(ProviderKey.user_id) == user.id))
+    key_events.changed(session, id_of(user))
+    await session.execute(delete(UserIdentity).where(col(UserIdentity.user_id) == user.id))
+    await session.execute(delete(EmailToken).where(col(EmailToken.user_id) == user.id))
+    await twofactor.forget(session, id_of(user))  # the TOTP secret, backup codes, pending sign-ins
     settings = get_settings()
     await email.enqueue_translated(
         session,
@@ -142,17 +145,21 @@ async def _pause() -> None:
 async def _delete_usage(ids: list[int], session: AsyncSession) -> None:
     """Deletes usage rows; their ledger rows stay (accounting) and only lose the link."""
     users = (
-        (await session.execute(select(UsageRecord.user_id).where(UsageRecord.id.in_(ids))))
+        (
+            await session.execute(
+                select(col(UsageRecord.user_id)).where(col(UsageRecord.id).in_(ids))
+            )
+        )
         .scalars()
         .unique()
         .all()
     )
     await session.execute(
         update(LedgerEntry)
-        .where(LedgerEntry.user_id.in_(users), LedgerEntry.usage_id.in_(ids))
+        .where(col(LedgerEntry.user_id).in_(users), col(LedgerEntry.usage_id).in_(ids))
         .values(usage_id=None)
     )
-    await session.execute(delete(UsageRecord).where(UsageRecord.id.in_(ids)))
+    await session.execute(delete(UsageRecord).where(col(UsageRecord.id).in_(ids)))
 
 
 async def purge_usage(before: datetime, *, batch_size: int = BATCH_SIZE) -> int:
@@ -160,15 +167,18 @@ async def purge_usage(before: datetime, *, batch_size: int = BATCH_SIZE) -> int:
     total = 0
     while True:
         async with write_lock(), email.erasing_session() as session:
-            ids = list(
-                (
-                    await session.execute(
-                        select(UsageRecord.id)
-                        .where(UsageRecord.created_at < before)
-                        .order_by(UsageRecord.created_at)
-                        .limit(batch_size)
-                    )
-                ).scalars()
+            ids = cast(
+                "list[int]",  # primary keys: never NULL
+                list(
+                    (
+                        await session.execute(
+                            select(col(UsageRecord.id))
+                            .where(col(UsageRecord.created_at) < before)
+                            .order_by(col(UsageRecord.created_at))
+                            .limit(batch_size)
+                        )
+                    ).scalars()
+                ),
             )
             if ids:
                 await _delete_usage(ids, session)
@@ -179,10 +189,10 @@ async def purge_usage(before: datetime, *, batch_size: int = BATCH_SIZE) -> int:
 
 
 async def _purge_by_id(
-    model,
-    condition,
+    model: Any,  # a table model with an integer primary key `id`
+    condition: ColumnElement[bool],
     batch_size: int,
-    values: dict | None = None,
+    values: dict[str, Any] | None = None,
     dependents: Callable[[list[int], AsyncSession], Awaitable[None]] | None = None,
 ) -> int:
     """Deletes the rows matching `condition` (or, given `values`, updates them), a batch per
@@ -202,7 +212,7 @@ async def _purge_by_id(
                 if dependents is not None:
                     await dependents(ids, session)
                 await session.execute(delete(model).where(model.id.in_(ids)))
-            elif ids:
+            elif ids and values is not None:
                 await session.execute(update(model).where(model.id.in_(ids)).values(values))
         total += len(ids)
         if len(ids) < batch_size:
@@ -221,24 +231,29 @@ def rollup_cutoff(before: datetime) -> datetime:
 
 async def purge_usage_hourly(before: datetime, *, batch_size: int = BATCH_SIZE) -> int:
     """Deletes hourly rollups of the whole UTC days that ended before `before`."""
-    return await _purge_by_id(UsageHourly, UsageHourly.hour < rollup_cutoff(before), batch_size)
+    return await _purge_by_id(
+        UsageHourly, col(UsageHourly.hour) < rollup_cutoff(before), batch_size
+    )
 
 
 async def purge_usage_daily(before: datetime, *, batch_size: int = BATCH_SIZE) -> int:
     """Deletes the daily rollups of the periods starting before purge_usage_hourly's cut-off."""
-    return await _purge_by_id(UsageDaily, UsageDaily.day < rollup_cutoff(before), batch_size)
+    return await _purge_by_id(UsageDaily, col(UsageDaily.day) < rollup_cutoff(before), batch_size)
 
 
 async def _delete_replies(message_ids: list[int], session: AsyncSession) -> None:
     """The operators' replies to these messages: support content, kept no longer than the
     message they answer."""
-    await session.execute(delete(SupportReply).where(SupportReply.message_id.in_(message_ids)))
+    await session.execute(delete(SupportReply).where(col(SupportReply.message_id).in_(message_ids)))
 
 
 async def purge_support_messages(before: datetime, *, batch_size: int = BATCH_SIZE) -> int:
     """Deletes support messages created before `before`, and their replies."""
     return await _purge_by_id(
-        SupportMessage, SupportMessage.created_at < before, batch_size, dependents=_delete_replies
+        SupportMessage,
+        col(SupportMessage.created_at) < before,
+        batch_size,
+        dependents=_delete_replies,
     )
 
 
@@ -246,7 +261,7 @@ async def purge_assistant_conversations(before: datetime, *, batch_size: int = B
     """The onsite assistant's conversations started before `before` (the support retention:
     a conversation is support material, and may become a support message)."""
     return await _purge_by_id(
-        AssistantConversation, AssistantConversation.created_at < before, batch_size
+        AssistantConversation, col(AssistantConversation.created_at) < before, batch_size
     )
 
 
@@ -254,23 +269,25 @@ async def purge_mail_bodies(expired_before: datetime, *, batch_size: int = BATCH
     """Empties the bodies the sender will not send: of mail sent (by an earlier version, which
     kept them), finally failed, or unsent since before `expired_before` (the links in it are
     dead; the sender skips such mail and the row says "expired")."""
-    unsent_expired = and_(OutboxEmail.sent_at.is_(None), OutboxEmail.created_at < expired_before)
+    unsent_expired = and_(
+        col(OutboxEmail.sent_at).is_(None), col(OutboxEmail.created_at) < expired_before
+    )
     return await _purge_by_id(
         OutboxEmail,
         and_(
-            OutboxEmail.body_text != "",
+            col(OutboxEmail.body_text) != "",
             or_(
-                OutboxEmail.sent_at.is_not(None),
-                OutboxEmail.attempts >= email.MAX_ATTEMPTS,
-                OutboxEmail.created_at < expired_before,
+                col(OutboxEmail.sent_at).is_not(None),
+                col(OutboxEmail.attempts) >= email.MAX_ATTEMPTS,
+                col(OutboxEmail.created_at) < expired_before,
             ),
         ),
         batch_size,
         values={
             "body_text": "",
             "last_error": case(
-                (and_(unsent_expired, OutboxEmail.last_error.is_(None)), "expired"),
-                else_=OutboxEmail.last_error,
+                (and_(unsent_expired, col(OutboxEmail.last_error).is_(None)), "expired"),
+                else_=col(OutboxEmail.last_error),
             ),
         },
     )
@@ -278,7 +295,7 @@ async def purge_mail_bodies(expired_before: datetime, *, batch_size: int = BATCH
 
 async def purge_mail(before: datetime, *, batch_size: int = BATCH_SIZE) -> int:
     """Deletes outbox rows (sent or not) created before `before`."""
-    return await _purge_by_id(OutboxEmail, OutboxEmail.created_at < before, batch_size)
+    return await _purge_by_id(OutboxEmail, col(OutboxEmail.created_at) < before, batch_size)
 
 
 async def _delete_support_copies(user_id: int, session: AsyncSession) -> None:
@@ -286,16 +303,16 @@ async def _delete_support_copies(user_id: int, session: AsyncSession) -> None:
     not found by the user's address): a copy has its message's time and subject."""
     messages = (
         await session.execute(
-            select(SupportMessage.created_at, SupportMessage.subject).where(
-                SupportMessage.user_id == user_id
+            select(col(SupportMessage.created_at), col(SupportMessage.subject)).where(
+                col(SupportMessage.user_id) == user_id
             )
         )
     ).all()
     for created_at, subject in messages:
         await session.execute(
             delete(OutboxEmail).where(
-                OutboxEmail.created_at == created_at,
-                OutboxEmail.subject == support.operator_subject(subject),
+                col(OutboxEmail.created_at) == created_at,
+                col(OutboxEmail.subject) == support.operator_subject(subject),
             )
         )
 
@@ -311,46 +328,54 @@ async def anonymise_account(user_id: int, *, batch_size: int = BATCH_SIZE) -> bo
     # The usage metadata first (batched: there may be a lot of it), then everything else.
     while True:
         async with write_lock(), email.erasing_session() as session:
-            ids = list(
-                (
-                    await session.execute(
-                        select(UsageRecord.id)
-                        .where(UsageRecord.user_id == user_id)
-                        .order_by(UsageRecord.id)
-                        .limit(batch_size)
-                    )
-                ).scalars()
+            ids = cast(
+                "list[int]",  # primary keys: never NULL
+                list(
+                    (
+                        await session.execute(
+                            select(col(UsageRecord.id))
+                            .where(col(UsageRecord.user_id) == user_id)
+                            .order_by(col(UsageRecord.id))
+                            .limit(batch_size)
+                        )
+                    ).scalars()
+                ),
             )
             if ids:
                 await _delete_usage(ids, session)
         if len(ids) < batch_size:
             break
         await _pause()
-    await _purge_by_id(UsageHourly, UsageHourly.user_id == user_id, batch_size)
-    await _purge_by_id(UsageDaily, UsageDaily.user_id == user_id, batch_size)
+    await _purge_by_id(UsageHourly, col(UsageHourly.user_id) == user_id, batch_size)
+    await _purge_by_id(UsageDaily, col(UsageDaily.user_id) == user_id, batch_size)
     async with write_lock(), email.erasing_session() as session:
         await _delete_support_copies(user_id, session)
     # By user id: the address may have been another account's before (an email change).
     await _purge_by_id(
-        SupportMessage, SupportMessage.user_id == user_id, batch_size, dependents=_delete_replies
+        SupportMessage,
+        col(SupportMessage.user_id) == user_id,
+        batch_size,
+        dependents=_delete_replies,
     )
-    await _purge_by_id(AssistantConversation, AssistantConversation.user_id == user_id, batch_size)
+    await _purge_by_id(
+        AssistantConversation, col(AssistantConversation.user_id) == user_id, batch_size
+    )
     async with write_lock(), email.erasing_session() as session:
-        await session.execute(delete(UserSession).where(UserSession.user_id == user_id))
-        await session.execute(delete(EmailToken).where(EmailToken.user_id == user_id))
-        await session.execute(delete(UserIdentity).where(UserIdentity.user_id == user_id))
+        await session.execute(delete(UserSession).where(col(UserSession.user_id) == user_id))
+        await session.execute(delete(EmailToken).where(col(EmailToken.user_id) == user_id))
+        await session.execute(delete(UserIdentity).where(col(UserIdentity.user_id) == user_id))
         await twofactor.forget(session, user_id)
-        await session.execute(delete(ProviderKey).where(ProviderKey.user_id == user_id))
-        await session.execute(delete(ProxyKey).where(ProxyKey.user_id == user_id))
+        await session.execute(delete(ProviderKey).where(col(ProviderKey.user_id) == user_id))
+        await session.execute(delete(ProxyKey).where(col(ProxyKey.user_id) == user_id))
         # Mail to the address since the account exists; older mail to it was someone else's.
         await session.execute(
             delete(OutboxEmail).where(
-                OutboxEmail.to_address == old_email, OutboxEmail.created_at >= created_at
+                col(OutboxEmail.to_address) == old_email, col(OutboxEmail.created_at) >= created_at
             )
         )
         await session.execute(
             update(User)
-            .where(User.id == user_id)
+            .where(col(User.id) == user_id)
             .values(
                 email=anonymous_email(user_id),
                 password_hash=None,
@@ -374,18 +399,21 @@ async def anonymise_account(user_id: int, *, batch_size: int = BATCH_SIZE) -> bo
 
 async def due_accounts(now: datetime) -> list[int]:
     async with session_scope() as session:
-        return list(
-            (
-                await session.execute(
-                    select(User.id)
-                    .where(
-                        User.purge_after.is_not(None),
-                        User.purge_after <= now,
-                        User.closed_at.is_not(None),
+        return cast(  # primary keys: never NULL
+            "list[int]",
+            list(
+                (
+                    await session.execute(
+                        select(col(User.id))
+                        .where(
+                            col(User.purge_after).is_not(None),
+                            col(User.purge_after) <= now,
+                            col(User.closed_at).is_not(None),
+                        )
+                        .order_by(col(User.id))
                     )
-                    .order_by(User.id)
-                )
-            ).scalars()
+                ).scalars()
+            ),
         )
 
 

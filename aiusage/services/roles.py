@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiusage.models import User
+from aiusage.models.base import id_of
 from aiusage.services import audit, twofactor
 from aiusage.services.errors import ServiceError
 
@@ -59,7 +60,7 @@ async def console_operator(db: AsyncSession, user: User | None) -> Operator | st
         return NOT_OPERATOR
     if user.suspended_at is not None:
         return NOT_OPERATOR
-    if not await twofactor.is_enabled(db, user.id):
+    if not await twofactor.is_enabled(db, id_of(user)):
         return NEEDS_TWO_FACTOR
     return Operator(user.id, user.email, user.role)
 

@@ -9,9 +9,11 @@ from http.cookies import SimpleCookie
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from aiusage.config import get_settings
 from aiusage.models import User, UserSession, utcnow
+from aiusage.models.base import id_of
 from aiusage.services.errors import NotFound
 from aiusage.services.security import ip_hash, new_token, token_hash
 
@@ -29,7 +31,7 @@ async def create_session(
     now = utcnow()
     session.add(
         UserSession(
-            user_id=user.id,
+            user_id=id_of(user),
             token_hash=token_hash(token),
             created_at=now,
             last_used_at=now,
@@ -48,8 +50,8 @@ async def user_for_token(session: AsyncSession, token: str | None) -> User | Non
     row = (
         await session.execute(
             select(UserSession, User)
-            .join(User, User.id == UserSession.user_id)
-            .where(UserSession.token_hash == token_hash(token))
+            .join(User, col(User.id) == col(UserSession.user_id))
+            .where(col(UserSession.token_hash) == token_hash(token))
         )
     ).first()
     if row is None:
@@ -65,8 +67,10 @@ async def user_for_token(session: AsyncSession, token: str | None) -> User | Non
         await session.execute(
             update(UserSession)
             .where(
-                UserSession.id == user_session.id,
-                or_(UserSession.last_used_at.is_(None), UserSession.last_used_at <= stale),
+                col(UserSession.id) == user_session.id,
+                or_(
+                    col(UserSession.last_used_at).is_(None), col(UserSession.last_used_at) <= stale
+                ),
             )
             .values(last_used_at=now)
         )
@@ -76,12 +80,12 @@ async def user_for_token(session: AsyncSession, token: str | None) -> User | Non
 async def end_session(session: AsyncSession, token: str | None) -> None:
     if token:
         await session.execute(
-            delete(UserSession).where(UserSession.token_hash == token_hash(token))
+            delete(UserSession).where(col(UserSession.token_hash) == token_hash(token))
         )
 
 
 async def end_all_sessions(session: AsyncSession, user_id: int) -> None:
-    await session.execute(delete(UserSession).where(UserSession.user_id == user_id))
+    await session.execute(delete(UserSession).where(col(UserSession.user_id) == user_id))
 
 
 @dataclass(frozen=True)
@@ -104,13 +108,13 @@ async def list_sessions(
     rows = (
         await session.execute(
             select(UserSession)
-            .where(UserSession.user_id == user_id, UserSession.expires_at > utcnow())
-            .order_by(UserSession.id.desc())
+            .where(col(UserSession.user_id) == user_id, col(UserSession.expires_at) > utcnow())
+            .order_by(col(UserSession.id).desc())
         )
     ).scalars()
     found = [
         SessionInfo(
-            row.id,
+            id_of(row),
             row.created_at,
             row.last_used_at,
             row.user_agent,
@@ -130,13 +134,17 @@ async def revoke_session(
     not_found = NotFound("session_not_found", "This session has already ended.")
     row = (
         await session.execute(
-            select(UserSession).where(UserSession.id == session_id, UserSession.user_id == user_id)
+            select(UserSession).where(
+                col(UserSession.id) == session_id, col(UserSession.user_id) == user_id
+            )
         )
     ).scalar_one_or_none()
     if row is None:
         raise not_found
     await session.execute(
-        delete(UserSession).where(UserSession.id == row.id, UserSession.user_id == user_id)
+        delete(UserSession).where(
+            col(UserSession.id) == row.id, col(UserSession.user_id) == user_id
+        )
     )
     return bool(current_token) and row.token_hash == token_hash(current_token or "")
 

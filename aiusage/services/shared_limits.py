@@ -130,10 +130,11 @@ class _Shared:
 
         async def run(client: Redis) -> Any:
             # By digest (the script is not resent each time); loaded on a Redis that lacks it.
+            # (redis-py types the asyncio client's commands as `Awaitable[T] | T`.)
             try:
-                return await client.evalsha(_DIGESTS[script], len(names), *names, *args)
+                return await client.evalsha(_DIGESTS[script], len(names), *names, *args)  # type: ignore[misc]
             except NoScriptError:
-                return await client.eval(script, len(names), *names, *args)
+                return await client.eval(script, len(names), *names, *args)  # type: ignore[misc]
 
         return await link.call(run)
 

@@ -34,7 +34,8 @@ def client() -> stripe.StripeClient:
 async def call(method: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
     """One Stripe API call in a worker thread; the answer as plain dicts."""
     result = await anyio.to_thread.run_sync(functools.partial(method, *args, **kwargs))
-    return result.to_dict()
+    answer: dict[str, Any] = result.to_dict()
+    return answer
 
 
 class Unavailable(ServiceError):

@@ -45,10 +45,12 @@ from typing import Any
 import stripe
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from aiusage.config import get_settings
 from aiusage.db import session_scope, write_lock
 from aiusage.models import CheckoutSession, LedgerEntry, StripeEvent, User
+from aiusage.models.base import id_of
 from aiusage.money import format_usd
 from aiusage.services import alerts, billing
 from aiusage.services.billing import card_of, credit_topup
@@ -93,7 +95,9 @@ async def handle_webhook(payload: bytes, signature: str | None) -> WebhookResult
     if handler is None:
         return WebhookResult(200, "ignored")
     async with session_scope() as db:
-        seen = await db.execute(select(StripeEvent.id).where(StripeEvent.event_id == event_id))
+        seen = await db.execute(
+            select(col(StripeEvent.id)).where(col(StripeEvent.event_id) == event_id)
+        )
         if seen.first() is not None:
             return WebhookResult(200, "duplicate")
     try:
@@ -131,7 +135,7 @@ async def _user_by_customer(customer_id: str | None) -> User | None:
         return None
     async with session_scope() as db:
         return (
-            await db.execute(select(User).where(User.stripe_customer_id == customer_id))
+            await db.execute(select(User).where(col(User.stripe_customer_id) == customer_id))
         ).scalar_one_or_none()
 
 
@@ -140,7 +144,7 @@ async def _checkout_completed(event: dict[str, Any]) -> str:
     async with session_scope() as db:
         row = (
             await db.execute(
-                select(CheckoutSession).where(CheckoutSession.stripe_session_id == session_id)
+                select(CheckoutSession).where(col(CheckoutSession.stripe_session_id) == session_id)
             )
         ).scalar_one_or_none()
         user = await db.get(User, row.user_id) if row is not None else None
@@ -198,7 +202,7 @@ async def _payment_intent_succeeded(event: dict[str, Any]) -> str:
     if str(live.get("currency", "")).lower() != get_settings().currency:
         raise Reject(f"payment intent {obj['id']} in another currency")
     credited = await credit_topup(
-        user.id,
+        id_of(user),
         int(live["amount"]) * NANO_PER_CENT,
         f"pi:{live['id']}",
         event=event,
@@ -292,7 +296,7 @@ async def _charge_state(charge_id: str, dispute: dict[str, Any] | None = None) -
     if dispute is not None and dispute["id"] not in {d.get("id") for d in disputes}:
         disputes.insert(0, dispute)  # a list may lag behind the object itself
     state = _Charge(
-        charge_id, user.id, _cents(live.get("amount"), "charge") * NANO_PER_CENT, [], []
+        charge_id, id_of(user), _cents(live.get("amount"), "charge") * NANO_PER_CENT, [], []
     )
     for refund in reversed(refunds):  # Stripe lists newest first
         refund_id, nano = _part_of_charge(refund, charge_id, currency, "refund")
@@ -381,14 +385,16 @@ async def _settle_charge(charge: _Charge, event: dict[str, Any], *, dispute_open
                 # The account's row, locked until commit (PostgreSQL; on SQLite the write
                 # lock and the single writer do it): bookings for one account take turns,
                 # so what is read below stays true until it is written.
-                await db.execute(select(User.id).where(User.id == charge.user_id).with_for_update())
+                await db.execute(
+                    select(col(User.id)).where(col(User.id) == charge.user_id).with_for_update()
+                )
                 rows = await db.execute(
-                    select(LedgerEntry.reference, LedgerEntry.amount_nano).where(
-                        LedgerEntry.user_id == charge.user_id,
+                    select(col(LedgerEntry.reference), col(LedgerEntry.amount_nano)).where(
+                        col(LedgerEntry.user_id) == charge.user_id,
                         or_(
-                            LedgerEntry.reference.in_(exact),
+                            col(LedgerEntry.reference).in_(exact),
                             *(
-                                LedgerEntry.reference.startswith(p, autoescape=True)
+                                col(LedgerEntry.reference).startswith(p, autoescape=True)
                                 for p in prefixes
                             ),
                         ),
@@ -397,6 +403,7 @@ async def _settle_charge(charge: _Charge, event: dict[str, Any], *, dispute_open
                 booked: dict[str, int] = {}
                 legacy = 0
                 for reference, amount in rows:
+                    assert reference is not None  # matched by its prefix above
                     if reference.startswith(legacy_prefix):
                         legacy -= amount
                     else:
@@ -414,7 +421,7 @@ async def _settle_charge(charge: _Charge, event: dict[str, Any], *, dispute_open
                 if dispute_opened or any(item.opens_dispute for item in plan):
                     await db.execute(
                         update(User)
-                        .where(User.id == charge.user_id)
+                        .where(col(User.id) == charge.user_id)
                         .values(auto_topup_enabled=False)
                     )
                 net = sum(item.amount_nano for item in plan)
@@ -428,7 +435,7 @@ async def _settle_charge(charge: _Charge, event: dict[str, Any], *, dispute_open
         except IntegrityError:
             async with session_scope() as db:
                 seen = await db.execute(
-                    select(StripeEvent.id).where(StripeEvent.event_id == event["id"])
+                    select(col(StripeEvent.id)).where(col(StripeEvent.event_id) == event["id"])
                 )
                 if seen.first() is not None:
                     return "duplicate"  # a concurrent delivery of this very event

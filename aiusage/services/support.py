@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from aiusage.config import get_settings
 from aiusage.i18n import t
@@ -67,8 +68,8 @@ async def list_messages(
 ) -> list[SupportMessage]:
     result = await session.execute(
         select(SupportMessage)
-        .where(SupportMessage.user_id == user_id)
-        .order_by(SupportMessage.id.desc())
+        .where(col(SupportMessage.user_id) == user_id)
+        .order_by(col(SupportMessage.id).desc())
         .limit(limit)
     )
     return list(result.scalars())

@@ -18,10 +18,13 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from aiusage.config import get_settings
+from aiusage.db import rowcount
 from aiusage.i18n import LANGUAGES
 from aiusage.models import SupportMessage, SupportReply, User, utcnow
+from aiusage.models.base import id_of
 from aiusage.services import audit, email
 from aiusage.services.errors import ServiceError
 from aiusage.services.roles import Operator
@@ -79,25 +82,25 @@ async def messages(
     actor.require("support")
     status = _status_filter(status)
     statement = (
-        sa.select(SupportMessage, User.locale)
-        .outerjoin(User, User.id == SupportMessage.user_id)
-        .order_by(SupportMessage.id.desc())
+        sa.select(SupportMessage, col(User.locale))
+        .outerjoin(User, col(User.id) == col(SupportMessage.user_id))
+        .order_by(col(SupportMessage.id).desc())
         .limit(max(1, min(limit, 200)))
     )
     if status != ALL:
-        statement = statement.where(SupportMessage.status == status)
+        statement = statement.where(col(SupportMessage.status) == status)
     if before_id is not None:
-        statement = statement.where(SupportMessage.id < before_id)
+        statement = statement.where(col(SupportMessage.id) < before_id)
     rows = (await db.execute(statement)).all()
     ids = [message.id for message, _ in rows]
     replies: dict[int, list[ReplyView]] = defaultdict(list)
     if ids:
         author = aliased(User)
         found = await db.execute(
-            sa.select(SupportReply, author.email)
-            .outerjoin(author, author.id == SupportReply.author_id)
-            .where(SupportReply.message_id.in_(ids))
-            .order_by(SupportReply.id)
+            sa.select(SupportReply, col(author.email))
+            .outerjoin(author, col(author.id) == col(SupportReply.author_id))
+            .where(col(SupportReply.message_id).in_(ids))
+            .order_by(col(SupportReply.id))
         )
         for reply, author_email in found.all():
             replies[reply.message_id].append(
@@ -152,7 +155,7 @@ async def reply(db: AsyncSession, actor: Operator, message_id: int, body: object
     # The account's address now (it may have changed since it wrote), else the message's.
     to = user.email if user is not None else message.email
     lang = user.locale if user is not None and user.locale in LANGUAGES else "en"
-    saved = SupportReply(message_id=message.id, author_id=actor.id, body=text)
+    saved = SupportReply(message_id=id_of(message), author_id=id_of(actor), body=text)
     db.add(saved)
     await db.flush()
     await email.enqueue_translated(
@@ -187,11 +190,11 @@ async def set_closed(db: AsyncSession, actor: Operator, message_id: int, closed:
     target, closed_at = (CLOSED, utcnow()) if closed else (OPEN, None)
     changed = await db.execute(
         sa.update(SupportMessage)
-        .where(SupportMessage.id == message.id, SupportMessage.status != target)
+        .where(col(SupportMessage.id) == message.id, col(SupportMessage.status) != target)
         .values(status=target, closed_at=closed_at)
         .execution_options(synchronize_session=False)
     )
-    if changed.rowcount != 1:
+    if rowcount(changed) != 1:
         return False
     await db.refresh(message)
     await audit.record(

@@ -14,6 +14,7 @@ from typing import Any
 import stripe
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from aiusage.config import get_settings
 from aiusage.db import session_scope, write_lock
@@ -69,7 +70,7 @@ async def set_auto_topup(
             raise ServiceError("no_card", "Top up once by card first.")
     await session.execute(
         update(User)
-        .where(User.id == user.id)
+        .where(col(User.id) == user.id)
         .values(
             auto_topup_enabled=enabled,
             auto_topup_below_nano=below or None,
@@ -98,12 +99,13 @@ async def ensure_customer(user_id: int) -> str:
     async with write_lock(), session_scope() as db:
         await db.execute(
             update(User)
-            .where(User.id == user_id, User.stripe_customer_id.is_(None))
+            .where(col(User.id) == user_id, col(User.stripe_customer_id).is_(None))
             .values(stripe_customer_id=customer["id"])
         )
         stored = (
-            await db.execute(select(User.stripe_customer_id).where(User.id == user_id))
+            await db.execute(select(col(User.stripe_customer_id)).where(col(User.id) == user_id))
         ).scalar_one()
+    assert stored is not None  # set just now, or by a concurrent first top-up
     return stored
 
 
@@ -153,7 +155,8 @@ async def start_checkout(user_id: int, amount_text: str) -> str:
                 currency=settings.currency,
             )
         )
-    return session["url"]
+    url: str = session["url"]
+    return url
 
 
 async def checkout_status(user_id: int, stripe_session_id: str) -> str | None:
@@ -162,8 +165,8 @@ async def checkout_status(user_id: int, stripe_session_id: str) -> str | None:
         row = (
             await db.execute(
                 select(CheckoutSession).where(
-                    CheckoutSession.stripe_session_id == stripe_session_id,
-                    CheckoutSession.user_id == user_id,
+                    col(CheckoutSession.stripe_session_id) == stripe_session_id,
+                    col(CheckoutSession.user_id) == user_id,
                 )
             )
         ).scalar_one_or_none()
@@ -200,26 +203,30 @@ async def auto_topup(user_id: int) -> str:
             await db.execute(
                 update(User)
                 .where(
-                    User.id == user_id,
-                    User.closed_at.is_(None),
-                    User.auto_topup_enabled.is_(True),
-                    User.stripe_customer_id.is_not(None),
-                    User.stripe_payment_method_id.is_not(None),
-                    User.auto_topup_amount_nano.is_not(None),
-                    User.balance_nano < User.auto_topup_below_nano,
-                    or_(User.auto_topup_last_at.is_(None), User.auto_topup_last_at <= cutoff),
+                    col(User.id) == user_id,
+                    col(User.closed_at).is_(None),
+                    col(User.auto_topup_enabled).is_(True),
+                    col(User.stripe_customer_id).is_not(None),
+                    col(User.stripe_payment_method_id).is_not(None),
+                    col(User.auto_topup_amount_nano).is_not(None),
+                    col(User.balance_nano) < col(User.auto_topup_below_nano),
+                    or_(
+                        col(User.auto_topup_last_at).is_(None),
+                        col(User.auto_topup_last_at) <= cutoff,
+                    ),
                 )
                 .values(auto_topup_last_at=now)
                 .returning(
-                    User.stripe_customer_id,
-                    User.stripe_payment_method_id,
-                    User.auto_topup_amount_nano,
+                    col(User.stripe_customer_id),
+                    col(User.stripe_payment_method_id),
+                    col(User.auto_topup_amount_nano),
                 )
             )
         ).one_or_none()
     if claimed is None:
         return "skipped"
     customer, payment_method, amount_nano = claimed
+    assert amount_nano is not None  # the claim above only matches accounts that set one
     cents = amount_nano // NANO_PER_CENT
     try:
         intent = await call(
@@ -253,7 +260,9 @@ async def auto_topup(user_id: int) -> str:
 
 async def _auto_topup_failed(user_id: int, reason: str) -> None:
     async with write_lock(), session_scope() as db:
-        await db.execute(update(User).where(User.id == user_id).values(auto_topup_enabled=False))
+        await db.execute(
+            update(User).where(col(User.id) == user_id).values(auto_topup_enabled=False)
+        )
         user = await db.get(User, user_id)
         if user is not None:
             await alerts.auto_topup_declined(db, user, reason)

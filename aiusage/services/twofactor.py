@@ -30,9 +30,12 @@ import pyotp
 import segno
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from aiusage.config import get_settings
+from aiusage.db import rowcount
 from aiusage.models import BackupCode, SignInChallenge, TwoFactor, User, utcnow
+from aiusage.models.base import id_of
 from aiusage.services import crypto
 from aiusage.services.errors import ServiceError
 from aiusage.services.security import new_token, token_hash
@@ -105,7 +108,7 @@ def format_backup(code: str) -> str:
 
 async def _row(db: AsyncSession, user_id: int) -> TwoFactor | None:
     return (
-        await db.execute(select(TwoFactor).where(TwoFactor.user_id == user_id))
+        await db.execute(select(TwoFactor).where(col(TwoFactor.user_id) == user_id))
     ).scalar_one_or_none()
 
 
@@ -122,7 +125,7 @@ async def status(db: AsyncSession, user_id: int) -> Status:
         await db.execute(
             select(func.count())
             .select_from(BackupCode)
-            .where(BackupCode.user_id == user_id, BackupCode.used_at.is_(None))
+            .where(col(BackupCode.user_id) == user_id, col(BackupCode.used_at).is_(None))
         )
     ).scalar_one()
     return Status(True, row.enabled_at, left)
@@ -138,14 +141,14 @@ def qr_data_url(uri: str) -> str:
 async def begin_enrolment(db: AsyncSession, user: User) -> Enrolment:
     """A new secret, pending until confirmed with a code. Replaces an unconfirmed one. The
     caller has asked the password again (services/reauth.py)."""
-    if await is_enabled(db, user.id):
+    if await is_enabled(db, id_of(user)):
         raise ServiceError("two_factor_already_on", "Two-factor sign-in is already on.", status=409)
     secret = pyotp.random_base32(32)  # 160 bits, as RFC 4226 recommends
-    sealed = crypto.seal_with(secret, _aad(user.id))
-    await db.execute(delete(TwoFactor).where(TwoFactor.user_id == user.id))
+    sealed = crypto.seal_with(secret, _aad(id_of(user)))
+    await db.execute(delete(TwoFactor).where(col(TwoFactor.user_id) == user.id))
     db.add(
         TwoFactor(
-            user_id=user.id,
+            user_id=id_of(user),
             master_key_id=sealed.key_id,
             nonce=sealed.nonce,
             ciphertext=sealed.ciphertext,
@@ -159,7 +162,7 @@ async def begin_enrolment(db: AsyncSession, user: User) -> Enrolment:
 async def confirm_enrolment(db: AsyncSession, user: User, code: str) -> list[str]:
     """Turns two-factor sign-in on if `code` is current for the pending secret; returns the
     backup codes (shown once, only their hashes kept)."""
-    row = await _row(db, user.id)
+    row = await _row(db, id_of(user))
     if row is None or row.enabled_at is not None or row.created_at + ENROL_TTL <= utcnow():
         raise ServiceError(
             "two_factor_enrolment_expired",
@@ -170,21 +173,23 @@ async def confirm_enrolment(db: AsyncSession, user: User, code: str) -> list[str
         raise wrong_code()
     await db.execute(
         update(TwoFactor)
-        .where(TwoFactor.id == row.id, TwoFactor.enabled_at.is_(None))
+        .where(col(TwoFactor.id) == row.id, col(TwoFactor.enabled_at).is_(None))
         .values(enabled_at=utcnow(), failed_count=0, failed_since=None)
     )
-    return await _new_backup_codes(db, user.id)
+    return await _new_backup_codes(db, id_of(user))
 
 
 async def cancel_enrolment(db: AsyncSession, user_id: int) -> None:
     """Drops an enrolment not yet confirmed (never an enabled second factor)."""
     await db.execute(
-        delete(TwoFactor).where(TwoFactor.user_id == user_id, TwoFactor.enabled_at.is_(None))
+        delete(TwoFactor).where(
+            col(TwoFactor.user_id) == user_id, col(TwoFactor.enabled_at).is_(None)
+        )
     )
 
 
 async def _new_backup_codes(db: AsyncSession, user_id: int) -> list[str]:
-    await db.execute(delete(BackupCode).where(BackupCode.user_id == user_id))
+    await db.execute(delete(BackupCode).where(col(BackupCode.user_id) == user_id))
     codes = [
         "".join(secrets.choice(BACKUP_ALPHABET) for _ in range(BACKUP_CODE_LENGTH))
         for _ in range(BACKUP_CODE_COUNT)
@@ -211,12 +216,12 @@ async def _accept_totp(db: AsyncSession, row: TwoFactor, code: str) -> bool:
             result = await db.execute(
                 update(TwoFactor)
                 .where(
-                    TwoFactor.id == row.id,
-                    or_(TwoFactor.last_step.is_(None), TwoFactor.last_step < step),
+                    col(TwoFactor.id) == row.id,
+                    or_(col(TwoFactor.last_step).is_(None), col(TwoFactor.last_step) < step),
                 )
                 .values(last_step=step)
             )
-            return result.rowcount == 1
+            return rowcount(result) == 1
     return False
 
 
@@ -227,13 +232,13 @@ async def _accept_backup(db: AsyncSession, user_id: int, code: str) -> bool:
     result = await db.execute(
         update(BackupCode)
         .where(
-            BackupCode.user_id == user_id,
-            BackupCode.code_hash == _backup_hash(user_id, normalized),
-            BackupCode.used_at.is_(None),
+            col(BackupCode.user_id) == user_id,
+            col(BackupCode.code_hash) == _backup_hash(user_id, normalized),
+            col(BackupCode.used_at).is_(None),
         )
         .values(used_at=utcnow())
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 async def _verify(db: AsyncSession, row: TwoFactor, code: str) -> None:
@@ -256,16 +261,16 @@ async def _verify(db: AsyncSession, row: TwoFactor, code: str) -> None:
         if row.failed_count:
             await db.execute(
                 update(TwoFactor)
-                .where(TwoFactor.id == row.id)
+                .where(col(TwoFactor.id) == row.id)
                 .values(failed_count=0, failed_since=None)
             )
         return
     counted = (
-        {"failed_count": TwoFactor.failed_count + 1}
+        {"failed_count": col(TwoFactor.failed_count) + 1}
         if window_open
         else {"failed_count": 1, "failed_since": now}
     )
-    await db.execute(update(TwoFactor).where(TwoFactor.id == row.id).values(**counted))
+    await db.execute(update(TwoFactor).where(col(TwoFactor.id) == row.id).values(**counted))
     raise wrong_code()
 
 
@@ -279,22 +284,22 @@ async def _enabled_row(db: AsyncSession, user_id: int) -> TwoFactor:
 async def disable(db: AsyncSession, user: User, code: str) -> None:
     """Turns it off with a current or backup code (the caller has asked the password again).
     A wrong code is committed as a failure before the error is raised."""
-    row = await _enabled_row(db, user.id)
+    row = await _enabled_row(db, id_of(user))
     try:
         await _verify(db, row, code)
     except ServiceError:
         await db.commit()
         raise
-    await forget(db, user.id)
+    await forget(db, id_of(user))
 
 
 async def forget(db: AsyncSession, user_id: int) -> bool:
     """Removes the user's second factor, backup codes and pending sign-ins (turning it off,
     an operator's reset, a closed account). True if it was on."""
     was_on = await is_enabled(db, user_id)
-    await db.execute(delete(SignInChallenge).where(SignInChallenge.user_id == user_id))
-    await db.execute(delete(BackupCode).where(BackupCode.user_id == user_id))
-    await db.execute(delete(TwoFactor).where(TwoFactor.user_id == user_id))
+    await db.execute(delete(SignInChallenge).where(col(SignInChallenge.user_id) == user_id))
+    await db.execute(delete(BackupCode).where(col(BackupCode.user_id) == user_id))
+    await db.execute(delete(TwoFactor).where(col(TwoFactor.user_id) == user_id))
     return was_on
 
 
@@ -304,14 +309,14 @@ async def forget(db: AsyncSession, user_id: int) -> bool:
 async def start_challenge(db: AsyncSession, user: User) -> str | None:
     """After a right password (or Google): None when the account has no second factor (sign
     in now); else the token for the pending-step cookie (only its hash is stored)."""
-    if not await is_enabled(db, user.id):
+    if not await is_enabled(db, id_of(user)):
         return None
     now = utcnow()
-    await db.execute(delete(SignInChallenge).where(SignInChallenge.expires_at <= now))
+    await db.execute(delete(SignInChallenge).where(col(SignInChallenge.expires_at) <= now))
     token = new_token()
     db.add(
         SignInChallenge(
-            user_id=user.id, token_hash=token_hash(token), expires_at=now + CHALLENGE_TTL
+            user_id=id_of(user), token_hash=token_hash(token), expires_at=now + CHALLENGE_TTL
         )
     )
     return token
@@ -325,13 +330,13 @@ async def finish_challenge(db: AsyncSession, token: str | None, code: str) -> Us
         raise expired()
     challenge = (
         await db.execute(
-            select(SignInChallenge).where(SignInChallenge.token_hash == token_hash(token))
+            select(SignInChallenge).where(col(SignInChallenge.token_hash) == token_hash(token))
         )
     ).scalar_one_or_none()
     if challenge is None:
         raise expired()
     if challenge.expires_at <= utcnow() or challenge.attempts >= CHALLENGE_MAX_ATTEMPTS:
-        await db.execute(delete(SignInChallenge).where(SignInChallenge.id == challenge.id))
+        await db.execute(delete(SignInChallenge).where(col(SignInChallenge.id) == challenge.id))
         await db.commit()
         raise expired()
     user = await db.get(User, challenge.user_id)
@@ -344,7 +349,7 @@ async def finish_challenge(db: AsyncSession, token: str | None, code: str) -> Us
         or row.enabled_at is None
     ):
         # Closed, or the second factor was reset meanwhile: start again from the password.
-        await db.execute(delete(SignInChallenge).where(SignInChallenge.id == challenge.id))
+        await db.execute(delete(SignInChallenge).where(col(SignInChallenge.id) == challenge.id))
         await db.commit()
         raise expired()
     try:
@@ -352,7 +357,9 @@ async def finish_challenge(db: AsyncSession, token: str | None, code: str) -> Us
     except ServiceError as error:
         if error.code == "two_factor_wrong_code":
             if challenge.attempts + 1 >= CHALLENGE_MAX_ATTEMPTS:
-                await db.execute(delete(SignInChallenge).where(SignInChallenge.id == challenge.id))
+                await db.execute(
+                    delete(SignInChallenge).where(col(SignInChallenge.id) == challenge.id)
+                )
                 error = ServiceError(
                     "two_factor_too_many",
                     "Too many wrong codes. Sign in again.",
@@ -361,13 +368,13 @@ async def finish_challenge(db: AsyncSession, token: str | None, code: str) -> Us
             else:
                 await db.execute(
                     update(SignInChallenge)
-                    .where(SignInChallenge.id == challenge.id)
-                    .values(attempts=SignInChallenge.attempts + 1)
+                    .where(col(SignInChallenge.id) == challenge.id)
+                    .values(attempts=col(SignInChallenge.attempts) + 1)
                 )
         await db.commit()
         raise error from None
-    used = await db.execute(delete(SignInChallenge).where(SignInChallenge.id == challenge.id))
-    if used.rowcount != 1:  # another request with the same cookie got there first
+    used = await db.execute(delete(SignInChallenge).where(col(SignInChallenge.id) == challenge.id))
+    if rowcount(used) != 1:  # another request with the same cookie got there first
         raise expired()
     return user
 
@@ -379,7 +386,7 @@ async def rotate_master_key(db: AsyncSession) -> int:
     """Re-seals every TOTP secret with the active master key; returns how many changed."""
     active = get_settings().active_key_id
     rows = (
-        (await db.execute(select(TwoFactor).where(TwoFactor.master_key_id != active)))
+        (await db.execute(select(TwoFactor).where(col(TwoFactor.master_key_id) != active)))
         .scalars()
         .all()
     )

@@ -24,12 +24,17 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+if TYPE_CHECKING:
+    from sqlalchemy.sql.base import ReadOnlyColumnCollection
+from sqlmodel import col
+
 from aiusage.config import get_settings
+from aiusage.db import dialect_name
 from aiusage.models import (
     DAILY_PHASES_H,
     LATENCY_BUCKETS_MS,
@@ -39,6 +44,7 @@ from aiusage.models import (
     UsageRecord,
     User,
 )
+from aiusage.models.base import table_of
 from aiusage.services.errors import ServiceError
 from aiusage.services.pricing import fee_nano
 
@@ -56,10 +62,13 @@ _OFFSET = re.compile(r"[+-]?[0-9]{1,5}")
 _UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")  # control chars, lone surrogates
 PAGE_SIZE = 50
 
-H = UsageHourly.__table__.c
-D = UsageDaily.__table__.c
-U = UsageRecord.__table__.c
-K = ProxyKey.__table__.c
+# A table's columns by name (`table.c`).
+_Columns: TypeAlias = "ReadOnlyColumnCollection[str, sa.Column[Any]]"
+
+H = table_of(UsageHourly).c
+D = table_of(UsageDaily).c
+U = table_of(UsageRecord).c
+K = table_of(ProxyKey).c
 _LAT = [H[f"lat_{i}"] for i in range(len(LATENCY_BUCKETS_MS))]
 
 
@@ -148,12 +157,16 @@ def bucket_labels(rng: Range) -> list[str]:
     return [(local + timedelta(hours=i)).strftime("%Y-%m-%d %H:00") for i in range(hours)]
 
 
-def bucket_label(column: sa.ColumnElement, bucket: str, tz_offset_min: int, dialect: str):
+def bucket_label(
+    column: sa.ColumnElement[Any], bucket: str, tz_offset_min: int, dialect: str
+) -> sa.ColumnElement[str]:
     """The column's local day ('YYYY-MM-DD') or hour ('YYYY-MM-DD HH:00'), computed in SQL."""
     return _label(column, bucket, clamp_offset(tz_offset_min), dialect)
 
 
-def _label(column: sa.ColumnElement, bucket: str, minutes: int, dialect: str):
+def _label(
+    column: sa.ColumnElement[Any], bucket: str, minutes: int, dialect: str
+) -> sa.ColumnElement[str]:
     """bucket_label for any shift in minutes (not only a time zone's)."""
     if dialect == "sqlite":
         fmt = "%Y-%m-%d" if bucket == "day" else "%Y-%m-%d %H:00"
@@ -164,7 +177,7 @@ def _label(column: sa.ColumnElement, bucket: str, minutes: int, dialect: str):
 
 
 def _dialect(db: AsyncSession) -> str:
-    return db.bind.dialect.name
+    return dialect_name(db)
 
 
 def hourly_where(f: UsageFilter) -> list[sa.ColumnElement[bool]]:
@@ -172,7 +185,7 @@ def hourly_where(f: UsageFilter) -> list[sa.ColumnElement[bool]]:
     return [H.user_id == f.user_id, H.hour >= start_hour, H.hour < f.end, *_narrowing(H, f)]
 
 
-def _narrowing(c, f: UsageFilter) -> list[sa.ColumnElement[bool]]:
+def _narrowing(c: _Columns, f: UsageFilter) -> list[sa.ColumnElement[bool]]:
     """The filter's key, provider and model, on either rollup table's columns `c`."""
     where = []
     if f.proxy_key_id is not None:
@@ -248,7 +261,7 @@ def _hour_ranges(span: _Span) -> list[tuple[datetime, datetime | None]]:
     ranges: list[tuple[datetime, datetime | None]] = []
     if span.first_hour < span.first_day:
         ranges.append((span.first_hour, span.first_day))
-    if span.end_day is not None and span.end_day < span.end_hour:
+    if span.end_day is not None and span.end_hour is not None and span.end_day < span.end_hour:
         ranges.append((span.end_day, span.end_hour))
     return ranges
 
@@ -330,7 +343,9 @@ async def _per_local_day(
     for day in starts:
         hours_read.extend(day + timedelta(hours=i) for i in moved)
 
-    def summed(c, time: str):
+    def summed(
+        c: _Columns, time: str
+    ) -> tuple[list[sa.ColumnElement[Any]], list[sa.ColumnElement[Any]]]:
         return [c[time].label("t"), *[c[g] for g in group]], [
             sa.func.sum(c[n]).label(n) for n in names
         ]
@@ -376,8 +391,7 @@ async def _per_local_day(
         )
     if not parts:
         return []
-    rows = parts[0] if len(parts) == 1 else sa.union_all(*parts)
-    rows = rows.subquery("parts")
+    rows = (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery("parts")
     order = [rows.c.label, *[rows.c[g] for g in group]]
     statement = (
         sa.select(*order, *[sa.func.sum(rows.c[n]) for n in names])
@@ -440,7 +454,7 @@ class Totals:
     p95_ms: int | None = None
 
 
-def _sums() -> list:
+def _sums() -> list[sa.ColumnElement[Any]]:
     return [
         sa.func.coalesce(sa.func.sum(H.requests), 0),
         sa.func.coalesce(sa.func.sum(H.errors), 0),
@@ -458,8 +472,19 @@ def _sums() -> list:
 def _totals_from(row: Sequence[Any]) -> Totals:
     values = [int(v or 0) for v in row]
     latency = values[9:]
+    requests, errors, input_, output, cache_write, cache_read, cost, charged, fee = values[:9]
     return Totals(
-        *values[:9], p50_ms=percentile_ms(latency, 0.5), p95_ms=percentile_ms(latency, 0.95)
+        requests,
+        errors,
+        input_,
+        output,
+        cache_write,
+        cache_read,
+        cost,
+        charged,
+        fee,
+        p50_ms=percentile_ms(latency, 0.5),
+        p95_ms=percentile_ms(latency, 0.95),
     )
 
 
@@ -530,7 +555,7 @@ async def spend_by_model(db: AsyncSession, f: UsageFilter, bucket: str) -> list[
         .subquery()
     )
     label = bucket_label(hourly.c.hour, bucket, f.tz_offset_min, _dialect(db)).label("bucket")
-    rows = await db.execute(
+    result = await db.execute(
         sa.select(
             label,
             hourly.c.model,
@@ -542,7 +567,7 @@ async def spend_by_model(db: AsyncSession, f: UsageFilter, bucket: str) -> list[
         .group_by(label, hourly.c.model)
         .order_by(label, hourly.c.model)
     )
-    return [ModelSpend(r[0], r[1], *(int(v or 0) for v in r[2:])) for r in rows]
+    return [ModelSpend(r[0], r[1], *(int(v or 0) for v in r[2:])) for r in result]
 
 
 @dataclass(frozen=True)
@@ -565,7 +590,7 @@ async def overview(db: AsyncSession, user_id: int, tz_offset_min: int) -> Overvi
     month = resolve_range("30d", tz_offset_min)
     spend = H.charged_nano
 
-    def since(start: datetime):
+    def since(start: datetime) -> sa.ColumnElement[Any]:
         return sa.func.coalesce(sa.func.sum(sa.case((H.hour >= start, spend), else_=0)), 0)
 
     sums = (
@@ -590,16 +615,21 @@ async def overview(db: AsyncSession, user_id: int, tz_offset_min: int) -> Overvi
         )
     ).one()
     balance, held = (
-        await db.execute(sa.select(User.balance_nano, User.held_nano).where(User.id == user_id))
+        await db.execute(
+            sa.select(col(User.balance_nano), col(User.held_nano)).where(col(User.id) == user_id)
+        )
     ).one()
     active = (
         await db.execute(
             sa.select(sa.func.count())
             .select_from(ProxyKey)
-            .where(ProxyKey.user_id == user_id, ProxyKey.revoked_at.is_(None))
+            .where(col(ProxyKey.user_id) == user_id, col(ProxyKey.revoked_at).is_(None))
         )
     ).scalar_one()
-    return Overview(int(balance), int(held), *(int(v) for v in sums), int(active))
+    today_, week_, month_, requests, tokens, cost, fee = (int(v) for v in sums)
+    return Overview(
+        int(balance), int(held), today_, week_, month_, requests, tokens, cost, fee, int(active)
+    )
 
 
 @dataclass(frozen=True)
@@ -700,8 +730,8 @@ async def page(
         sa.select(*_ROW_COLUMNS)
         .select_from(
             sa.outerjoin(
-                UsageRecord.__table__,
-                ProxyKey.__table__,
+                table_of(UsageRecord),
+                table_of(ProxyKey),
                 sa.and_(K.id == U.proxy_key_id, K.user_id == U.user_id),
             )
         )
@@ -709,7 +739,7 @@ async def page(
         .order_by(U.created_at.desc(), U.id.desc())
         .limit(limit + 1)
     )
-    rows = [UsageRow(*r) for r in await db.execute(statement)]
+    rows = [UsageRow(*tuple(r)) for r in await db.execute(statement)]
     if len(rows) > limit:
         rows = rows[:limit]
         return rows, (rows[-1].created_at, rows[-1].id)

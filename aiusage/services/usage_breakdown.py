@@ -10,8 +10,10 @@ from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from aiusage.models import ProviderKey, ProxyKey, UsageRecord
+from aiusage.models.base import table_of
 from aiusage.services.pricing import fee_nano
 from aiusage.services.usage import U, UsageFilter, rollup_rows
 
@@ -65,13 +67,13 @@ async def totals_by(
     if by == "model":
         statement = sa.select(r.model, sa.literal(""), *sums).group_by(r.model)
     else:
-        k = ProxyKey.__table__.c
+        k = table_of(ProxyKey).c
         statement = (
             sa.select(sa.func.coalesce(k.name, ""), sa.func.coalesce(k.prefix, ""), *sums)
             .select_from(
                 sa.outerjoin(
                     r.requests.table,
-                    ProxyKey.__table__,
+                    table_of(ProxyKey),
                     sa.and_(k.id == r.proxy_key_id, k.user_id == r.user_id),
                 )
             )
@@ -128,8 +130,8 @@ _DETAIL_COLUMNS = (
     U.id,
     U.request_id,
     U.created_at,
-    ProxyKey.__table__.c.name,
-    ProxyKey.__table__.c.prefix,
+    table_of(ProxyKey).c.name,
+    table_of(ProxyKey).c.prefix,
     U.provider,
     U.endpoint,
     U.model,
@@ -160,21 +162,21 @@ _DETAIL_COLUMNS = (
 
 async def request_detail(db: AsyncSession, user_id: int, usage_id: int) -> RequestDetail | None:
     """One of `user_id`'s requests; None when the id is not one of theirs."""
-    k = ProxyKey.__table__.c
+    k = table_of(ProxyKey).c
     row = (
         await db.execute(
             sa.select(*_DETAIL_COLUMNS)
             .select_from(
                 sa.outerjoin(
-                    UsageRecord.__table__,
-                    ProxyKey.__table__,
+                    table_of(UsageRecord),
+                    table_of(ProxyKey),
                     sa.and_(k.id == U.proxy_key_id, k.user_id == U.user_id),
                 )
             )
             .where(U.id == usage_id, U.user_id == user_id)
         )
     ).one_or_none()
-    return RequestDetail(*row) if row is not None else None
+    return RequestDetail(*tuple(row)) if row is not None else None
 
 
 @dataclass(frozen=True)
@@ -199,27 +201,27 @@ async def spend_by_provider_key(
     u = UsageRecord
     rows = await db.execute(
         sa.select(
-            u.provider,
-            u.provider_key_id,
-            sa.func.max(u.provider_key_last4),
-            sa.func.max(u.provider_key_label),
+            col(u.provider),
+            col(u.provider_key_id),
+            sa.func.max(col(u.provider_key_last4)),
+            sa.func.max(col(u.provider_key_label)),
             sa.func.count(),
-            sa.func.coalesce(sa.func.sum(u.cost_nano), 0),
-            sa.func.coalesce(sa.func.sum(u.charged_nano), 0),
+            sa.func.coalesce(sa.func.sum(col(u.cost_nano)), 0),
+            sa.func.coalesce(sa.func.sum(col(u.charged_nano)), 0),
         )
-        .where(u.user_id == user_id, u.created_at >= since)
-        .group_by(u.provider, u.provider_key_id)
+        .where(col(u.user_id) == user_id, col(u.created_at) >= since)
+        .group_by(col(u.provider), col(u.provider_key_id))
     )
     found = list(rows)
     ids = [key_id for _, key_id, *_ in found if key_id is not None]
-    current = {}
+    current: dict[int | None, tuple[str | None, str | None]] = {}
     if ids:
         current = {
             key_id: (last4, label)
             for key_id, last4, label in await db.execute(
-                sa.select(ProviderKey.id, ProviderKey.last4, ProviderKey.label).where(
-                    ProviderKey.user_id == user_id, ProviderKey.id.in_(ids)
-                )
+                sa.select(
+                    col(ProviderKey.id), col(ProviderKey.last4), col(ProviderKey.label)
+                ).where(col(ProviderKey.user_id) == user_id, col(ProviderKey.id).in_(ids))
             )
         }
     spends = [

@@ -14,6 +14,7 @@ from aiusage import routes
 from aiusage.config import get_settings
 from aiusage.db import session_scope, write_lock
 from aiusage.i18n.formatting import format_date, format_money, format_number
+from aiusage.models.base import id_of
 from aiusage.money import rounded_usd, usd_to_nano
 from aiusage.services import alerts, billing_view, profile, stripe_client, topups
 from aiusage.services.errors import ServiceError
@@ -82,7 +83,7 @@ class BillingState(LocalTimes, Outcome, rx.State):
         self.auto_blocked = billing_view.auto_topup_blocker(user) or ""
         tz = self.tz_offset
         async with session_scope() as db:
-            rows = await billing_view.history(db, user.id, tz)
+            rows = await billing_view.history(db, id_of(user), tz)
         # Usage is rolled up per local day: its row shows that day, the others their moment.
         self.history = [
             {
@@ -113,7 +114,9 @@ class BillingState(LocalTimes, Outcome, rx.State):
         user = await require_user(self)
         try:
             async with write_lock(), session_scope() as db:
-                await profile.set_low_balance_threshold(db, user.id, str(form.get("threshold", "")))
+                await profile.set_low_balance_threshold(
+                    db, id_of(user), str(form.get("threshold", ""))
+                )
         except ServiceError:
             self.error, self.notice = "billing.error.amount", ""
             return None
@@ -137,7 +140,7 @@ class BillingState(LocalTimes, Outcome, rx.State):
         self.error, self.notice = "", "billing.auto.saved"
         await self._refresh()
         if enabled:  # already below: top up now rather than at the next request
-            topups.schedule_auto_topups({user.id})
+            topups.schedule_auto_topups({id_of(user)})
         return None
 
 
@@ -157,7 +160,7 @@ class CheckoutStatusState(rx.State):
                 self.status = "unknown"
             return
         for _ in range(300):  # about five minutes
-            status = await topups.checkout_status(user.id, session_id)
+            status = await topups.checkout_status(id_of(user), session_id)
             async with self:
                 self.status = status or "unknown"
             if status != "pending":

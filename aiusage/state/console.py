@@ -56,8 +56,8 @@ def _tab(state: rx.State) -> str:
 def remember_operator(state: rx.State, operator: roles.Operator | None) -> None:
     """What the middleware found for the event being processed (None forgets it)."""
     event = _this_event()
-    found = event is not None and operator is not None
-    _let_in.set((event, _tab(state), operator) if found else None)
+    found = (event, _tab(state), operator) if event is not None and operator is not None else None
+    _let_in.set(found)
 
 
 def remembered_operator(state: rx.State) -> roles.Operator | None:
@@ -126,6 +126,7 @@ class ConsoleEvents(Middleware):
         event: Event,
     ) -> StateUpdate | None:
         root = state._get_root_state()
+        assert isinstance(root, rx.State)  # the app's root state: every state's ancestor
         remember_operator(root, None)
         if not event.name.startswith(ConsoleState.get_full_name() + "."):
             return None

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import reflex as rx
+from reflex_base.event import EventSpec
 
 from aiusage.db import session_scope
 from aiusage.i18n.formatting import format_datetime
@@ -138,7 +139,7 @@ class ConsoleAuditState(ConsoleState):
         self.paged = self._before_id is not None
         self.loaded = True
 
-    def _show_values(self) -> list[rx.event.EventSpec]:
+    def _show_values(self) -> list[EventSpec]:
         """The form's inputs set to the filter in use (they are not bound to the state, so
         typing costs no event)."""
         return [rx.set_value(i, self._values.get(name, "")) for name, (i, _) in FIELDS.items()]

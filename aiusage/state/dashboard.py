@@ -19,6 +19,7 @@ from aiusage.i18n.formatting import (
     format_number,
     format_tokens,
 )
+from aiusage.models.base import id_of
 from aiusage.services import usage
 from aiusage.services.onboarding import onboarding
 from aiusage.state.figures import empty_figure, spend_figure
@@ -105,12 +106,12 @@ class DashboardState(LocalTimes, rx.State):
         tz = self.tz_offset
         lang = await page_lang(self)
         rng = usage.resolve_range("30d", tz)
-        flt = usage.UsageFilter(user.id, rng.start, rng.end, tz_offset_min=tz)
+        flt = usage.UsageFilter(id_of(user), rng.start, rng.end, tz_offset_min=tz)
         async with session_scope() as db:
-            info = await usage.overview(db, user.id, tz)
+            info = await usage.overview(db, id_of(user), tz)
             spend = await usage.spend_by_model(db, flt, "day")
             rows, _ = await usage.page(db, flt, limit=5)
-            steps = await onboarding(db, user.id)
+            steps = await onboarding(db, id_of(user))
         available = info.balance_nano - info.held_nano
         self.balance = usd(info.balance_nano, lang)
         self.available = usd(available, lang)

@@ -20,6 +20,7 @@ import reflex as rx
 from aiusage import routes
 from aiusage.config import get_settings
 from aiusage.db import session_scope
+from aiusage.models.base import id_of
 from aiusage.services import keys, onboarding, usage
 from aiusage.state.dashboard import local_time
 from aiusage.state.locale import page_lang, relocalize_on
@@ -84,8 +85,8 @@ class ConnectState(rx.State):
             self.key_options, self.chosen, self.first_status = [], "", ""
             return None
         async with session_scope() as db:
-            rows = await keys.list_proxy_keys(db, user.id)
-            first = await onboarding.first_request(db, user.id)
+            rows = await keys.list_proxy_keys(db, id_of(user))
+            first = await onboarding.first_request(db, id_of(user))
         self.key_options = [
             {"value": str(k.id), "label": f"{k.name} ({k.prefix}…)", "prefix": k.prefix}
             for k in rows
@@ -117,7 +118,7 @@ class ConnectState(rx.State):
         deadline = loop.time() + WATCH_SECONDS
         while True:
             async with session_scope() as db:
-                first = await onboarding.first_request(db, user.id)
+                first = await onboarding.first_request(db, id_of(user))
             async with self:
                 if not self._watching(watch):
                     return

@@ -27,11 +27,13 @@ def key_row(key: ProxyKey, now: datetime, tz: int, lang: str) -> dict[str, str]:
         "limit": usd(key.spend_limit_nano, lang) if key.spend_limit_nano else "",
         "rpm": format_number(key.rpm_limit, lang) if key.rpm_limit else "",
         "tpm": format_number(key.tpm_limit, lang) if key.tpm_limit else "",
-        "budget": usd(key.budget_nano, lang) if budget else "",
+        "budget": usd(key.budget_nano or 0, lang) if budget else "",
         "budget_spent": usd(key_rules.period_spent(key, now), lang) if budget else "",
         "budget_period": f"keys.period.{period}" if budget else "",
         "resets": (
-            local_time(key_rules.next_reset(period, now), tz, lang, seconds=False) if budget else ""
+            local_time(key_rules.next_reset(period or "", now), tz, lang, seconds=False)
+            if budget
+            else ""
         ),
         "models": ", ".join(key_rules.model_patterns(key.allowed_models)),
         "networks": ", ".join(str(n) for n in key_rules.networks(key.allowed_networks)),

@@ -24,6 +24,7 @@ from aiusage import routes
 from aiusage.db import session_scope
 from aiusage.i18n import catalog
 from aiusage.models import ProxyKey, utcnow
+from aiusage.models.base import id_of
 from aiusage.services import key_forms, keys, provider_check, usage_breakdown
 from aiusage.services.errors import NotFound, ServiceError
 from aiusage.state.key_rows import PROVIDER_LABELS, key_row, pool_row, spend_row
@@ -106,10 +107,10 @@ class KeysState(LocalTimes, Outcome, rx.State):
             return
         now = utcnow()
         async with session_scope() as db:
-            proxy = await keys.list_proxy_keys(db, user.id)
-            provider = await keys.list_provider_keys(db, user.id)
+            proxy = await keys.list_proxy_keys(db, id_of(user))
+            provider = await keys.list_provider_keys(db, id_of(user))
             spend = await usage_breakdown.spend_by_provider_key(
-                db, user.id, now - timedelta(days=SPEND_DAYS)
+                db, id_of(user), now - timedelta(days=SPEND_DAYS)
             )
         tz = self.tz_offset
         lang = await page_lang(self)
@@ -132,7 +133,9 @@ class KeysState(LocalTimes, Outcome, rx.State):
         try:
             rules = key_forms.parsed_rules(fields)
             async with session_scope() as db:
-                _key, plaintext = await keys.create_proxy_key(db, user.id, fields["name"], **rules)
+                _key, plaintext = await keys.create_proxy_key(
+                    db, id_of(user), fields["name"], **rules
+                )
         except ServiceError as error:
             self.error = _error_key(error)
             return None
@@ -173,7 +176,7 @@ class KeysState(LocalTimes, Outcome, rx.State):
         self._close_edit()
         user = await require_user(self)
         try:
-            key = await self._own_key(user.id, key_id)
+            key = await self._own_key(id_of(user), key_id)
         except ServiceError as error:
             self.error = _error_key(error)
             return None
@@ -194,15 +197,15 @@ class KeysState(LocalTimes, Outcome, rx.State):
         user = await require_user(self)
         fields = key_forms.submitted(form)
         try:
-            key = await self._own_key(user.id, form.get("key_id"))
+            key = await self._own_key(id_of(user), form.get("key_id", ""))  # "": not found
             before = key_forms.form_values(key)
             changed = key_forms.changed(fields, before)
             rules = key_forms.parsed_rules(fields, changed)
             async with session_scope() as db:
                 await keys.update_proxy_key(
                     db,
-                    user.id,
-                    key.id,
+                    id_of(user),
+                    id_of(key),
                     name=fields["name"] if "name" in changed else None,
                     **rules,
                 )
@@ -279,7 +282,7 @@ class KeysState(LocalTimes, Outcome, rx.State):
         self._close_provider_dialogs()
         user = await require_user(self)
         try:
-            return await self._own_provider_key(user.id, key_id)
+            return await self._own_provider_key(id_of(user), key_id)
         except ServiceError as error:
             self.provider_error = _error_key(error)
             return None
@@ -310,7 +313,7 @@ class KeysState(LocalTimes, Outcome, rx.State):
         user = await require_user(self)
         self.provider_busy = True
         yield
-        tested = await self._tested(self.provider_choice, plaintext, user.id)
+        tested = await self._tested(self.provider_choice, plaintext, id_of(user))
         self.provider_check, self.provider_error = tested
 
     @rx.event
@@ -326,14 +329,14 @@ class KeysState(LocalTimes, Outcome, rx.State):
         yield
         try:
             priority = key_forms.pool_number(form.get("priority"), "bad_priority")
-            check = await _checked_upstream(provider, secret, user.id)
+            check = await _checked_upstream(provider, secret, id_of(user))
             if check.outcome == "refused":
                 self.provider_error = "keys.error.provider_refused"
                 return
             async with session_scope() as db:
                 await keys.add_provider_key(
                     db,
-                    user.id,
+                    id_of(user),
                     provider,
                     secret,
                     label=str(form.get("label") or ""),
@@ -392,7 +395,7 @@ class KeysState(LocalTimes, Outcome, rx.State):
             async with session_scope() as db:
                 await keys.update_provider_key(
                     db,
-                    user.id,
+                    id_of(user),
                     key_id,
                     label=str(form.get("label") or ""),
                     priority=priority,
@@ -435,7 +438,7 @@ class KeysState(LocalTimes, Outcome, rx.State):
             return
         self.provider_busy = True
         yield
-        tested = await self._tested(self.replace_provider, plaintext, user.id)
+        tested = await self._tested(self.replace_provider, plaintext, id_of(user))
         self.replace_check, self.replace_error = tested
 
     @rx.event
@@ -450,13 +453,13 @@ class KeysState(LocalTimes, Outcome, rx.State):
         yield
         try:
             # The key id the form sent, as the user's own key (its provider from the store).
-            info = await self._own_provider_key(user.id, form.get("key_id"))
-            check = await _checked_upstream(info.provider, secret, user.id)
+            info = await self._own_provider_key(id_of(user), form.get("key_id"))
+            check = await _checked_upstream(info.provider, secret, id_of(user))
             if check.outcome == "refused":
                 self.replace_error = "keys.error.provider_refused"
                 return
             async with session_scope() as db:
-                await keys.update_provider_key(db, user.id, info.id, plaintext=secret)
+                await keys.update_provider_key(db, id_of(user), info.id, plaintext=secret)
         except ServiceError as error:
             self.replace_error = _error_key(error)
             return
@@ -483,7 +486,7 @@ class KeysState(LocalTimes, Outcome, rx.State):
             return None
         try:
             async with session_scope() as db:
-                await keys.delete_provider_key_by_id(db, user.id, wanted)
+                await keys.delete_provider_key_by_id(db, id_of(user), wanted)
         except ServiceError as error:
             self.provider_error = _error_key(error)
             return None

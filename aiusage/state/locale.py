@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 from sqlalchemy import update
+from sqlmodel import col
 
 from aiusage.db import session_scope
 from aiusage.i18n import DEFAULT, LANGUAGES, catalog, negotiate
@@ -65,6 +66,6 @@ class LocaleState(rx.State):
         user = await signed_in_user(self)
         if user is not None:
             async with session_scope() as db:
-                await db.execute(update(User).where(User.id == user.id).values(locale=lang))
+                await db.execute(update(User).where(col(User.id) == user.id).values(locale=lang))
         # Values formatted on the server (dates, numbers, money) follow the new language.
         return _handlers_for(self.router.url.path)

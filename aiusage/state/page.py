@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 import reflex as rx
+from reflex_base.event import EventSpec
 
 from aiusage.models import User
 from aiusage.services.usage import clamp_offset
@@ -37,7 +38,7 @@ class LocalTimes(rx.State, mixin=True):
     tz_offset: int = 0  # minutes east of UTC
     loaded: bool = False
 
-    def _ask_tz(self) -> rx.event.EventSpec:
+    def _ask_tz(self) -> EventSpec:
         """The load's last step: the browser's offset, answered to `set_tz`."""
         return rx.call_script(TZ_SCRIPT, callback=type(self).set_tz)
 

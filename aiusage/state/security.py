@@ -23,6 +23,7 @@ from aiusage.db import session_scope, write_lock
 from aiusage.i18n import catalog, t
 from aiusage.i18n.formatting import format_date, format_datetime
 from aiusage.models import User
+from aiusage.models.base import id_of
 from aiusage.services import client_ip, reauth, twofactor
 from aiusage.services import sessions as browser_sessions
 from aiusage.services.errors import ServiceError
@@ -82,8 +83,8 @@ class SecurityState(SignedInPage, rx.State):
     async def _refresh(self, user: User) -> None:
         lang = await page_lang(self)
         async with session_scope() as db:
-            status = await twofactor.status(db, user.id)
-            rows = await browser_sessions.list_sessions(db, user.id, self._token())
+            status = await twofactor.status(db, id_of(user))
+            rows = await browser_sessions.list_sessions(db, id_of(user), self._token())
         self.has_password = bool(user.password_hash)
         self.two_factor_on = status.enabled
         self.two_factor_status = (
@@ -182,7 +183,7 @@ class SecurityState(SignedInPage, rx.State):
         self._clear_secrets()
         user = await self._acting_user()
         async with write_lock(), session_scope() as db:
-            await twofactor.cancel_enrolment(db, user.id)
+            await twofactor.cancel_enrolment(db, id_of(user))
         return None
 
     @rx.event
@@ -217,7 +218,7 @@ class SecurityState(SignedInPage, rx.State):
                 raise ServiceError("session_not_found", "This session has already ended.")
             async with write_lock(), session_scope() as db:
                 was_current = await browser_sessions.revoke_session(
-                    db, user.id, int(raw), self._token()
+                    db, id_of(user), int(raw), self._token()
                 )
         except ServiceError as error:
             self.sessions_error = _error_key(error)

@@ -9,6 +9,7 @@ from aiusage import routes
 from aiusage.db import session_scope
 from aiusage.i18n import catalog
 from aiusage.i18n.formatting import format_money
+from aiusage.models.base import id_of
 from aiusage.money import format_usd
 from aiusage.services import alerts, client_ip, profile, reauth
 from aiusage.services.errors import ServiceError
@@ -82,7 +83,7 @@ class SettingsState(rx.State):
         raw = str(form.get("threshold", ""))
         try:
             async with session_scope() as db:
-                nano = await profile.set_low_balance_threshold(db, user.id, raw)
+                nano = await profile.set_low_balance_threshold(db, id_of(user), raw)
         except ServiceError as error:
             self._say("alerts", _error_key(error), True)
             return None
@@ -95,7 +96,7 @@ class SettingsState(rx.State):
     async def set_marketing(self, wanted: bool):
         user = await require_user(self)
         async with session_scope() as db:
-            await profile.set_marketing_opt_out(db, user.id, not wanted)
+            await profile.set_marketing_opt_out(db, id_of(user), not wanted)
         self.marketing = bool(wanted)
         self._say("marketing", "settings.marketing.saved")
         return None

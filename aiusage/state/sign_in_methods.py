@@ -11,6 +11,7 @@ from aiusage import routes
 from aiusage.db import session_scope, write_lock
 from aiusage.i18n.formatting import format_date
 from aiusage.models import User
+from aiusage.models.base import id_of
 from aiusage.services import identities
 from aiusage.services.errors import ServiceError
 from aiusage.state.locale import page_lang, relocalize_on
@@ -33,7 +34,7 @@ class SignInMethodsState(SignedInPage, Outcome, rx.State):
 
     async def _refresh(self, user: User) -> None:
         async with session_scope() as db:
-            rows = await identities.list_methods(db, user.id)
+            rows = await identities.list_methods(db, id_of(user))
         lang = await page_lang(self)
         self.methods = [
             {
@@ -62,7 +63,7 @@ class SignInMethodsState(SignedInPage, Outcome, rx.State):
         user = await self._acting_user()
         try:
             async with write_lock(), session_scope() as db:
-                await identities.remove_method(db, user.id, str(method_id))
+                await identities.remove_method(db, id_of(user), str(method_id))
         except ServiceError as error:
             self.error = f"error.{error.code}"
         else:

@@ -8,6 +8,7 @@ from aiusage import routes
 from aiusage.db import session_scope
 from aiusage.i18n.formatting import format_datetime
 from aiusage.models import User
+from aiusage.models.base import id_of
 from aiusage.services import support
 from aiusage.services.errors import ServiceError
 from aiusage.state.locale import page_lang, relocalize_on
@@ -23,7 +24,7 @@ class SupportState(SignedInPage, rx.State):
 
     async def _refresh(self, user: User) -> None:
         async with session_scope() as db:
-            rows = await support.list_messages(db, user.id)
+            rows = await support.list_messages(db, id_of(user))
         lang = await page_lang(self)
         self.messages = [
             {

@@ -37,10 +37,10 @@ def session_digest(cookie_header: str | None) -> str:
     return hashlib.sha256(token.encode()).hexdigest() if token else ""
 
 
-def account_states() -> list[type[rx.State]]:
+def account_states() -> list[type[BaseState]]:
     """Every state class of this app (not Reflex's own) but the tenancy marker and the page
     language (a preference of the browser, kept in its localStorage, not account data)."""
-    found: list[type[rx.State]] = []
+    found: list[type[BaseState]] = []
     pending = list(rx.State.get_substates())
     while pending:
         cls = pending.pop()

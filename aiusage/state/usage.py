@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 import plotly.graph_objects as go
 import reflex as rx
+from reflex_base.event import EventSpec
 
 from aiusage import routes
 from aiusage.db import session_scope
@@ -24,6 +25,7 @@ from aiusage.i18n.formatting import (
     format_percent_bps,
     format_tokens,
 )
+from aiusage.models.base import id_of
 from aiusage.services import usage, usage_breakdown
 from aiusage.state.dashboard import count, local_time, row_view, usd, usd_fine
 from aiusage.state.figures import empty_figure, usage_figures
@@ -154,7 +156,7 @@ class UsageState(LocalTimes, rx.State):
     def csv_url(self) -> str:
         return "/api/usage/export.csv?" + urlencode(self._params())
 
-    def _address_event(self) -> rx.event.EventSpec:
+    def _address_event(self) -> EventSpec:
         """Puts the filters into the page's address without a navigation (no tz: the
         reader's own browser supplies it)."""
         query = urlencode({k: v for k, v in self._params().items() if k != "tz"})
@@ -190,7 +192,7 @@ class UsageState(LocalTimes, rx.State):
         self._take_address(self.router.url.query_parameters)
         return self._ask_tz()
 
-    async def _redraw(self, *, language: bool) -> rx.event.EventSpec | None:
+    async def _redraw(self, *, language: bool) -> EventSpec | None:
         """The browser's offset: the filters' first page, and the filters in the address;
         a language switch: the same filters and page, formatted anew."""
         await self._reload(keep_page=language)
@@ -258,7 +260,7 @@ class UsageState(LocalTimes, rx.State):
         if user is None or not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
             return
         async with session_scope() as db:
-            found = await usage_breakdown.request_detail(db, user.id, int(raw))
+            found = await usage_breakdown.request_detail(db, id_of(user), int(raw))
         if found is None:
             return
         self.detail = detail_view(found, self.tz_offset, await page_lang(self))
@@ -283,8 +285,8 @@ class UsageState(LocalTimes, rx.State):
         if user is None:
             self.rows, self.has_next = [], False
             return
-        flt, _ = usage.filter_from_params(user.id, self._params())
-        cursors = self._cursors if self._cursors else [None]
+        flt, _ = usage.filter_from_params(id_of(user), self._params())
+        cursors: list[tuple[datetime, int] | None] = self._cursors if self._cursors else [None]
         number = max(1, min(number, len(cursors)))
         async with session_scope() as db:
             rows, following = await usage.page(db, flt, cursors[number - 1])
@@ -298,11 +300,11 @@ class UsageState(LocalTimes, rx.State):
         if user is None:
             self.loading = False
             return
-        flt, rng = usage.filter_from_params(user.id, self._params())
+        flt, rng = usage.filter_from_params(id_of(user), self._params())
         labels = usage.bucket_labels(rng)
         lang = await page_lang(self)
         async with session_scope() as db:
-            options = await usage.filter_options(db, user.id, flt.start)
+            options = await usage.filter_options(db, id_of(user), flt.start)
             totals = await usage.totals(db, flt)
             by_model = await usage_breakdown.totals_by(db, flt, "model")
             by_key = await usage_breakdown.totals_by(db, flt, "key")

@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 
 from aiusage.db import session_scope
 from aiusage.models import utcnow
+from aiusage.models.base import id_of
 from aiusage.services import export, profile, retention, sessions
 from aiusage.services.errors import ServiceError
 from aiusage.services.ratelimit import SlidingWindow
@@ -95,7 +96,7 @@ async def export_data(request: Request) -> Response:
         user = await session_user(db, request)
         if user is None:
             return _signed_out(request)
-        user_id = user.id
+        user_id = id_of(user)
     started = _exports_running.get(user_id)
     if started is not None and time.monotonic() - started < EXPORT_SLOT_SECONDS:
         return _too_many(EXPORT_BUSY, EXPORT_BUSY_RETRY_AFTER)
@@ -142,7 +143,7 @@ async def sign_out_everywhere(request: Request) -> Response:
     async with session_scope() as db:
         user = await session_user(db, request)
         if user is not None:
-            await sessions.end_all_sessions(db, user.id)
+            await sessions.end_all_sessions(db, id_of(user))
     response = ok_response(request, "/login", notice="signed_out_everywhere")
     clear_session_cookie(response)
     return response

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -23,7 +24,7 @@ async def dead_settlements(connection: AsyncConnection) -> int:
         await connection.execute(
             select(func.count())
             .select_from(DeadSettlement)
-            .where(DeadSettlement.resolved_at.is_(None))
+            .where(col(DeadSettlement.resolved_at).is_(None))
         )
     ).scalar_one()
 
@@ -34,7 +35,9 @@ async def health(_request: Request) -> JSONResponse:
             dead = await dead_settlements(connection)
             expired = (
                 await connection.execute(
-                    select(func.count()).select_from(Hold).where(Hold.lease_until_ms < now_ms())
+                    select(func.count())
+                    .select_from(Hold)
+                    .where(col(Hold.lease_until_ms) < now_ms())
                 )
             ).scalar_one()
     except Exception as error:  # the health check reports, it never raises

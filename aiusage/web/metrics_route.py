@@ -13,6 +13,7 @@ import hmac
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from sqlalchemy import case, func, select
+from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -20,6 +21,7 @@ from starlette.routing import Route
 from aiusage.config import get_settings
 from aiusage.db import get_engine
 from aiusage.models import Hold, OutboxEmail
+from aiusage.models.base import table_of
 from aiusage.observability import metrics
 from aiusage.proxy.holds import now_ms
 from aiusage.proxy.runtime import runtime
@@ -37,7 +39,7 @@ def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
 async def database_gauges() -> list[Metric]:
     """Holds, dead settlements and unsent mail, counted now; `aiusage_database_up` 0 (and
     no counts) when the database does not answer in time."""
-    holds = Hold.__table__.c
+    holds = table_of(Hold).c
     try:
         async with asyncio.timeout(DATABASE_SECONDS), get_engine().connect() as connection:
             held, expired = (
@@ -47,7 +49,7 @@ async def database_gauges() -> list[Metric]:
                         func.coalesce(
                             func.sum(case((holds.lease_until_ms < now_ms(), 1), else_=0)), 0
                         ),
-                    ).select_from(Hold.__table__)
+                    ).select_from(table_of(Hold))
                 )
             ).one()
             dead = await dead_settlements(connection)
@@ -55,7 +57,7 @@ async def database_gauges() -> list[Metric]:
                 await connection.execute(
                     select(func.count())
                     .select_from(OutboxEmail)
-                    .where(OutboxEmail.sent_at.is_(None), OutboxEmail.body_text != "")
+                    .where(col(OutboxEmail.sent_at).is_(None), col(OutboxEmail.body_text) != "")
                 )
             ).scalar_one()
     except Exception:  # a scrape reports; the database's trouble is a figure, not a 500

@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from aiusage.db import session_scope
+from aiusage.models.base import id_of
 from aiusage.services import stripe_webhooks, topups
 from aiusage.services.errors import ServiceError
 from aiusage.web.http import signed_in_user, site_form, user_error_response, wants_json
@@ -43,7 +44,7 @@ async def checkout(request: Request) -> Response:
         async with session_scope() as db:
             user = await signed_in_user(db, request)
         amount = fields["custom_amount"].strip() or fields["amount"]
-        url = await topups.start_checkout(user.id, amount)
+        url = await topups.start_checkout(id_of(user), amount)
     except ServiceError as error:
         return user_error_response(request, error, BILLING_PAGE)
     if wants_json(request):

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from aiusage.db import session_scope
+from aiusage.models.base import id_of
 from aiusage.services import usage, usage_csv
 from aiusage.services.errors import ServiceError
 from aiusage.web.http import session_user
@@ -29,7 +30,7 @@ async def export_csv(request: Request) -> Response:
         )
     params = dict(request.query_params)  # the last value of a repeated name
     try:
-        flt, _ = usage.filter_from_params(user.id, params, strict=True)
+        flt, _ = usage.filter_from_params(id_of(user), params, strict=True)
     except ServiceError as error:
         return JSONResponse(
             {"error": {"code": error.code, "message": error.message}}, status_code=error.status
