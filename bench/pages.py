@@ -247,7 +247,7 @@ async def seed(per_day: int) -> str:
     from aiusage.db import dispose_engine, session_scope
     from aiusage.models import UsageRecord
     from aiusage.money import usd_to_nano
-    from aiusage.proxy.usage_writer import add_rollups
+    from aiusage.proxy.rollups import add_rollups
     from aiusage.services import accounts, billing, keys, sessions
 
     rng = random.Random(16)

@@ -36,7 +36,7 @@ async def write_usage(user_id: int, key_id: int, rows: list[tuple[datetime, str,
     our fee is charged minus cost, plus their rollups."""
     from aiusage.db import session_scope
     from aiusage.models import UsageRecord
-    from aiusage.proxy.usage_writer import add_rollups
+    from aiusage.proxy.rollups import add_rollups
 
     async with session_scope() as db:
         records = [
@@ -208,7 +208,7 @@ async def test_all_zero_values_get_no_negative_ticks(browser, app_url, make_acco
     """Requests that all failed: bars of zero tokens and zero spend, on axes from zero up."""
     from aiusage.db import session_scope
     from aiusage.models import UsageRecord
-    from aiusage.proxy.usage_writer import add_rollups
+    from aiusage.proxy.rollups import add_rollups
 
     account = await make_account(usd="5")
     async with session_scope() as db:

@@ -48,7 +48,7 @@ async def _write(user_id: int, key_id: int, rows: list[tuple[datetime, str, int,
     writer stores them."""
     from aiusage.db import session_scope
     from aiusage.models import UsageRecord
-    from aiusage.proxy.usage_writer import add_rollups
+    from aiusage.proxy.rollups import add_rollups
 
     async with session_scope() as db:
         records = [

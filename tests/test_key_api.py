@@ -180,7 +180,7 @@ async def test_key_info_shows_that_key_only(app_url, fake, make_account):
 async def _add_past_rollups(rows: list[dict[str, Any]]) -> None:
     """Usage of earlier days, as the usage writer rolls it up (the dashboard reads those)."""
     from aiusage.db import session_scope
-    from aiusage.proxy.usage_writer import add_rollups
+    from aiusage.proxy.rollups import add_rollups
 
     base = {
         "provider": "openai",

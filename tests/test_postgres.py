@@ -394,7 +394,7 @@ async def test_a_live_instance_books_the_holds_of_a_killed_one(app_db, sessions)
 async def write_usage(sessions, user_id: int, rows: list[tuple]) -> list[int]:
     """Usage rows (time, key id, provider, model, charged nano, latency ms) plus their
     rollups, as the proxy's writer stores them; returns the rows' ids."""
-    from aiusage.proxy.usage_writer import add_rollups
+    from aiusage.proxy.rollups import add_rollups
 
     async with scope_of(sessions)() as db:
         records = [

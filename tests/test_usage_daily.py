@@ -116,7 +116,7 @@ async def _random_usage(scope, user_id: int, key_ids: list, rng: random.Random, 
     """Usage rows over the last SPAN_DAYS days (some on hour and day boundaries), rolled up
     by the proxy's own writer function, in a few batches (as the writer books them)."""
     from aiusage.models import UsageRecord
-    from aiusage.proxy.usage_writer import add_rollups
+    from aiusage.proxy.rollups import add_rollups
 
     first = (now - timedelta(days=SPAN_DAYS)).replace(minute=0, second=0, microsecond=0)
     times = [first + timedelta(seconds=rng.randrange(SPAN_DAYS * 86400)) for _ in range(900)]

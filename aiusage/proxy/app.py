@@ -9,8 +9,9 @@ import re
 from starlette.types import Receive, Scope, Send
 
 from aiusage.db import database_unavailable
+from aiusage.proxy.asgi_io import send_error
 from aiusage.proxy.errors import ProxyError
-from aiusage.proxy.handler import ProxyCall, Route, send_error
+from aiusage.proxy.handler import ProxyCall, Route
 from aiusage.proxy.key_info import KEY_ROUTES
 from aiusage.proxy.runtime import ProxyRuntime, runtime
 from aiusage.proxy.surfaces.anthropic_messages import ANTHROPIC_MESSAGES

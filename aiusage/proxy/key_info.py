@@ -30,9 +30,10 @@ from aiusage.db import dialect_name, session_scope
 from aiusage.models import Hold, ProxyKey, UsageHourly, User
 from aiusage.models.base import table_of
 from aiusage.money import exact_usd
+from aiusage.proxy.asgi_io import send_error, send_json
 from aiusage.proxy.auth import KeyGrant
 from aiusage.proxy.errors import ProxyError
-from aiusage.proxy.handler import authenticate, refuse_unusable_key, send_error, send_json
+from aiusage.proxy.handler import authenticate, refuse_unusable_key
 from aiusage.proxy.runtime import ProxyRuntime
 from aiusage.services import key_rules
 

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aiusage.models import UsageRecord, utcnow
 from aiusage.models.base import table_of
 from aiusage.proxy.holds import now_ms
+from aiusage.proxy.rollups import daily_rollups, rollups
 from aiusage.services import alerts, billing, key_alerts, key_rules
 
 _STORE_TIME = table_of(UsageRecord).c.created_at.type._cached_bind_processor(
@@ -123,7 +124,7 @@ def claim_holds(db: sqlite3.Connection, batch: list[Any]) -> list[Any]:
 async def book_batch(session: AsyncSession, db: sqlite3.Connection, batch: list[Any]) -> set[int]:
     """`usage_writer.book_batch` on the lane's connection `db`; returns the users due an
     auto top-up."""
-    from aiusage.proxy.usage_writer import daily_rollups, log, rollups  # imports this module
+    from aiusage.proxy.usage_writer import log  # imports this module
 
     now = utcnow()
     stamp = _time(now)
