@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -33,16 +34,16 @@ def _cipher(master_key: bytes) -> AESGCM:
     return AESGCM(master_key)
 
 
-def _aad(user_id: int, provider: str) -> bytes:
+def provider_key_aad(user_id: int, provider: str) -> bytes:
     return f"aiusage/provider-key/v1/{user_id}/{provider}".encode()
 
 
 def seal(plaintext: str, user_id: int, provider: str) -> Sealed:
-    return seal_with(plaintext, _aad(user_id, provider))
+    return seal_with(plaintext, provider_key_aad(user_id, provider))
 
 
 def open_sealed(sealed: Sealed, user_id: int, provider: str) -> str:
-    return open_with(sealed, _aad(user_id, provider))
+    return open_with(sealed, provider_key_aad(user_id, provider))
 
 
 def seal_with(plaintext: str, aad: bytes) -> Sealed:
@@ -65,3 +66,18 @@ def open_with(sealed: Sealed, aad: bytes) -> str:
         return _cipher(key).decrypt(sealed.nonce, sealed.ciphertext, aad).decode()
     except InvalidTag:
         raise SealError("sealed secret failed authentication") from None
+
+
+class SealedColumns(Protocol):
+    """A stored row holding one sealed secret (provider keys, TOTP secrets)."""
+
+    master_key_id: str
+    nonce: bytes
+    ciphertext: bytes
+
+
+def reseal(row: SealedColumns, aad: bytes) -> None:
+    """Opens the row's secret and seals it again under the active master key, bound to the
+    same `aad` (a master-key rotation): the one place a stored secret is ever re-sealed."""
+    sealed = seal_with(open_with(Sealed(row.master_key_id, row.nonce, row.ciphertext), aad), aad)
+    row.master_key_id, row.nonce, row.ciphertext = sealed.key_id, sealed.nonce, sealed.ciphertext

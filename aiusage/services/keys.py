@@ -464,13 +464,5 @@ async def rotate_master_key(session: AsyncSession) -> int:
         .all()
     )
     for row in rows:
-        plaintext = crypto.open_sealed(
-            crypto.Sealed(row.master_key_id, row.nonce, row.ciphertext), row.user_id, row.provider
-        )
-        sealed = crypto.seal(plaintext, row.user_id, row.provider)
-        row.master_key_id, row.nonce, row.ciphertext = (
-            sealed.key_id,
-            sealed.nonce,
-            sealed.ciphertext,
-        )
+        crypto.reseal(row, crypto.provider_key_aad(row.user_id, row.provider))
     return len(rows)

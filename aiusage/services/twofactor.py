@@ -391,10 +391,5 @@ async def rotate_master_key(db: AsyncSession) -> int:
         .all()
     )
     for row in rows:
-        sealed = crypto.seal_with(_open(row), _aad(row.user_id))
-        row.master_key_id, row.nonce, row.ciphertext = (
-            sealed.key_id,
-            sealed.nonce,
-            sealed.ciphertext,
-        )
+        crypto.reseal(row, _aad(row.user_id))
     return len(rows)
