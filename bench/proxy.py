@@ -4,7 +4,7 @@
 
 It makes a throw-away data directory and secrets, migrates a fresh SQLite database (or, with
 `--database postgres`, a throw-away PostgreSQL server from Debian's packages, as the tests
-start one: tests/pg.py), creates
+start one: tests/helpers/pg.py), creates
 an account with plenty of credit and a proxy key, starts the fake upstream
 (tests.fakes.upstream) and the standalone proxy (`aiusage proxy serve`, granian), then for
 each provider, streaming and not, at each concurrency, runs the same load generator
@@ -725,7 +725,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--database",
         choices=("sqlite", "postgres"),
         default="sqlite",
-        help="postgres: a throw-away server of Debian's postgresql (as tests/pg.py), on the"
+        help="postgres: a throw-away server of Debian's postgresql (as tests/helpers/pg.py), on the"
         " rig's CPU",
     )
     p.add_argument(
@@ -793,12 +793,12 @@ def workdir(keep: bool) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def postgres(wanted: bool) -> Iterator[Any]:
-    """A throw-away PostgreSQL server (tests/pg.py: its own data directory, fsync off), or
+    """A throw-away PostgreSQL server (tests/helpers/pg.py: its own data directory, fsync off), or
     None."""
     if not wanted:
         yield None
         return
-    from tests.pg import PostgresServer
+    from tests.helpers.pg import PostgresServer
 
     server = PostgresServer().start()
     try:

@@ -7,7 +7,7 @@ query the usage page and the overview run, through the same service functions th
 on the app's async engine. Prints p50/p95 per query.
 
 With `--database postgres` the same rows are copied into a throwaway PostgreSQL server
-(tests/pg.py: Debian's postgresql, its own temp directory, deleted at the end) and timed
+(tests/helpers/pg.py: Debian's postgresql, its own temp directory, deleted at the end) and timed
 there; `--postgres-url URL` times an existing database instead (loaded first if empty).
 
     .venv/bin/python -m bench.usage_page [--rows 2000000] [--user-rows 500000] [--runs 30]
@@ -362,7 +362,7 @@ def main() -> None:
     if args.database == "postgres" or args.postgres_url:
         url = args.postgres_url
         if url is None:
-            from tests.pg import PostgresServer
+            from tests.helpers.pg import PostgresServer
 
             server = PostgresServer().start()
             url = server.create_database("bench")

@@ -1,5 +1,6 @@
 """The scale-out topology on one machine, for trying it and for the fault test
-(`scripts/cluster.sh up|down|status`; tests/test_cluster_faults.py drives the same class).
+(`scripts/cluster.sh up|down|status`; tests/integration/test_cluster_faults.py drives the
+same class).
 
     HAProxy (one port) ─┬─ /api/v1/…  → proxy-1, proxy-2   (`aiusage proxy serve`, round robin)
                         └─ the rest    → app-1, app-2       (`reflex run --env prod`, sticky)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs a pinned Claude Code CLI (npm: @anthropic-ai/claude-code) into .cache/claude-code,
-# for tests/test_claude_code.py. Idempotent: does nothing when that version is already there.
+# for tests/integration/test_claude_code.py. Idempotent: does nothing when that version is already there.
 # The native binary comes from the platform package (@anthropic-ai/claude-code-linux-x64, ...)
 # that npm installs as an optional dependency; the package's postinstall links it into
 # node_modules/.bin/claude. The package asks for Node >= 22 but only the postinstall runs

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs a pinned OpenAI Codex CLI (npm: @openai/codex) into .cache/codex, for
-# tests/test_codex.py. Idempotent: does nothing when that version is already there.
+# tests/integration/test_codex.py. Idempotent: does nothing when that version is already there.
 # The native binary comes from the platform package (@openai/codex-linux-x64, an alias of
 # npm:@openai/codex@<version>-linux-x64, ...) that npm installs as an optional dependency;
 # bin/codex.js (node_modules/.bin/codex) finds it there and execs it. The package needs

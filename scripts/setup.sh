@@ -22,7 +22,7 @@ if [ "${1:-}" = "--test" ]; then
             >/dev/null
     fi
     # Tests start their own throwaway servers from Debian's packages: PostgreSQL
-    # (tests/test_postgres.py), Redis (tests/test_shared_state.py) and, for the cluster test,
+    # (tests/integration/test_postgres.py), Redis (tests/integration/test_shared_state.py) and, for the cluster test,
     # HAProxy in front (scripts/cluster.sh).
     missing=""
     ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing="$missing postgresql"
@@ -36,7 +36,7 @@ if [ "${1:-}" = "--test" ]; then
     fi
     # The real Claude Code CLI, from the npm registry, for the end-to-end proxy test.
     scripts/install_claude_code.sh
-    # The real OpenAI Codex CLI, likewise, for tests/test_codex.py.
+    # The real OpenAI Codex CLI, likewise, for tests/integration/test_codex.py.
     scripts/install_codex.sh
 else
     .venv/bin/python -m pip install --quiet -e .

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser
 
-from tests.support import ARTIFACTS, ROOT, AppServer, Mailbox, free_port, start_smtp
+from tests.helpers.support import ARTIFACTS, ROOT, AppServer, Mailbox, free_port, start_smtp
 
 # Configuration must be in place before anything imports aiusage.config.
 RUN_DIR = Path(tempfile.mkdtemp(prefix="aiusage-tests-"))
@@ -42,7 +42,7 @@ TEST_ENV = {
     "AIUSAGE_PLATFORM_OPENAI_KEY": "sk-platform-openai-" + secrets.token_hex(12),
     # Log-in throttling: 5 free failures per (address, IP); every test shares 127.0.0.1, so
     # the per-IP limits are out of the way. The app trusts 127.0.0.1 as a proxy, so a test
-    # can act from other client IPs with X-Forwarded-For (tests/test_auth_abuse.py).
+    # can act from other client IPs with X-Forwarded-For (tests/browser/test_auth_abuse.py).
     "AIUSAGE_LOGIN_FREE_FAILURES": "5",
     "AIUSAGE_LOGIN_MAX_FAILURES_PER_IP": "1000",
     "AIUSAGE_MAIL_LIMIT_PER_IP": "1000",
@@ -53,7 +53,7 @@ TEST_ENV = {
     "AIUSAGE_SUPPORT_RETENTION_DAYS": "700",
     "AIUSAGE_CONTACT_EMAIL": "privacy@aiusage.test",
     "AIUSAGE_OPERATOR_EMAIL": "operator@aiusage.test",
-    # GET /metrics answers this bearer token (tests/test_metrics.py).
+    # GET /metrics answers this bearer token (tests/integration/test_metrics.py).
     "AIUSAGE_METRICS_TOKEN": secrets.token_hex(20),
 }
 # Sign in with Google against a local OpenID provider (tests/fakes/oidc_provider.py).
@@ -67,13 +67,15 @@ TEST_ENV.update(
 
 
 SERVER_FIXTURES = {"app_server", "app_url", "http", "make_account", "fake", "upstream"}
+# Servers of their own (PostgreSQL, Redis, the whole cluster) also make a test integration.
+SERVER_FIXTURES |= {"pg", "app_db", "redis_server", "redis_link", "cluster", "instances"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """One kind per test: browser (Playwright), integration (the app served), or unit."""
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
-        if "browser" in fixtures or "browser" in item.nodeid.split("::")[0]:
+        if "browser" in fixtures or "browser" in Path(item.nodeid.split("::")[0]).name:
             item.add_marker(pytest.mark.browser)
         elif fixtures & SERVER_FIXTURES or "AIUSAGE" in item.nodeid:
             item.add_marker(pytest.mark.integration)
@@ -209,8 +211,8 @@ async def make_account(app_server):
 
 @pytest.fixture(scope="module")
 async def browser(app_server) -> AsyncIterator[Browser]:
-    """Debian's chromium, one per test module (tests/browser.py)."""
-    from tests.browser import launch_chromium
+    """Debian's chromium, one per test module (tests/helpers/browser.py)."""
+    from tests.helpers.browser import launch_chromium
 
     async with launch_chromium() as launched:
         yield launched
@@ -227,7 +229,7 @@ async def _dispose_engine() -> AsyncIterator[None]:
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator:
     """A Redis of the tests' own (Debian's redis-server), for what instances share."""
-    from tests.redis_server import RedisServer
+    from tests.helpers.redis_server import RedisServer
 
     server = RedisServer().start()
     yield server
