@@ -29,6 +29,7 @@ from aiusage.models.support import AssistantConversation, SupportMessage, Suppor
 from aiusage.models.usage import (
     DAILY_PHASES_H,
     LATENCY_BUCKETS_MS,
+    ROLLUP_SUMS,
     DeadSettlement,
     Hold,
     UsageDaily,
@@ -40,6 +41,7 @@ from aiusage.models.usage import (
 __all__ = [
     "DAILY_PHASES_H",
     "LATENCY_BUCKETS_MS",
+    "ROLLUP_SUMS",
     "AssistantConversation",
     "AuditEntry",
     "BackupCode",

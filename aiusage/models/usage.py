@@ -166,6 +166,21 @@ class UsageDaily(SQLModel, table=True):
 
 # Upper bounds (ms) of UsageHourly.lat_0 … lat_9; the last catches everything slower.
 LATENCY_BUCKETS_MS = (100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 2**31 - 1)
+# What a rollup row sums (the same columns in usage_hourly and usage_daily): written by
+# proxy/rollups.py, read by the dashboards (services/usage_spans.py).
+ROLLUP_SUMS = (
+    "requests",
+    "errors",
+    "input_tokens",
+    "output_tokens",
+    "cache_write_tokens",
+    "cache_read_tokens",
+    "cost_nano",
+    "charged_nano",
+    "fee_nano",
+    "latency_ms_sum",
+    *(f"lat_{i}" for i in range(len(LATENCY_BUCKETS_MS))),
+)
 
 
 class Hold(SQLModel, table=True):

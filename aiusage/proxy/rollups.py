@@ -15,24 +15,17 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiusage.db import dialect_name
-from aiusage.models import LATENCY_BUCKETS_MS, UsageDaily, UsageHourly, period_starts
+from aiusage.models import (
+    LATENCY_BUCKETS_MS,
+    ROLLUP_SUMS,
+    UsageDaily,
+    UsageHourly,
+    period_starts,
+)
 from aiusage.models.base import table_of
 from aiusage.services.pricing import fee_nano
 
 _ROLLUP_KEY = ("user_id", "proxy_key_id", "provider", "model", "hour")
-_ROLLUP_SUMS = (
-    "requests",
-    "errors",
-    "input_tokens",
-    "output_tokens",
-    "cache_write_tokens",
-    "cache_read_tokens",
-    "cost_nano",
-    "charged_nano",
-    "fee_nano",
-    "latency_ms_sum",
-    *(f"lat_{i}" for i in range(len(LATENCY_BUCKETS_MS))),
-)
 
 
 def rollups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -44,7 +37,7 @@ def rollups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         entry = sums.get(key)
         if entry is None:
             entry = sums[key] = dict(zip(_ROLLUP_KEY, key, strict=True))
-            entry.update(dict.fromkeys(_ROLLUP_SUMS, 0))
+            entry.update(dict.fromkeys(ROLLUP_SUMS, 0))
         entry["requests"] += 1
         entry["errors"] += row["status"] >= 400 or row["error_type"] is not None
         entry["input_tokens"] += row["input_tokens"]
@@ -75,7 +68,7 @@ def daily_rollups(hourly: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 sums[key] = {**entry, "day": day}
                 del sums[key]["hour"]
             else:
-                for name in _ROLLUP_SUMS:
+                for name in ROLLUP_SUMS:
                     found[name] += entry[name]
     return [sums[key] for key in sorted(sums)]
 
@@ -92,7 +85,7 @@ def _rollup_upsert(dialect: str, period: str) -> Any:
     table = table_of(model).c
     return statement.on_conflict_do_update(
         index_elements=[*_ROLLUP_KEY[:-1], period],
-        set_={name: table[name] + statement.excluded[name] for name in _ROLLUP_SUMS},
+        set_={name: table[name] + statement.excluded[name] for name in ROLLUP_SUMS},
     )
 
 

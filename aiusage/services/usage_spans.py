@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiusage.config import get_settings
-from aiusage.models import DAILY_PHASES_H, LATENCY_BUCKETS_MS
+from aiusage.models import DAILY_PHASES_H, ROLLUP_SUMS
 from aiusage.services.usage_filters import (
     Columns,
     D,
@@ -120,18 +120,8 @@ def rollup_rows(f: UsageFilter, *names: str, end: bool = True) -> sa.Subquery:
     return (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery("rollups")
 
 
-SUM_NAMES = (
-    "requests",
-    "errors",
-    "input_tokens",
-    "output_tokens",
-    "cache_write_tokens",
-    "cache_read_tokens",
-    "cost_nano",
-    "charged_nano",
-    "fee_nano",
-    *(f"lat_{i}" for i in range(len(LATENCY_BUCKETS_MS))),
-)
+# What the dashboards sum (latency comes from the histogram, not the plain sum).
+SUM_NAMES = tuple(name for name in ROLLUP_SUMS if name != "latency_ms_sum")
 
 
 async def per_local_day(
