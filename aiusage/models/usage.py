@@ -168,7 +168,8 @@ class UsageDaily(SQLModel, table=True):
 LATENCY_BUCKETS_MS = (100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 2**31 - 1)
 # What a rollup row sums (the same columns in usage_hourly and usage_daily): written by
 # proxy/rollups.py, read by the dashboards (services/usage_spans.py).
-ROLLUP_SUMS = (
+# ROLLUP_TOTALS: its counts and money (what tables and totals show).
+ROLLUP_TOTALS = (
     "requests",
     "errors",
     "input_tokens",
@@ -178,6 +179,9 @@ ROLLUP_SUMS = (
     "cost_nano",
     "charged_nano",
     "fee_nano",
+)
+ROLLUP_SUMS = (
+    *ROLLUP_TOTALS,
     "latency_ms_sum",
     *(f"lat_{i}" for i in range(len(LATENCY_BUCKETS_MS))),
 )

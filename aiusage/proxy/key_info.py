@@ -27,7 +27,7 @@ from starlette.types import Receive, Scope, Send
 
 from aiusage.config import get_settings
 from aiusage.db import dialect_name, session_scope
-from aiusage.models import Hold, ProxyKey, UsageHourly, User
+from aiusage.models import ROLLUP_TOTALS, Hold, ProxyKey, UsageHourly, User
 from aiusage.models.base import table_of
 from aiusage.money import exact_usd
 from aiusage.proxy.asgi_io import send_error, send_json
@@ -187,16 +187,7 @@ def _utc_day(column: Any, dialect: str) -> Any:
     return sa.func.to_char(sa.func.timezone("UTC", column), "YYYY-MM-DD")
 
 
-_DAY_SUMS = (
-    "requests",
-    "errors",
-    "input_tokens",
-    "output_tokens",
-    "cache_write_tokens",
-    "cache_read_tokens",
-    "cost_nano",
-    "charged_nano",
-)
+_DAY_SUMS = ROLLUP_TOTALS
 
 
 async def daily_usage(

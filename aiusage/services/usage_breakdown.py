@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from aiusage.models import ProviderKey, ProxyKey, UsageRecord
+from aiusage.models import ROLLUP_TOTALS, ProviderKey, ProxyKey, UsageRecord
 from aiusage.models.base import table_of
 from aiusage.services.pricing import fee_nano
 from aiusage.services.usage import U, UsageFilter, rollup_rows
@@ -46,15 +46,7 @@ async def totals_by(
         "user_id",
         "proxy_key_id",
         "model",
-        "requests",
-        "errors",
-        "input_tokens",
-        "output_tokens",
-        "cache_write_tokens",
-        "cache_read_tokens",
-        "cost_nano",
-        "fee_nano",
-        "charged_nano",
+        *ROLLUP_TOTALS,
     ).c
     sums = (
         sa.func.sum(r.requests),
