@@ -222,12 +222,13 @@ class Cluster:
             "restart",
         )  # the log again: without it the new server would write to our pipe
 
-    def psql(self, sql: str) -> str:
+    def psql(self, sql: str, database: str = "aiusage") -> str:
+        """Runs SQL with psql on one of the cluster's databases; its unaligned output."""
         state = self.state
         assert state is not None
         return self._pg(
             "psql",
-            *("-h", "127.0.0.1", "-p", str(state.pg_port), "-U", _pg_user(), "-d", "aiusage"),
+            *("-h", "127.0.0.1", "-p", str(state.pg_port), "-U", _pg_user(), "-d", database),
             *("-v", "ON_ERROR_STOP=1", "-At", "-c", sql),
         ).strip()
 
@@ -465,7 +466,7 @@ backend apps
         self._save()
         try:
             self.start_postgres()
-            self.psql_admin("CREATE DATABASE aiusage")
+            self.psql("CREATE DATABASE aiusage", database="postgres")
             self.start_redis()
             self.migrate()
             for name in PROXIES:
@@ -479,15 +480,6 @@ backend apps
             self.down()
             raise
         return self.state
-
-    def psql_admin(self, sql: str) -> None:
-        state = self.state
-        assert state is not None
-        self._pg(
-            "psql",
-            *("-h", "127.0.0.1", "-p", str(state.pg_port), "-U", _pg_user(), "-d", "postgres"),
-            *("-v", "ON_ERROR_STOP=1", "-c", sql),
-        )
 
     def down(self) -> None:
         state = self.state
