@@ -277,9 +277,17 @@ async def reset_password(session: AsyncSession, token: str, password: str) -> Us
     return user
 
 
+WRONG_PASSWORD_CODE = "wrong_password"  # noqa: S105 (an error code, not a password)
+
+
+def wrong_password() -> ServiceError:
+    """A new instance per refusal (a module-level one re-raised would grow its traceback)."""
+    return ServiceError(WRONG_PASSWORD_CODE, "Your current password is not right.", status=403)
+
+
 async def change_password(session: AsyncSession, user: User, current: str, new: str) -> None:
     if not await verify_password(current or "", user.password_hash):
-        raise ServiceError("wrong_password", "Your current password is not right.", status=403)
+        raise wrong_password()
     await _set_password(session, user, new)
 
 

@@ -17,12 +17,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from aiusage.models import User
+from aiusage.services.accounts import WRONG_PASSWORD_CODE, wrong_password
 from aiusage.services.errors import RateLimited, ServiceError
 from aiusage.services.security import verify_password
 from aiusage.services.throttle import login_throttle
 
-WRONG = ServiceError("wrong_password", "Your current password is not right.", status=403)
-REQUIRED = ServiceError("current_password_required", "Enter your current password.")
+
+# A new exception per refusal: re-raising one module-level instance would chain each raise's
+# traceback onto the last (and keep their frames alive).
+def _required() -> ServiceError:
+    return ServiceError("current_password_required", "Enter your current password.")
 
 
 async def _check_wait(user: User, ip: str) -> None:
@@ -36,11 +40,11 @@ async def confirm_password(user: User, password: str, ip: str) -> None:
     if not user.password_hash:
         return
     if not password:
-        raise REQUIRED
+        raise _required()
     await _check_wait(user, ip)
     if not await verify_password(password, user.password_hash):
         await login_throttle().failed(user.email, ip)
-        raise WRONG
+        raise wrong_password()
     await login_throttle().succeeded(user.email, ip)
 
 
@@ -52,6 +56,6 @@ async def counted(user: User, ip: str) -> AsyncIterator[None]:
     try:
         yield
     except ServiceError as error:
-        if error.code == WRONG.code:
+        if error.code == WRONG_PASSWORD_CODE:
             await login_throttle().failed(user.email, ip)
         raise
