@@ -187,3 +187,31 @@ async def test_a_restarted_redis_gets_each_instances_hits_back(redis_server):
     assert waits[:2] == [0, 0] and waits[2] > 0  # the tenth is the last of the minute
     for link in (first, second):
         await link.client().aclose()
+
+
+async def test_a_restarted_redis_gets_each_instances_tokens_back(redis_server):
+    """The tpm window too: tokens of the minute counted before a Redis restart go back into
+    it, so a key at its limit stays refused on every instance instead of starting over."""
+    from aiusage.services import redis_link
+    from aiusage.services.shared_limits import SharedTokenWindow
+
+    redis_server.cli("FLUSHALL")
+    first, second = redis_link.RedisLink(redis_server.url), redis_link.RedisLink(redis_server.url)
+    a, b = SharedTokenWindow("t", link=first), SharedTokenWindow("t", link=second)
+    assert await a.retry_after("k", 1000) == 0 and await b.retry_after("k", 1000) == 0
+    await a.add("k", 600)
+    await b.add("k", 500)
+    assert await a.retry_after("k", 1000) > 0  # 1,100 of 1,000: across both instances
+    redis_server.restart()
+    assert redis_server.cli("EXISTS", "aiusage:t:k") == "0"  # the minute is forgotten
+    # A first call may find its connection gone (then the process decides alone, on its own
+    # 500 or 600 tokens: allowed, and the link waits a second) or a new one.
+    await a.retry_after("k", 1000)
+    await b.retry_after("k", 1000)
+    await asyncio.sleep(redis_link.RETRY_SECONDS + 0.1)
+    # Both instances put their tokens back: 1,100 in Redis again, refused on each.
+    assert await a.retry_after("k", 1000) > 0 and await b.retry_after("k", 1000) > 0
+    assert redis_server.cli("ZCARD", "aiusage:t:k") == "2"
+    assert await a.retry_after("k", 2000) == 0  # a higher limit is not reached
+    for link in (first, second):
+        await link.client().aclose()
