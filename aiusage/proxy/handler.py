@@ -258,7 +258,7 @@ class ProxyCall:
         for an account that could pay for metered use (credit, or its own provider key), and
         rate-limited per key: they cost the platform key's owner upstream quota."""
         grant = await authenticate(self.rt, self.scope, self.headers)
-        wait = self.rt.unmetered_rpm.try_hit(str(grant.key_id), get_settings().unmetered_rpm)
+        wait = await self.rt.unmetered_rpm.try_hit(str(grant.key_id), get_settings().unmetered_rpm)
         if wait:
             raise ProxyError(
                 429, "Too many requests to this endpoint with this key.", retry_after=wait

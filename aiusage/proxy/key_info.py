@@ -242,7 +242,7 @@ async def answer_key_info(rt: ProxyRuntime, scope: Scope, _receive: Receive, sen
         if scope["method"] != "GET":
             raise ProxyError(405, f"Use GET for {scope['path']}.")
         grant = await authenticate(rt, scope, dict(scope["headers"]))
-        wait = rt.unmetered_rpm.try_hit(str(grant.key_id), get_settings().unmetered_rpm)
+        wait = await rt.unmetered_rpm.try_hit(str(grant.key_id), get_settings().unmetered_rpm)
         if wait:
             raise ProxyError(
                 429, "Too many requests to this endpoint with this key.", retry_after=wait

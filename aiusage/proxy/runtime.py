@@ -14,7 +14,6 @@ from aiusage.proxy.upstream import UpstreamClient
 from aiusage.proxy.usage_writer import UsageWriter
 from aiusage.services import key_events
 from aiusage.services.pricing import Price, PriceBook
-from aiusage.services.ratelimit import SlidingWindow
 from aiusage.services.shared_limits import SharedSlidingWindow, SharedTokenWindow
 
 
@@ -28,8 +27,9 @@ class ProxyRuntime:
         # Per key, shared by every instance through Redis when configured (else per process).
         self.rpm = SharedSlidingWindow("rpm", window_seconds=60)
         self.tpm = SharedTokenWindow("tpm", window_seconds=60)
-        # A guard against hammering the unmetered routes, not a promise: per process.
-        self.unmetered_rpm = SlidingWindow(limit=0, window_seconds=60)
+        # A guard against hammering the unmetered routes (model lists, token counts): per key,
+        # shared like the rpm limits.
+        self.unmetered_rpm = SharedSlidingWindow("unmetered", window_seconds=60)
         self.pool_health = PoolHealth()
         self._leases: asyncio.Task[None] | None = None
         self._key_changes: asyncio.Task[None] | None = None

@@ -58,7 +58,7 @@ class Instance:
 
 @pytest.fixture(scope="module")
 def instances(redis_server, upstream) -> Iterator[dict[str, Instance]]:
-    base = {**os.environ, **TEST_ENV, "AIUSAGE_KEY_CACHE_TTL": "60"}
+    base = {**os.environ, **TEST_ENV, "AIUSAGE_KEY_CACHE_TTL": "60", "AIUSAGE_UNMETERED_RPM": "4"}
     shared = {**base, "AIUSAGE_REDIS_URL": redis_server.url}
     started: dict[str, Instance] = {}
     try:
@@ -95,6 +95,21 @@ async def test_an_rpm_limit_holds_across_instances(instances, fake, make_account
                 assert 1 <= int(response.headers["retry-after"]) <= 60
     assert statuses.count(200) == 6 and statuses.count(429) == 6, statuses
     assert statuses[:6] == [200] * 6
+
+
+async def test_the_unmetered_routes_limit_holds_across_instances(instances, make_account):
+    """`GET /api/v1/key` (like the model lists and token counts: nothing charged) is limited
+    per key (AIUSAGE_UNMETERED_RPM, 4 here) across instances, not per instance."""
+    account = await make_account(usd="5", provider_keys={"anthropic": ANTHROPIC_KEY})
+    with httpx.Client(timeout=30) as client:
+        statuses = [
+            client.get(
+                f"{instances['ab'[n % 2]].url}/api/v1/key",
+                headers={"authorization": f"Bearer {account.proxy_key}"},
+            ).status_code
+            for n in range(8)
+        ]
+    assert statuses == [200] * 4 + [429] * 4, statuses
 
 
 async def test_a_revoked_key_is_refused_by_the_other_instance_within_100_ms(
