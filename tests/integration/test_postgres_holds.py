@@ -1,6 +1,8 @@
-"""The hold's PostgreSQL statement (aiusage/proxy/pg_holds.py) on a real server: concurrent
-holds never overspend a balance or a key's limits, a refusal holds nothing, and
-`users.held_nano` / `proxy_keys.held_nano` always equal the sum of the hold rows.
+"""The hold's PostgreSQL statement (aiusage/proxy/pg_holds.py) and the writer's plain-SQL
+batch (plain_batch.py) on a real server: concurrent holds never overspend a balance or a
+key's limits, a refusal holds nothing, `users.held_nano` / `proxy_keys.held_nano` always
+equal the sum of the hold rows, and a batch books each hold exactly once with balance =
+ledger.
 
 The holds run concurrently on several asyncpg connections (as several instances would), not
 behind the process's write lock: the conditional UPDATEs alone must decide."""
@@ -15,10 +17,14 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from aiusage.proxy import pg_holds
+from aiusage.models import Hold
+from aiusage.proxy import pg_holds, plain_batch
 from aiusage.proxy.auth import KeyGrant
 from aiusage.proxy.holds import KeyLimitReached, NoCredit, now_ms
-from aiusage.services import key_rules
+from aiusage.proxy.reclaim import interrupted
+from aiusage.proxy.usage_writer import Settlement
+from aiusage.services import key_rules, pricing
+from tests.helpers.pg import scope_of
 from tests.integration import test_postgres as on_postgres
 from tests.integration.test_postgres import new_account
 
@@ -183,3 +189,92 @@ async def test_no_credit_says_whether_holds_are_in_flight(pool, sessions):
         await pg_holds.place(pool, grant, row_for(grant), datetime.now(UTC))
     assert refused.value.retry_after == 5
     assert (await state(pool, user_id, key_id))["user_held"] == AMOUNT
+
+
+def settlement(row: tuple[object, ...], charge: int, key_hold: int = 0) -> Settlement:
+    request_id, user_id, key_id, amount = row[:4]
+    return Settlement(
+        user_id=user_id,  # type: ignore[arg-type]
+        key_id=key_id,  # type: ignore[arg-type]
+        hold_nano=amount,  # type: ignore[arg-type]
+        key_hold_nano=key_hold,
+        charge_nano=charge,
+        usage={
+            "request_id": request_id, "created_at": datetime.now(UTC), "provider": "anthropic",
+            "endpoint": "messages", "model": "claude-test", "key_source": "byok",
+            "input_tokens": 500, "output_tokens": 100, "cache_write_5m_tokens": 0,
+            "cache_write_1h_tokens": 0, "cache_read_tokens": 0, "web_search_calls": 0,
+            "web_fetch_calls": 0, "file_search_calls": 0, "code_interpreter_containers": 0,
+            "tokens_estimated": False, "cost_nano": charge, "priced_by_default": False,
+            "status": 200, "error_type": None, "latency_ms": 3, "ttfb_ms": None,
+            "request_bytes": 100, "response_bytes": 700, "streamed": False, "ip_hash": "",
+            "user_agent": "test", "client_session_id": "s-1",
+        },
+    )  # fmt: skip
+
+
+async def test_the_plain_batch_books_each_hold_once_and_balance_equals_ledger(pool, sessions):
+    """A batch of normal settlements, one beyond the balance (an operator loss) and a
+    reclaimed one (a usage row of other columns), on the key with a budget."""
+    user_id, _, _, key_id = await new_account(sessions, 10 * AMOUNT)
+    async with pool.acquire() as db:
+        await db.execute(
+            "UPDATE proxy_keys SET budget_nano = $1, budget_period = 'day' WHERE id = $2",
+            100 * AMOUNT,
+            key_id,
+        )
+    grant = grant_for(user_id, key_id, budget_nano=100 * AMOUNT, budget_period="day")
+    rows = [row_for(grant, 2 * AMOUNT) for _ in range(4)]
+    for row in rows:
+        await pg_holds.place(pool, grant, row, datetime.now(UTC))
+    async with pool.acquire() as db:
+        await db.execute("UPDATE holds SET lease_until_ms = 0 WHERE request_id = $1", rows[3][0])
+    async with scope_of(sessions)() as session:
+        stale = await session.get(Hold, rows[3][0])
+        assert stale is not None
+    price = pricing.Price(input=3_000_000, output=15_000_000, cache_write_5m=0,
+                          cache_write_1h=0, cache_read=0)  # fmt: skip
+    reclaimed = interrupted(stale, price, now_ms())
+    batch = [
+        settlement(rows[0], AMOUNT, 2 * AMOUNT),
+        settlement(rows[1], AMOUNT + AMOUNT // 2, 2 * AMOUNT),
+        settlement(rows[2], 9 * AMOUNT, 2 * AMOUNT),
+        reclaimed,
+    ]
+    async with scope_of(sessions)() as session:
+        await plain_batch.book_batch_postgres(session, batch)
+    async with scope_of(sessions)() as session:  # booked already: nothing happens again
+        await plain_batch.book_batch_postgres(session, batch)
+    async with pool.acquire() as db:
+        user = await db.fetchrow("SELECT balance_nano, held_nano FROM users WHERE id = $1", user_id)
+        ledger = await db.fetchval(
+            "SELECT sum(amount_nano) FROM ledger WHERE user_id = $1", user_id
+        )
+        usage = await db.fetch(
+            "SELECT u.request_id, u.charged_nano, u.status, l.amount_nano FROM usage u"
+            " LEFT JOIN ledger l ON l.usage_id = u.id WHERE u.user_id = $1",
+            user_id,
+        )
+        loss = await db.fetchval(
+            "SELECT sum(amount_nano) FROM operator_losses WHERE user_id = $1", user_id
+        )
+        key = await db.fetchrow(
+            "SELECT spent_nano, held_nano, period_spent_nano FROM proxy_keys WHERE id = $1",
+            key_id,
+        )
+        hourly = await db.fetchrow(
+            "SELECT sum(requests) AS requests, sum(charged_nano) AS charged FROM usage_hourly"
+            " WHERE user_id = $1", user_id
+        )  # fmt: skip
+    charged = {r["request_id"]: r["charged_nano"] for r in usage}
+    assert len(usage) == 4  # one usage row per request, though the batch came twice
+    # The third is covered by what is free when it is booked: the balance less the two
+    # charges before it and the reclaimed request's hold (still held then); the rest is a loss.
+    assert charged[rows[2][0]] == 10 * AMOUNT - AMOUNT - (AMOUNT + AMOUNT // 2) - 2 * AMOUNT
+    total = sum(charged.values())
+    assert user["held_nano"] == 0
+    assert user["balance_nano"] == 10 * AMOUNT - total == ledger  # balance = ledger
+    assert all(r["amount_nano"] == -r["charged_nano"] for r in usage if r["charged_nano"])
+    assert loss == 9 * AMOUNT - charged[rows[2][0]] > 0
+    assert dict(key) == {"spent_nano": total, "held_nano": 0, "period_spent_nano": total}
+    assert dict(hourly) == {"requests": 4, "charged": total}
