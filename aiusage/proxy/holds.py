@@ -18,7 +18,10 @@ never waits there: that connection does not wait for SQLite's lock (busy timeout
 not checkpoint the log (the other connections do). The process's own writers are already
 kept out by `write_lock`; when another process holds the lock, the hold goes to the lane's
 thread (`lane.py`, where the usage writer's batches run) and waits there. (The benchmark
-measured the ORM path at 0.7 ms of CPU, the hop to the thread at 0.1-0.2 ms.)"""
+measured the ORM path at 0.7 ms of CPU, the hop to the thread at 0.1-0.2 ms.)
+
+On PostgreSQL the three writes are one statement on asyncpg directly (pg_holds.py); the
+SQLAlchemy path below is what a process that has not started its Holds uses."""
 
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import insert, select, text, update
 from sqlmodel import col
@@ -141,6 +145,7 @@ class Holds:
         self.owner = _new_owner()
         self.lane: SqliteLane | None = None  # on SQLite, from start to stop
         self._inline: sqlite3.Connection | None = None  # on SQLite: used on the event loop
+        self._pg_pool: Any = None  # on PostgreSQL: the hold's asyncpg pool (pg_holds.py)
 
     async def start(self) -> None:
         # Named at start, not at import: server workers forked from one parent must not
@@ -153,8 +158,15 @@ class Holds:
             await lane.start()
             self.lane = lane
             self._inline = _connect_inline(path)
+        elif get_engine().url.get_backend_name() == "postgresql" and self._pg_pool is None:
+            from aiusage.proxy import pg_holds  # asyncpg: only with the postgres extra
+
+            self._pg_pool = await pg_holds.open_pool()
 
     async def stop(self) -> None:
+        pg_pool, self._pg_pool = self._pg_pool, None
+        if pg_pool is not None:
+            await pg_pool.close()
         lane, self.lane = self.lane, None
         inline, self._inline = self._inline, None
         if inline is not None:
@@ -197,6 +209,10 @@ class Holds:
                     raise outcome
                 assert outcome is not None  # the lane's call waits for the lock: it decides
                 return outcome
+            if self._pg_pool is not None:
+                from aiusage.proxy import pg_holds
+
+                return await pg_holds.place(self._pg_pool, grant, row, now)
             return await _place_sqlalchemy(grant, row, now)
 
     async def renew(self) -> None:

@@ -8,7 +8,7 @@ in between: the transaction stayed open for 10-25 ms at low traffic, and that wa
 a request. Here a batch is a single hop: the same async code (`write_batch`'s statements,
 alerts, ORM) runs on a private event loop in the lane's thread, over a driver that executes
 each statement at once in that thread (`_InlineConnection`), so the transaction lasts only as
-long as its statements (on SQLite the batch's statements are plain SQL: `sqlite_batch.py`).
+long as its statements (on SQLite the batch's statements are plain SQL: `plain_batch.py`).
 A hold runs on the event loop's own connection when SQLite's lock is free, else here on an
 autocommit connection of the lane's, waiting for the lock off the loop; the leases are
 renewed here too. The lane decides where the money's statements run, not what they write."""

@@ -1,7 +1,7 @@
 """The usage rollups the dashboards read: each batch's usage rows summed per user, key,
 provider, model and hour (`usage_hourly`) and per daily period of each phase (`usage_daily`),
 upserted in the usage writer's transaction (the SQLite lane's plain-SQL batch writes the same
-rows: proxy/sqlite_batch.py)."""
+rows: proxy/plain_batch.py)."""
 
 from __future__ import annotations
 

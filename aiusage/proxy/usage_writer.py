@@ -44,7 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from aiusage.config import get_settings
-from aiusage.db import get_engine, session_scope, write_lock
+from aiusage.db import dialect_name, get_engine, session_scope, write_lock
 from aiusage.models import (
     DeadSettlement,
     Hold,
@@ -54,7 +54,7 @@ from aiusage.models import (
     utcnow,
 )
 from aiusage.models.base import table_of
-from aiusage.proxy import sqlite_batch
+from aiusage.proxy import plain_batch
 from aiusage.proxy.holds import now_ms
 from aiusage.proxy.lane import SqliteLane
 from aiusage.proxy.rollups import add_rollups
@@ -397,15 +397,18 @@ async def claim_holds(session: AsyncSession, batch: list[Settlement]) -> list[Se
 
 
 async def write_batch(batch: list[Settlement], lane: SqliteLane | None = None) -> None:
-    """Books the batch in one transaction (`book_batch`): in the SQLite lane's thread when
-    given one (a single hop; holds wait behind it only for its statements), else on the
-    engine."""
+    """Books the batch in one transaction: as plain SQL (plain_batch.py) in the SQLite lane's
+    thread when given one (a single hop; holds wait behind it only for its statements) or on
+    PostgreSQL, else (SQLite outside the proxy) through SQLAlchemy (`book_batch`)."""
     async with write_lock():
         if lane is not None and lane.open:
-            due = await lane.transaction(sqlite_batch.book_batch, batch)
+            due = await lane.transaction(plain_batch.book_batch, batch)
         else:
             async with session_scope() as session:
-                due = await book_batch(session, batch)
+                if dialect_name(session) == "postgresql":
+                    due = await plain_batch.book_batch_postgres(session, batch)
+                else:
+                    due = await book_batch(session, batch)
     if due:
         topups.schedule_auto_topups(due)  # Stripe calls: never inside the usage transaction
 
