@@ -109,15 +109,20 @@ async def test_concurrent_holds_never_overspend_the_balance(pool, sessions):
     assert all(r["lease_until_ms"] > now_ms() for r in rows)
 
 
-async def test_a_key_budget_refuses_and_holds_nothing_on_the_balance(pool, sessions):
-    user_id, _, _, key_id = await new_account(sessions, 100 * AMOUNT)
+async def day_budget(pool, user_id: int, key_id: int, budget: int) -> KeyGrant:
+    """Gives the key a day budget, in the database and in its grant."""
     async with pool.acquire() as db:
         await db.execute(
             "UPDATE proxy_keys SET budget_nano = $1, budget_period = 'day' WHERE id = $2",
-            3 * AMOUNT,
+            budget,
             key_id,
         )
-    grant = grant_for(user_id, key_id, budget_nano=3 * AMOUNT, budget_period="day")
+    return grant_for(user_id, key_id, budget_nano=budget, budget_period="day")
+
+
+async def test_a_key_budget_refuses_and_holds_nothing_on_the_balance(pool, sessions):
+    user_id, _, _, key_id = await new_account(sessions, 100 * AMOUNT)
+    grant = await day_budget(pool, user_id, key_id, 3 * AMOUNT)
     outcomes = await asyncio.gather(*(attempt(pool, grant) for _ in range(12)))
     assert outcomes.count("held") == 3
     assert outcomes.count("key limit") == 9
@@ -217,13 +222,7 @@ async def test_the_plain_batch_books_each_hold_once_and_balance_equals_ledger(po
     """A batch of normal settlements, one beyond the balance (an operator loss) and a
     reclaimed one (a usage row of other columns), on the key with a budget."""
     user_id, _, _, key_id = await new_account(sessions, 10 * AMOUNT)
-    async with pool.acquire() as db:
-        await db.execute(
-            "UPDATE proxy_keys SET budget_nano = $1, budget_period = 'day' WHERE id = $2",
-            100 * AMOUNT,
-            key_id,
-        )
-    grant = grant_for(user_id, key_id, budget_nano=100 * AMOUNT, budget_period="day")
+    grant = await day_budget(pool, user_id, key_id, 100 * AMOUNT)
     rows = [row_for(grant, 2 * AMOUNT) for _ in range(4)]
     for row in rows:
         await pg_holds.place(pool, grant, row, datetime.now(UTC))
